@@ -1,0 +1,65 @@
+"""Log-space reductions over score matrices: the only place log-sum-exp lives.
+
+All take ``scores`` of shape ``(..., K, K)`` in the orientation of :mod:`mibench.estimators`
+and never exponentiate a raw score: every reduction goes through ``torch.logsumexp``, which
+subtracts the maximum first, so scores of magnitude 1e3 stay finite.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def offdiag_mask(K: int, device: torch.device | None = None) -> Tensor:
+    """Boolean ``(K, K)`` mask, True off the diagonal."""
+    return ~torch.eye(K, dtype=torch.bool, device=device)
+
+
+def mask_diag(scores: Tensor, fill: float = -math.inf) -> Tensor:
+    """A copy of ``scores`` with the diagonal replaced by ``fill`` (default -inf: dropped from a LSE)."""
+    K = scores.shape[-1]
+    eye = torch.eye(K, dtype=torch.bool, device=scores.device)
+    return scores.masked_fill(eye, fill)
+
+
+def diag(scores: Tensor) -> Tensor:
+    """``(..., K)``: the positive-pair scores S_ii."""
+    return torch.diagonal(scores, dim1=-2, dim2=-1)
+
+
+def lse_row(scores: Tensor) -> Tensor:
+    """``(..., K)``: log sum_j exp(S_ij) over all j."""
+    return torch.logsumexp(scores, dim=-1)
+
+
+def lse_row_off(scores: Tensor) -> Tensor:
+    """``(..., K)``: log sum_{j != i} exp(S_ij)."""
+    return torch.logsumexp(mask_diag(scores), dim=-1)
+
+
+def lme_row_off(scores: Tensor) -> Tensor:
+    """``(..., K)``: log mean_{j != i} exp(S_ij) (K - 1 terms per row)."""
+    K = scores.shape[-1]
+    return lse_row_off(scores) - math.log(K - 1)
+
+
+def lme_off(scores: Tensor) -> Tensor:
+    """``(...)``: log mean_{i != j} exp(S_ij) over all K(K-1) off-diagonal entries."""
+    K = scores.shape[-1]
+    flat = mask_diag(scores).flatten(-2)
+    return torch.logsumexp(flat, dim=-1) - math.log(K * (K - 1))
+
+
+def lme_col_off(scores: Tensor) -> Tensor:
+    """``(..., K)``: log mean_{i != j} exp(S_ij) down column j (fixed y_j, varying x_i)."""
+    return lme_row_off(scores.transpose(-1, -2))
+
+
+def mean_offdiag(values: Tensor) -> Tensor:
+    """``(...)``: mean over i != j of a ``(..., K, K)`` tensor (finite entries only on the off-diagonal needed)."""
+    K = values.shape[-1]
+    masked = values.masked_fill(~offdiag_mask(K, values.device), 0.0)
+    return masked.sum(dim=(-2, -1)) / (K * (K - 1))

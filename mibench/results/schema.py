@@ -1,0 +1,83 @@
+"""The tidy long-format results schema: one row per (run, readout, step). Column names live here only.
+
+Per-step columns (written by the trainer, one Parquet file per run):
+
+==================  =========================================================================
+``run_id``          the run's cell hash (16 hex digits of SHA-256 of its config)
+``suite``           suite name
+``estimator``       registry name
+``task``            task registry name; ``task_id`` the task's derived id (e.g. gaussian-d5-mi2)
+``dim``             dim_x of the task
+``true_mi``         ground truth at this step (staircase tasks change it), nats
+``mi_level``        the configured target level of the cell (NaN for schedule tasks)
+``batch_size``      K, the number of pairs per training batch
+``critic``          critic registry name
+``seed``            the run's seed
+``dtype``           training dtype ("float32" / "float64")
+``negatives``       "offdiag" or "derangement"
+``step``            0-based training step
+``readout``         "train" (the training batch, every ``log_every`` steps) or "eval"
+                    (a fresh held-out batch of ``eval_batch_size``, every ``eval_every`` steps)
+``estimate``        the estimator's reported value (nats), evaluated in float64
+``loss``            the training loss (train readout; NaN for eval)
+``infonce_value``   InfoNCE value of the same score matrix
+``ess``             FlatNCE Eq. (4) mean ESS of the same score matrix
+``log_k``           log of the score-matrix size used for this readout's ceiling
+``ceiling``         the estimator's ceiling at this K (NaN when unbounded)
+``grad_norm``       global gradient norm of the run's parameters (train readout)
+``diverged``        True from the first step whose loss/estimate/gradient was NaN/Inf
+``time_s``          wall seconds since the stack started
+==================  =========================================================================
+
+Estimator extras (e.g. ``f_value``, ``true_f_mi``) are added as further float columns.
+"""
+
+from __future__ import annotations
+
+RUN_ID = "run_id"
+SUITE = "suite"
+ESTIMATOR = "estimator"
+TASK = "task"
+TASK_ID = "task_id"
+DIM = "dim"
+TRUE_MI = "true_mi"
+MI_LEVEL = "mi_level"
+BATCH_SIZE = "batch_size"
+CRITIC = "critic"
+SEED = "seed"
+DTYPE = "dtype"
+NEGATIVES = "negatives"
+STEP = "step"
+READOUT = "readout"
+ESTIMATE = "estimate"
+LOSS = "loss"
+INFONCE_VALUE = "infonce_value"
+ESS = "ess"
+LOG_K = "log_k"
+CEILING = "ceiling"
+GRAD_NORM = "grad_norm"
+DIVERGED = "diverged"
+TIME_S = "time_s"
+
+READOUT_TRAIN = "train"
+READOUT_EVAL = "eval"
+
+COLUMNS: tuple[str, ...] = (
+    RUN_ID, SUITE, ESTIMATOR, TASK, TASK_ID, DIM, TRUE_MI, MI_LEVEL, BATCH_SIZE, CRITIC, SEED,
+    DTYPE, NEGATIVES, STEP, READOUT, ESTIMATE, LOSS, INFONCE_VALUE, ESS, LOG_K, CEILING,
+    GRAD_NORM, DIVERGED, TIME_S,
+)  # fmt: skip
+
+# summary.parquet: one row per cell (estimator x task x mi_level x batch_size x critic), over
+# the evaluation window (the last EVAL_FRACTION of steps at a fixed MI level).
+EVAL_FRACTION = 0.2
+BIAS = "bias"
+VAR_WITHIN = "var_within"  # mean over seeds of var(estimate) across window steps (batch noise)
+VAR_ACROSS = "var_across"  # var over seeds of the per-seed window mean (run-to-run)
+STD = "std"  # sqrt(var_within + var_across)
+MSE = "mse"
+SATURATION_GAP = "saturation_gap"
+STEPS_TO_90 = "steps_to_90"
+ESS_MEAN = "ess_mean"
+DIVERGED_FRACTION = "diverged_fraction"
+N_SEEDS = "n_seeds"
