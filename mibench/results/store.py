@@ -1,0 +1,273 @@
+"""The results store: one Parquet file per finished run, written atomically, keyed by cell hash.
+
+Layout of a suite directory (``<out>/<suite>/``)::
+
+    runs/<run_id>.json       sidecar: full config, hash, versions, seed, device, dtype, wall time,
+                             critic architecture and parameter count, diverged step, task id
+    runs/<run_id>.parquet    the tidy per-step frame (columns of :mod:`mibench.results.schema`);
+                             its Parquet metadata repeats the sidecar under the key ``mibench``
+    manifest.json            run ids of the latest ``mibench run`` invocation (its plan)
+    summary.parquet          one row per cell and readout (see :mod:`mibench.results.summary`)
+    skipped.json             estimator-task-critic combinations that do not apply, with the reason
+    suite.json               the resolved suite (after command-line overrides)
+
+Write order and the meaning of "finished": the sidecar is written first, then the Parquet file;
+each goes to a hidden temporary name in the same directory (``.<name>.<pid>.partial``) and is
+moved into place with :func:`os.replace`, which is atomic on POSIX within one file system. A run
+is *finished* exactly when ``runs/<run_id>.parquet`` exists: a process killed at any point leaves
+either no Parquet file (the cell is recomputed, its sidecar overwritten) or a complete one, and
+never a half-written file under a result name. Stale ``*.partial`` files of killed processes are
+removed by :func:`clean_partials` at the start of the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mibench.results import schema
+
+RUNS_DIR = "runs"
+SUMMARY_FILE = "summary.parquet"
+SKIPPED_FILE = "skipped.json"
+MANIFEST_FILE = "manifest.json"
+SUITE_FILE = "suite.json"
+PARTIAL_SUFFIX = ".partial"
+PARQUET_METADATA_KEY = b"mibench"
+_VERSIONED_PACKAGES = ("mibench", "torch", "numpy", "pandas", "pyarrow", "scipy")
+
+
+def runs_dir(suite_dir: Path) -> Path:
+    """``<suite_dir>/runs``."""
+    return Path(suite_dir) / RUNS_DIR
+
+
+def run_path(suite_dir: Path, run_id: str) -> Path:
+    """Path of the Parquet file of one run."""
+    return runs_dir(suite_dir) / f"{run_id}.parquet"
+
+
+def sidecar_path(suite_dir: Path, run_id: str) -> Path:
+    """Path of the JSON sidecar of one run."""
+    return runs_dir(suite_dir) / f"{run_id}.json"
+
+
+def is_finished(suite_dir: Path, run_id: str) -> bool:
+    """True when the run's Parquet file exists (it is only ever created complete)."""
+    return run_path(suite_dir, run_id).is_file()
+
+
+def finished_run_ids(suite_dir: Path) -> list[str]:
+    """Sorted ids of every finished run in ``suite_dir``."""
+    directory = runs_dir(suite_dir)
+    if not directory.is_dir():
+        return []
+    return sorted(p.stem for p in directory.glob("*.parquet") if not p.name.startswith("."))
+
+
+def environment_versions() -> dict[str, str]:
+    """Versions of Python, the platform and the packages a result depends on."""
+    versions = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for package in _VERSIONED_PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def _partial_name(target: Path) -> Path:
+    # Hidden and with a non-result suffix: no glob for results (*.parquet, *.json) matches it.
+    return target.with_name(f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+
+
+def _replace_atomically(tmp: Path, target: Path) -> None:
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+
+
+def write_bytes_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file in the same directory + rename."""
+    target = Path(target)
+    tmp = _partial_name(target)
+    try:
+        tmp.write_bytes(data)
+        _replace_atomically(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(target: Path, payload: Any) -> None:
+    """Atomically write ``payload`` as indented, key-sorted JSON (deterministic bytes)."""
+    text = json.dumps(payload, indent=2, sort_keys=True, default=str, allow_nan=True) + "\n"
+    write_bytes_atomic(target, text.encode())
+
+
+def write_parquet_atomic(
+    target: Path, frame: pd.DataFrame, *, metadata: Mapping[str, Any] | None = None
+) -> None:
+    """Atomically write ``frame`` (no index) as Parquet; ``metadata`` goes in the file footer."""
+    target = Path(target)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata is not None:
+        blob = json.dumps(metadata, sort_keys=True, default=str).encode()
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), PARQUET_METADATA_KEY: blob}
+        )
+    tmp = _partial_name(target)
+    try:
+        pq.write_table(table, tmp)
+        _replace_atomically(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def clean_partials(directory: Path) -> list[Path]:
+    """Remove temporary files that a killed writer left in ``directory``; returns what was removed."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = []
+    for path in directory.glob(f".*{PARTIAL_SUFFIX}"):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def check_frame(frame: pd.DataFrame) -> None:
+    """Raise ValueError naming the missing schema columns of a per-step frame."""
+    missing = [c for c in schema.COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"run frame lacks schema columns: {', '.join(missing)}")
+
+
+def sidecar_record(
+    *,
+    config: Mapping[str, Any],
+    run_id: str,
+    wall_time_s: float,
+    critic_architecture: str,
+    n_parameters: int,
+    diverged_step: int | None,
+    task_id: str,
+    n_rows: int,
+) -> dict[str, Any]:
+    """The JSON sidecar of one run (what DESIGN.md "Results" asks to store beside the data)."""
+    return {
+        "run_id": run_id,
+        "config": dict(config),
+        "seed": config.get("seed"),
+        "device": config.get("device"),
+        "dtype": config.get("dtype"),
+        "wall_time_s": float(wall_time_s),
+        "critic_architecture": critic_architecture,
+        "n_parameters": int(n_parameters),
+        "diverged_step": None if diverged_step is None else int(diverged_step),
+        "task_id": task_id,
+        "n_rows": int(n_rows),
+        "versions": environment_versions(),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def write_run(
+    suite_dir: Path, run_id: str, frame: pd.DataFrame, sidecar: Mapping[str, Any]
+) -> Path:
+    """Store one finished run: sidecar first, then the Parquet file (whose existence = finished)."""
+    check_frame(frame)
+    directory = runs_dir(suite_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(sidecar_path(suite_dir, run_id), sidecar)
+    target = run_path(suite_dir, run_id)
+    write_parquet_atomic(target, frame, metadata=sidecar)
+    return target
+
+
+def read_sidecar(suite_dir: Path, run_id: str) -> dict[str, Any]:
+    """The sidecar of one run."""
+    return json.loads(sidecar_path(suite_dir, run_id).read_text())
+
+
+def read_run(suite_dir: Path, run_id: str) -> pd.DataFrame:
+    """The per-step frame of one finished run."""
+    return pd.read_parquet(run_path(suite_dir, run_id))
+
+
+def manifest_run_ids(suite_dir: Path) -> list[str] | None:
+    """Run ids of the latest invocation (``manifest.json``), or None when there is none."""
+    path = Path(suite_dir) / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    return list(json.loads(path.read_text())["run_ids"])
+
+
+def load_runs(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Concatenate the per-step frames of a suite directory.
+
+    ``run_ids=None`` reads the runs of the latest invocation when ``manifest.json`` exists (so
+    figures and ``summary.parquet`` describe the same cells) and every finished run otherwise.
+    Raises FileNotFoundError naming the directory when there is nothing to read.
+    """
+    suite_dir = Path(suite_dir)
+    if run_ids is None:
+        run_ids = manifest_run_ids(suite_dir)
+    ids = finished_run_ids(suite_dir) if run_ids is None else list(run_ids)
+    ids = [i for i in ids if is_finished(suite_dir, i)]
+    if not ids:
+        raise FileNotFoundError(f"no finished runs under {runs_dir(suite_dir)}")
+    frames = [read_run(suite_dir, i) for i in ids]
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_sidecars(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per run with the sidecar fields (config flattened as ``config.<field>``)."""
+    suite_dir = Path(suite_dir)
+    if run_ids is None:
+        run_ids = manifest_run_ids(suite_dir)
+    ids = finished_run_ids(suite_dir) if run_ids is None else list(run_ids)
+    rows = []
+    for run_id in ids:
+        if not is_finished(suite_dir, run_id):
+            continue
+        record = read_sidecar(suite_dir, run_id)
+        flat = {k: v for k, v in record.items() if k not in {"config", "versions"}}
+        flat.update({f"config.{k}": v for k, v in record["config"].items()})
+        rows.append(flat)
+    return pd.DataFrame(rows)
+
+
+__all__ = [
+    "MANIFEST_FILE",
+    "SKIPPED_FILE",
+    "SUITE_FILE",
+    "SUMMARY_FILE",
+    "check_frame",
+    "clean_partials",
+    "environment_versions",
+    "finished_run_ids",
+    "is_finished",
+    "load_runs",
+    "load_sidecars",
+    "manifest_run_ids",
+    "read_run",
+    "read_sidecar",
+    "run_path",
+    "runs_dir",
+    "sidecar_path",
+    "sidecar_record",
+    "write_json_atomic",
+    "write_parquet_atomic",
+    "write_run",
+]
