@@ -81,3 +81,26 @@ STEPS_TO_90 = "steps_to_90"
 ESS_MEAN = "ess_mean"
 DIVERGED_FRACTION = "diverged_fraction"
 N_SEEDS = "n_seeds"
+
+# Further summary.parquet columns (added by the results store; definitions in
+# mibench/results/summary.py). Identification of the cell and its evaluation window:
+CELL_ID = "cell_id"  # 16 hex digits of SHA-256 of the config minus seed/device/suite
+TARGET = "target"  # what true_mi measures: "mi" or "kl" (SINCERE/SupCon tasks)
+SEGMENT = "segment"  # index of the fixed-MI segment (staircase levels; 0 otherwise)
+WINDOW_START = "window_start"  # first step of the evaluation window
+WINDOW_END = "window_end"  # one past the last step of the segment
+N_STEPS = "n_steps"
+LR = "lr"
+CRITIC_ARCHITECTURE = "critic_architecture"
+N_PARAMETERS = "n_parameters"
+ESTIMATOR_PARAMS = "estimator_params"  # JSON text of the cell's parameter mappings
+CRITIC_PARAMS = "critic_params"
+TASK_PARAMS = "task_params"
+MEAN_ESTIMATE = "mean_estimate"
+HELDOUT_MEAN = "heldout_mean"  # the same metrics over the held-out ("eval") readout
+HELDOUT_BIAS = "heldout_bias"
+HELDOUT_STD = "heldout_std"
+HELDOUT_MSE = "heldout_mse"
+F_VALUE = "f_value"  # f-MICL extras: window mean of the f-value, the task's f-MI, their gap
+TRUE_F_MI = "true_f_mi"
+F_BIAS = "f_bias"

@@ -1,0 +1,261 @@
+r"""Per-cell summary metrics over the evaluation window (ESTIMATORS.md "Summary metrics").
+
+A *cell* is one configuration minus its seed (estimator x task x MI level x K x critic x the other
+settings); its runs are the seeds. A *segment* is a maximal range of steps at one fixed true MI:
+the whole run for a fixed task, one level of a schedule task such as ``staircase``. Segments are
+read off the data (consecutive training-readout rows with equal ``true_mi``), which is the truth the
+trainer recorded step by step, so no task object is needed here.
+
+Window. For a segment covering steps ``[a, b)`` the evaluation window is the last
+``EVAL_FRACTION`` (0.2) of it: steps ``t >= b - ceil(0.2 (b - a))``.
+
+For seed ``s`` with window estimates :math:`\hat I_{s,t}` (training readout, one per logged step)
+and truth :math:`I_t`:
+
+.. math::
+    m_s = \operatorname{mean}_t \hat I_{s,t},\quad
+    v_s = \operatorname{var}_t \hat I_{s,t}\ (\text{ddof}=1),\quad
+    e_s = \operatorname{mean}_t (\hat I_{s,t} - I_t)^2
+
+and over the :math:`n` seeds of the cell that have not diverged by the window's end:
+
+.. math::
+    \text{bias} = \operatorname{mean}_s\big(m_s - \bar I\big),\quad
+    \text{var\_within} = \operatorname{mean}_s v_s,\quad
+    \text{var\_across} = \operatorname{var}_s m_s\ (\text{ddof}=1),
+
+``std`` = sqrt(var_within + var_across) (var_across counted as 0 with a single seed),
+``mse`` = mean_s e_s, ``saturation_gap`` = log K - mean_s m_s, ``ess_mean`` = mean of ``ess``
+over the window rows, ``diverged_fraction`` = share of seeds diverged by the window's end.
+``steps_to_90``: per seed, the first step (counted from the segment's start) at which the
+trailing moving average of the estimate over ``STEPS_TO_90_SMOOTH`` (5 %) of the segment's rows
+reaches 0.9 min(I, ceiling); the cell value is the median over seeds, a seed that never reaches it
+counting as +inf (NaN when the median is +inf).
+
+The held-out readout (``readout == "eval"``, a fresh batch every ``eval_every`` steps) gives the
+``heldout_*`` columns with the same definitions over its rows in the window. f-MICL runs add
+``f_value`` (window mean), ``true_f_mi`` and ``f_bias`` when their frames carry those columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mibench.results import schema
+
+STEPS_TO_90_SMOOTH = 0.05
+STEPS_TO_90_FRACTION = 0.9
+# Config fields that identify a cell: everything but the seed (and device/suite, not in the maths).
+_NOT_CELL_FIELDS = frozenset({"seed", "device", "suite"})
+
+
+def cell_key(config: Mapping[str, Any]) -> str:
+    """Canonical JSON of a config without its seed: runs with equal keys are seeds of one cell."""
+    payload = {k: v for k, v in config.items() if k not in _NOT_CELL_FIELDS}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def segments(train_rows: pd.DataFrame) -> list[tuple[int, int, float]]:
+    """``(start, end, true_mi)`` of each constant-truth range of one run's training rows.
+
+    ``end`` is one past the last observed step of the range; ``train_rows`` must be one run's
+    training readout sorted by step.
+    """
+    steps = train_rows[schema.STEP].to_numpy()
+    truth = train_rows[schema.TRUE_MI].to_numpy()
+    if len(steps) == 0:
+        return []
+    change = np.flatnonzero(truth[1:] != truth[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(steps)]])
+    out = []
+    for lo, hi in zip(starts, ends, strict=True):
+        # The first segment starts at step 0 even when logging starts later.
+        start = 0 if lo == 0 else int(steps[lo])
+        out.append((start, int(steps[hi - 1]) + 1, float(truth[lo])))
+    return out
+
+
+def window_start(start: int, end: int, fraction: float = schema.EVAL_FRACTION) -> int:
+    """First step of the evaluation window of segment ``[start, end)``."""
+    return end - max(1, math.ceil(fraction * (end - start)))
+
+
+def _steps_to_target(rows: pd.DataFrame, start: int, target: float) -> float:
+    if rows.empty:
+        return math.nan
+    smooth = max(1, round(STEPS_TO_90_SMOOTH * len(rows)))
+    trailing = rows[schema.ESTIMATE].rolling(smooth, min_periods=1).mean().to_numpy()
+    hit = np.flatnonzero(trailing >= target)
+    return math.inf if len(hit) == 0 else float(rows[schema.STEP].to_numpy()[hit[0]] - start)
+
+
+def _window_stats(per_seed: list[pd.DataFrame]) -> dict[str, float]:
+    means, variances, sq_errors, truths = [], [], [], []
+    for rows in per_seed:
+        est = rows[schema.ESTIMATE].to_numpy(dtype=float)
+        truth = rows[schema.TRUE_MI].to_numpy(dtype=float)
+        means.append(est.mean())
+        variances.append(est.var(ddof=1) if len(est) > 1 else math.nan)
+        sq_errors.append(np.mean((est - truth) ** 2))
+        truths.append(truth.mean())
+    n = len(means)
+    if n == 0:
+        return {"mean": math.nan, "bias": math.nan, "var_within": math.nan, "var_across": math.nan,
+                "std": math.nan, "mse": math.nan}  # fmt: skip
+    mean = float(np.mean(means))
+    var_within = float(np.mean(variances))
+    var_across = float(np.var(means, ddof=1)) if n > 1 else math.nan
+    total = var_within + (0.0 if n == 1 else var_across)
+    return {
+        "mean": mean,
+        "bias": float(np.mean(np.asarray(means) - np.asarray(truths))),
+        "var_within": var_within,
+        "var_across": var_across,
+        "std": math.sqrt(total) if total >= 0 else math.nan,
+        "mse": float(np.mean(sq_errors)),
+    }
+
+
+def _cell_rows(
+    cell_frames: list[pd.DataFrame], config: Mapping[str, Any], meta: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Summary rows (one per segment) of one cell whose seeds' frames are ``cell_frames``."""
+    reference = cell_frames[0]
+    ref_train = reference[reference[schema.READOUT] == schema.READOUT_TRAIN].sort_values(
+        schema.STEP
+    )
+    rows = []
+    for index, (start, end, truth) in enumerate(segments(ref_train)):
+        w0 = window_start(start, end)
+        train_win, eval_win, alive_train, alive_eval = [], [], [], []
+        n_diverged = 0
+        to_90 = []
+        for frame in cell_frames:
+            in_seg = frame[(frame[schema.STEP] >= start) & (frame[schema.STEP] < end)]
+            diverged = bool(in_seg[schema.DIVERGED].any()) or bool(
+                frame.loc[frame[schema.STEP] < start, schema.DIVERGED].any()
+            )
+            train = in_seg[in_seg[schema.READOUT] == schema.READOUT_TRAIN].sort_values(schema.STEP)
+            held = in_seg[in_seg[schema.READOUT] == schema.READOUT_EVAL]
+            if diverged:
+                n_diverged += 1
+                continue
+            train_win.append(train[train[schema.STEP] >= w0])
+            held_w = held[held[schema.STEP] >= w0]
+            if not held_w.empty:
+                eval_win.append(held_w)
+            alive_train.append(train)
+            alive_eval.append(held)
+            ceiling = train[schema.CEILING].iloc[-1] if not train.empty else math.nan
+            bound = truth if not np.isfinite(ceiling) else min(truth, float(ceiling))
+            to_90.append(_steps_to_target(train, start, STEPS_TO_90_FRACTION * bound))
+        stats = _window_stats(train_win)
+        held_stats = _window_stats(eval_win)
+        all_window = pd.concat(train_win) if train_win else ref_train.iloc[0:0]
+        log_k = float(ref_train[schema.LOG_K].iloc[-1])
+        ceiling = float(ref_train[schema.CEILING].iloc[-1])
+        median_90 = float(np.median(to_90)) if to_90 else math.nan
+        mi_level = float(ref_train[schema.MI_LEVEL].iloc[0])
+        row: dict[str, Any] = {
+            schema.CELL_ID: meta["cell_id"],
+            schema.ESTIMATOR: config["estimator"],
+            schema.TASK: config["task"],
+            schema.TASK_ID: str(reference[schema.TASK_ID].iloc[0]),
+            schema.TARGET: meta.get("target", "mi"),
+            schema.DIM: int(reference[schema.DIM].iloc[0]),
+            schema.MI_LEVEL: truth if not np.isfinite(mi_level) else mi_level,
+            schema.SEGMENT: index,
+            schema.WINDOW_START: w0,
+            schema.WINDOW_END: end,
+            schema.TRUE_MI: truth,
+            schema.BATCH_SIZE: int(config["batch_size"]),
+            schema.CRITIC: config["critic"],
+            schema.CRITIC_ARCHITECTURE: meta.get("critic_architecture", ""),
+            schema.N_PARAMETERS: meta.get("n_parameters", -1),
+            schema.DTYPE: config["dtype"],
+            schema.NEGATIVES: config["negatives"],
+            schema.N_STEPS: int(config["n_steps"]),
+            schema.LR: float(config["lr"]),
+            schema.ESTIMATOR_PARAMS: json.dumps(config.get("estimator_params", {}), sort_keys=True),
+            schema.CRITIC_PARAMS: json.dumps(config.get("critic_params", {}), sort_keys=True),
+            schema.TASK_PARAMS: json.dumps(config.get("task_params", {}), sort_keys=True),
+            schema.N_SEEDS: len(cell_frames),
+            schema.MEAN_ESTIMATE: stats["mean"],
+            schema.BIAS: stats["bias"],
+            schema.VAR_WITHIN: stats["var_within"],
+            schema.VAR_ACROSS: stats["var_across"],
+            schema.STD: stats["std"],
+            schema.MSE: stats["mse"],
+            schema.LOG_K: log_k,
+            schema.CEILING: ceiling,
+            schema.SATURATION_GAP: log_k - stats["mean"],
+            schema.STEPS_TO_90: median_90 if np.isfinite(median_90) else math.nan,
+            schema.ESS_MEAN: float(all_window[schema.ESS].mean()) if train_win else math.nan,
+            schema.DIVERGED_FRACTION: n_diverged / len(cell_frames),
+            schema.HELDOUT_MEAN: held_stats["mean"],
+            schema.HELDOUT_BIAS: held_stats["bias"],
+            schema.HELDOUT_STD: held_stats["std"],
+            schema.HELDOUT_MSE: held_stats["mse"],
+        }
+        if schema.F_VALUE in reference.columns:
+            f_mean = float(all_window[schema.F_VALUE].mean()) if train_win else math.nan
+            true_f = (
+                float(reference[schema.TRUE_F_MI].iloc[0])
+                if schema.TRUE_F_MI in reference.columns
+                else math.nan
+            )
+            row.update(
+                {schema.F_VALUE: f_mean, schema.TRUE_F_MI: true_f, schema.F_BIAS: f_mean - true_f}
+            )
+        rows.append(row)
+    return rows
+
+
+def summarize(
+    frames: Mapping[str, pd.DataFrame],
+    sidecars: Mapping[str, Mapping[str, Any]],
+    *,
+    targets: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Summary table, one row per cell and segment, from per-run frames and their sidecars.
+
+    Args:
+        frames: run id -> per-step frame (columns of :mod:`mibench.results.schema`).
+        sidecars: run id -> sidecar record (needs ``config``; ``critic_architecture`` and
+            ``n_parameters`` are copied when present).
+        targets: optional run id -> ``"mi"``/``"kl"`` (what ``true_mi`` measures).
+    Returns:
+        DataFrame sorted by estimator, task, MI level, batch size, critic and segment.
+    """
+    groups: dict[str, list[str]] = {}
+    for run_id in sorted(frames):
+        groups.setdefault(cell_key(sidecars[run_id]["config"]), []).append(run_id)
+    rows: list[dict[str, Any]] = []
+    for key, run_ids in groups.items():
+        first = sidecars[run_ids[0]]
+        meta = {
+            schema.CELL_ID: json_hash(key),
+            schema.TARGET: (targets or {}).get(run_ids[0], "mi"),
+            schema.CRITIC_ARCHITECTURE: first.get("critic_architecture", ""),
+            schema.N_PARAMETERS: first.get("n_parameters", -1),
+        }
+        rows.extend(_cell_rows([frames[r] for r in run_ids], first["config"], meta))
+    if not rows:
+        return pd.DataFrame(columns=[schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL])
+    out = pd.DataFrame(rows)
+    order = [schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL, schema.BATCH_SIZE, schema.CRITIC,
+             schema.CELL_ID, schema.SEGMENT]  # fmt: skip
+    return out.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def json_hash(text: str) -> str:
+    """16 hex digits of the SHA-256 of ``text`` (the cell id)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

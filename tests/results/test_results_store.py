@@ -1,0 +1,105 @@
+"""The atomic store: write order, finished = Parquet exists, partial files, loading."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mibench.interface import RunConfig
+from mibench.results import schema, store
+
+
+def _config(seed: int = 0) -> RunConfig:
+    return RunConfig.make(estimator="infonce", task="gaussian", task_params={"dim": 2, "mi": 1.0},
+                          n_steps=20, eval_every=5, seed=seed)  # fmt: skip
+
+
+def test_write_then_read_round_trip(tmp_path, make_frame, make_sidecar):
+    config = _config()
+    frame = make_frame(config, estimate=lambda s: np.sqrt(s))
+    run_id = config.cell_hash()
+    assert not store.is_finished(tmp_path, run_id)
+    store.write_run(tmp_path, run_id, frame, make_sidecar(config))
+    assert store.is_finished(tmp_path, run_id)
+    pd.testing.assert_frame_equal(store.read_run(tmp_path, run_id), frame)
+    assert store.read_sidecar(tmp_path, run_id)["config"] == config.as_dict()
+    # The Parquet footer carries the sidecar too, so a lone .parquet file is self-describing.
+    footer = store.pq.read_schema(store.run_path(tmp_path, run_id)).metadata
+    assert json.loads(footer[store.PARQUET_METADATA_KEY])["run_id"] == run_id
+    # No temporary file is left behind.
+    assert sorted(p.name for p in store.runs_dir(tmp_path).iterdir()) == [
+        f"{run_id}.json", f"{run_id}.parquet"]  # fmt: skip
+
+
+def test_sidecar_is_written_before_parquet(tmp_path, make_frame, make_sidecar, monkeypatch):
+    config = _config()
+    order = []
+    real = store.write_bytes_atomic
+
+    def spy(target, data):
+        order.append(target.suffix)
+        real(target, data)
+
+    monkeypatch.setattr(store, "write_bytes_atomic", spy)
+    monkeypatch.setattr(store, "write_parquet_atomic",
+                        lambda target, frame, metadata=None: order.append(target.suffix))  # fmt: skip
+    store.write_run(tmp_path, config.cell_hash(), make_frame(config, estimate=np.sqrt),
+                    make_sidecar(config))  # fmt: skip
+    assert order == [".json", ".parquet"]
+
+
+def test_failed_parquet_write_leaves_cell_unfinished(
+    tmp_path, make_frame, make_sidecar, monkeypatch
+):
+    config = _config()
+
+    def broken(table, where):
+        with open(where, "wb") as handle:
+            handle.write(b"PAR1 half")  # a torn write
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.pq, "write_table", broken)
+    with pytest.raises(OSError, match="disk full"):
+        store.write_run(tmp_path, config.cell_hash(), make_frame(config, estimate=np.sqrt),
+                        make_sidecar(config))  # fmt: skip
+    assert not store.is_finished(tmp_path, config.cell_hash())
+    assert [p.suffix for p in store.runs_dir(tmp_path).iterdir()] == [".json"]
+
+
+def test_frame_missing_schema_columns_is_rejected(tmp_path, make_frame, make_sidecar):
+    config = _config()
+    frame = make_frame(config, estimate=np.sqrt).drop(columns=[schema.ESS])
+    with pytest.raises(ValueError, match="ess"):
+        store.write_run(tmp_path, config.cell_hash(), frame, make_sidecar(config))
+    assert not store.runs_dir(tmp_path).exists()
+
+
+def test_clean_partials_removes_only_temporary_files(tmp_path):
+    runs = store.runs_dir(tmp_path)
+    runs.mkdir()
+    (runs / "abc.parquet").write_bytes(b"x")
+    (runs / ".abc.parquet.123.partial").write_bytes(b"x")
+    removed = store.clean_partials(runs)
+    assert [p.name for p in removed] == [".abc.parquet.123.partial"]
+    assert [p.name for p in runs.iterdir()] == ["abc.parquet"]
+
+
+def test_load_runs_uses_manifest_when_present(tmp_path, make_frame, make_sidecar):
+    configs = [_config(seed) for seed in range(3)]
+    for c in configs:
+        store.write_run(tmp_path, c.cell_hash(), make_frame(c, estimate=np.sqrt), make_sidecar(c))
+    assert set(store.load_runs(tmp_path)[schema.SEED]) == {0, 1, 2}
+    store.write_json_atomic(tmp_path / store.MANIFEST_FILE,
+                            {"run_ids": [configs[1].cell_hash()]})  # fmt: skip
+    assert set(store.load_runs(tmp_path)[schema.SEED]) == {1}
+    assert set(store.load_sidecars(tmp_path)["config.seed"]) == {1}
+    with pytest.raises(FileNotFoundError, match="no finished runs"):
+        store.load_runs(tmp_path / "elsewhere")
+
+
+def test_environment_versions_name_the_packages():
+    versions = store.environment_versions()
+    assert {"python", "torch", "numpy", "mibench"} <= set(versions)
