@@ -1,14 +1,108 @@
-"""Contrastive (softmax-normalised) estimators: InfoNCE and its relatives."""
+r"""Contrastive (softmax-normalised, per-anchor) estimators: InfoNCE and its relatives.
+
+Every function here reads ``scores`` in the orientation of :mod:`mibench.estimators`
+(``scores[..., i, j] = g(x_i, y_j)``, positives on the diagonal) and normalises **per row**, i.e.
+per anchor x_i over the candidates y_j. The FlatNCE family works with the *contrasts*
+
+.. math::  S_{ij} - S_{ii},\qquad c_i = \log\sum_{j\ne i} e^{S_{ij}-S_{ii}},
+
+which are formed before any log-sum-exp (the positive's own score never enters a reduction next to
+the negatives, which is the precision point of §2 of [1]).
+
+Which estimate each objective reports
+-------------------------------------
+FlatNCE's Eq. (3) is identically 1, so its spec reports the bound it implicitly optimises: the
+*per-row Donsker–Varadhan* value at the optimal FLO dual (Corollary S5, Eq. (27) of [1]),
+
+.. math::  \hat I_{\rm rowDV}(S) = \frac1K\sum_i \Big(S_{ii} - \log\frac1{K-1}\sum_{j\ne i}e^{S_{ij}}\Big),
+
+which also equals the term-dropping InfoNCE value (with the constant log(K-1), see
+:func:`infonce_drop_value`) and FLO at u* (:func:`flo_lower_bound`). It is *not* capped at log K.
+
+References:
+    [1] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive Learners
+        with FlatNCE, 2021, arXiv:2107.01152.
+    [2] van den Oord et al., Representation Learning with Contrastive Predictive Coding, 2018,
+        arXiv:1807.03748.
+    [3] Guo et al., Tight Mutual Information Estimation With Contrastive Fenchel-Legendre
+        Optimization (FLO), 2021/2022, arXiv:2107.01131.
+    [4] Poole et al., On Variational Bounds of Mutual Information, 2019, arXiv:1905.06922.
+"""
 
 from __future__ import annotations
 
+import math
+
+import torch
 from torch import Tensor
 
+from mibench.estimators._logspace import diag, lme_row_off, lse_row, lse_row_off, mask_diag
 from mibench.estimators.diagnostics import infonce_value
 from mibench.estimators.registry import register
 from mibench.interface import Estimator
 
+DEFAULT_HOLDER_GAMMA = 0.5
 
+
+# --------------------------------------------------------------------------------------------
+# Input checks shared with :mod:`mibench.estimators.variational` (errors name both shapes).
+# --------------------------------------------------------------------------------------------
+def check_scores(scores: Tensor, *, min_k: int = 2) -> int:
+    """Validate a ``(..., K, K)`` score tensor and return K.
+
+    Raises:
+        ValueError: fewer than two dimensions, a non-square trailing block, K < ``min_k``, or a
+            non-floating dtype (log-space reductions need floats).
+    """
+    if scores.ndim < 2 or scores.shape[-1] != scores.shape[-2]:
+        raise ValueError(f"scores must have shape (..., K, K), got {tuple(scores.shape)}")
+    size = scores.shape[-1]
+    if size < min_k:
+        raise ValueError(f"scores need K >= {min_k} (off-diagonal negatives), got K = {size}")
+    if not scores.is_floating_point():
+        raise ValueError(f"scores must be a floating tensor, got dtype {scores.dtype}")
+    return size
+
+
+def check_per_sample(scores: Tensor, values: Tensor, *, name: str) -> None:
+    """``values`` must have shape ``scores.shape[:-1]``, i.e. ``(..., K)`` (one per sample)."""
+    if tuple(values.shape) != tuple(scores.shape[:-1]):
+        raise ValueError(
+            f"{name} must have shape {tuple(scores.shape[:-1])} (scores.shape[:-1]) for scores of "
+            f"shape {tuple(scores.shape)}, got {tuple(values.shape)}"
+        )
+
+
+def contrasts(scores: Tensor) -> Tensor:
+    """``(..., K, K)``: S_ij - S_ii (row i minus its own positive); the diagonal is 0."""
+    return scores - diag(scores).unsqueeze(-1)
+
+
+def per_row_dv(scores: Tensor) -> Tensor:
+    r"""Per-row Donsker–Varadhan value (the reported estimate of the FlatNCE family).
+
+    .. math::  \hat I_{\rm rowDV} = \frac1K\sum_i \Big(S_{ii} - \log\frac1{K-1}\sum_{j\ne i}e^{S_{ij}}\Big)
+
+    Implements Eq. (26) of [1] with the inner expectation E_{p(y')} replaced by the K-1 in-batch
+    negatives of row i; equivalently FLO (Eq. (24)) at the optimal dual u_i* of Eq. (27) (with
+    the positive excluded, as in Eq. (3)).
+
+    Args:
+        scores: ``(..., K, K)``, K >= 2.
+    Returns:
+        ``(...)``, nats. Unbounded above (no log K cap); for a fixed critic its expectation exceeds
+        the population conditional-DV bound by the Jensen gap of the plug-in log (O(1/K)).
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (26)-(27), Corollary S5.
+    """
+    check_scores(scores)
+    return (diag(scores) - lme_row_off(scores)).mean(dim=-1)
+
+
+# --------------------------------------------------------------------------------------------
+# InfoNCE (already the exemplar) and its term-dropping variant
+# --------------------------------------------------------------------------------------------
 def infonce_lower_bound(scores: Tensor) -> Tensor:
     r"""InfoNCE lower bound (CPC), capped at log K.
 
@@ -34,6 +128,229 @@ def infonce_loss(scores: Tensor) -> Tensor:
     return -infonce_lower_bound(scores)
 
 
+def infonce_drop_value(scores: Tensor) -> Tensor:
+    r"""Term-dropping InfoNCE: the positive removed from the denominator, constant log(K-1).
+
+    .. math::  \hat I_{\rm drop} = \frac1K\sum_i\Big(S_{ii} - \log\sum_{j\ne i}e^{S_{ij}}\Big)
+               + \log(K-1) \;=\; \hat I_{\rm rowDV}(S)
+
+    The constant: with the positive dropped, each row's normaliser sums K-1 negatives, so
+    log(K-1) (not InfoNCE's log K) turns the sum into the mean that estimates the partition
+    function E_{p(y)} e^{g(x_i, y)}; the value is then the per-row DV estimate of Eq. (26) of [1],
+    which is TUBA ([4] §2.2) with the plug-in optimal baseline a(x_i) = log mean_{j≠i} e^{S_ij}
+    ("term-dropping InfoNCE essentially recovers TUBA", §3 of [1]): with that baseline TUBA's
+    marginal term is exactly 1 and 1 + mean(S_ii - a_i) - 1 is the expression above. With log K
+    instead the value would be biased low by log(K/(K-1)) for every critic.
+
+    No log K cap: dropping the positive removes the term that bounds InfoNCE (a dominant diagonal
+    drives this value to +inf). Because the baseline is estimated from the same negatives, the
+    plug-in log biases a fixed critic's value *upward* by a Jensen gap of order Var/(2(K-1));
+    as K -> inf it converges to the population conditional-DV bound, which is <= I(X;Y).
+
+    Implements the term-dropping InfoNCE of §3 of [1] (its gradient equals that of FlatNCE,
+    Eq. (3); see :func:`flatnce_loss`).
+
+    Args:
+        scores: ``(..., K, K)``, K >= 2.
+    Returns:
+        ``(...)``, nats.
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, §3, Eq. (26).
+        [4] Poole et al., On Variational Bounds of Mutual Information, 2019, §2.2 (TUBA).
+    """
+    K = check_scores(scores)
+    return (diag(scores) - lse_row_off(scores)).mean(dim=-1) + math.log(K - 1)
+
+
+def infonce_drop_loss(scores: Tensor) -> Tensor:
+    """Training loss of term-dropping InfoNCE: ``-infonce_drop_value``."""
+    return -infonce_drop_value(scores)
+
+
+# --------------------------------------------------------------------------------------------
+# FLO (Fenchel-Legendre optimisation bound)
+# --------------------------------------------------------------------------------------------
+def flo_lower_bound(scores: Tensor, *, dual: Tensor) -> Tensor:
+    r"""FLO bound with a learned dual critic u_i = u(x_i, y_i).
+
+    .. math::  \hat I_{\rm FLO}(S, u) = 1 + \frac1K\sum_i\Big[-u_i
+               - \frac1{K-1}\sum_{j\ne i} e^{-u_i + S_{ij} - S_{ii}}\Big]
+
+    Implements Eq. (24)-(25) of [1] (Prop. S6; Guo et al. [3]) with the K-1 in-batch negatives
+    of row i standing for p(y'); per row it is the Fenchel inequality of Lemma S3 (Eq. (22)),
+    -log t >= 1 - u - t e^{-u}, with t = mean_{j≠i} e^{S_ij - S_ii}. Hence for every u
+    ``flo_lower_bound(S, u) <= per_row_dv(S)``, with equality at u_i* = log t_i, i.e.
+    u* = lme_row_off(S - S_ii) (Eq. (27); note Lemma S3 prints the equality point without the log,
+    and Eq. (24) prints the sign of the whole bracket flipped — we follow the derivation).
+
+    Computed as 1 - mean(u) - mean_i exp(lme_row_off(S - S_ii)_i - u_i): the exponent is a
+    log-mean-exp of contrasts minus the dual, never a raw score.
+
+    Args:
+        scores: ``(..., K, K)``, K >= 2.
+        dual: ``(..., K)``, u(x_i, y_i) for each positive pair (dual_of = "pair").
+    Returns:
+        ``(...)``, nats.
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Prop. S6, Eq. (22), (24)-(27).
+        [3] Guo et al., FLO, arXiv:2107.01131.
+    """
+    check_scores(scores)
+    check_per_sample(scores, dual, name="dual")
+    log_t = lme_row_off(contrasts(scores))
+    return 1.0 - dual.mean(dim=-1) - torch.exp(log_t - dual).mean(dim=-1)
+
+
+def flo_loss(scores: Tensor, *, dual: Tensor) -> Tensor:
+    """Training loss of FLO: ``-flo_lower_bound``, minimised jointly over the critic and the dual."""
+    return -flo_lower_bound(scores, dual=dual)
+
+
+def flo_optimal_dual(scores: Tensor) -> Tensor:
+    """``(..., K)``: u_i* = log mean_{j≠i} e^{S_ij - S_ii}, where FLO equals :func:`per_row_dv` (Eq. (27))."""
+    check_scores(scores)
+    return lme_row_off(contrasts(scores))
+
+
+# --------------------------------------------------------------------------------------------
+# FlatNCE, its Eq. (12) variant, Hölder-FlatNCE
+# --------------------------------------------------------------------------------------------
+def flatnce_loss(scores: Tensor) -> Tensor:
+    r"""FlatNCE surrogate loss: identically 1 in value, the FlatNCE gradient in backward.
+
+    .. math::  c_i = \log\sum_{j\ne i} e^{S_{ij}-S_{ii}},\qquad
+               \ell = \frac1K\sum_i \exp\big(c_i - \mathrm{detach}(c_i)\big)
+
+    Implements Eq. (3) and Algorithm S1 of [1] (averaged over the K anchors). Its gradient is
+    mean_i ∇c_i, the gradient of the term-dropping InfoNCE loss (§3), and per row equals the
+    importance-weighted form sum_{j≠i} w_ij ∇(S_ij - S_ii) of Prop. S2 with
+    w_ij = softmax_{j≠i}(S_ij - S_ii) (see :func:`importance_weights`).
+
+    Args:
+        scores: ``(..., K, K)``, K >= 2.
+    Returns:
+        ``(...)``, identically 1.
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (3), Prop. S2, Algorithm S1.
+    """
+    check_scores(scores)
+    clogits = lse_row_off(contrasts(scores))
+    return torch.exp(clogits - clogits.detach()).mean(dim=-1)
+
+
+def flatnce_value(scores: Tensor) -> Tensor:
+    r"""Reported FlatNCE estimate: the per-row DV value at the optimal dual (Corollary S5).
+
+    .. math::  \hat I = \frac1K\sum_i\big(S_{ii} - \mathrm{lme}_{j\ne i}S_{ij}\big)
+
+    Eq. (3) of [1] is identically 1; its proof of Corollary S5 puts back the non-gradient term
+    u* (Eq. (27)), which makes the objective the FLO bound at its optimal dual, i.e. this value.
+    (The paper's Fig. 1 plots an InfoNCE estimate of the FlatNCE critic instead; the trainer
+    records that as ``infonce_value`` for every run.)
+
+    Args:
+        scores: ``(..., K, K)``, K >= 2.
+    Returns:
+        ``(...)``, nats (not capped at log K).
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Corollary S5, Eq. (27).
+    """
+    return per_row_dv(scores)
+
+
+def flatnce_with_positive_loss(scores: Tensor) -> Tensor:
+    r"""The Eq. (12) variant of FlatNCE: the positive kept in the sum; gradient = InfoNCE's.
+
+    .. math::  c'_i = \log\Big(1 + \sum_{j\ne i} e^{S_{ij}-S_{ii}}\Big) = \log\sum_j e^{S_{ij}-S_{ii}},
+               \qquad \ell' = \frac1K\sum_i \exp\big(c'_i - \mathrm{detach}(c'_i)\big)
+
+    Implements Eq. (12) of [1] (the "1 +" is the positive's zero contrast, e^0). Identically 1
+    in value; by Prop. S1 its gradient equals the gradient of the InfoNCE loss
+    ``-infonce_lower_bound`` (c'_i is the per-row cross-entropy, Eq. (15)). Not registered: it
+    is InfoNCE's optimisation in FlatNCE form, kept for the gradient-identity claims.
+
+    Args:
+        scores: ``(..., K, K)``, K >= 2.
+    Returns:
+        ``(...)``, identically 1.
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (12)-(16), Prop. S1.
+    """
+    check_scores(scores)
+    clogits = lse_row(contrasts(scores))
+    return torch.exp(clogits - clogits.detach()).mean(dim=-1)
+
+
+def importance_weights(scores: Tensor, *, include_positive: bool = False) -> Tensor:
+    r"""Self-normalised importance weights of the FlatNCE/InfoNCE gradients (Prop. S2).
+
+    .. math::  w_{ij} = \frac{e^{S_{ij}-S_{ii}}}{\sum_{j'\in J_i} e^{S_{ij'}-S_{ii}}},\qquad
+               J_i = \{j \ne i\}\ \text{(Eq. (3))}\ \text{or}\ \{1..K\}\ \text{(Eq. (12)/(17))}
+
+    so that ∇c_i = sum_j w_ij ∇S_ij - ∇S_ii (Eq. (17)-(21) of [1]). With the positive excluded
+    the diagonal weight is 0; these are the weights whose ESS Eq. (4) reports.
+
+    Args:
+        scores: ``(..., K, K)``.
+        include_positive: keep j = i in the normalisation (the InfoNCE / Eq. (12) weights).
+    Returns:
+        ``(..., K, K)``, each row sums to 1.
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Prop. S2, Eq. (4), (17).
+    """
+    check_scores(scores)
+    contrast = contrasts(scores)
+    if not include_positive:
+        contrast = mask_diag(contrast)
+    return torch.exp(contrast - torch.logsumexp(contrast, dim=-1, keepdim=True))
+
+
+def holder_flatnce_loss(scores: Tensor, *, gamma: float = DEFAULT_HOLDER_GAMMA) -> Tensor:
+    r"""Hölder-FlatNCE surrogate loss (identically 1 in value).
+
+    .. math::  m_\gamma^{(i)} = \Big(\frac1{K-1}\sum_{j\ne i} e^{\gamma(S_{ij}-S_{ii})}\Big)^{1/\gamma}
+               = \exp\Big(\tfrac1\gamma\,\mathrm{lme}_{j\ne i}\,\gamma(S_{ij}-S_{ii})\Big),
+               \qquad \ell_\gamma = \frac1K\sum_i \frac{m_\gamma^{(i)}}{\mathrm{detach}(m_\gamma^{(i)})}
+
+    Implements Eq. (28) (Def. S7-S8) of [1] over the K-1 negatives of each anchor, averaged
+    (Eq. (28) sums; the factor K only rescales the gradient). Computed as
+    exp(log m - detach(log m)). gamma = 1 is FlatNCE (Eq. (3)); gamma = 0 is the geometric-mean
+    limit, log m_0 = mean_{j≠i}(S_ij - S_ii); gamma < 0 is allowed (min at -inf). By Prop. S9,
+    ∇ℓ_γ(S) = (1/γ) ∇[ℓ_1(γ S)].
+
+    Args:
+        scores: ``(..., K, K)``, K >= 2.
+        gamma: Hölder exponent, any finite real.
+    Returns:
+        ``(...)``, identically 1.
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Def. S7-S8, Eq. (28), Prop. S9.
+    """
+    K = check_scores(scores)
+    gamma = float(gamma)
+    if not math.isfinite(gamma):
+        raise ValueError(f"gamma must be a finite real number, got {gamma!r}")
+    contrast = contrasts(scores)
+    # gamma = 0, the geometric mean: the diagonal contrast is exactly 0, so the row sum is the
+    # sum over the K - 1 negatives.
+    log_m = (
+        contrast.sum(dim=-1) / (K - 1) if gamma == 0.0 else lme_row_off(gamma * contrast) / gamma
+    )
+    return torch.exp(log_m - log_m.detach()).mean(dim=-1)
+
+
+def holder_flatnce_value(scores: Tensor, *, gamma: float = DEFAULT_HOLDER_GAMMA) -> Tensor:
+    """Reported Hölder-FlatNCE estimate: :func:`per_row_dv`, as for FlatNCE (``gamma`` unused)."""
+    return per_row_dv(scores)
+
+
 register(
     Estimator(
         name="infonce",
@@ -44,5 +361,64 @@ register(
         kind="lower_bound",
         caps_at_log_k=True,
         description="Softmax cross-entropy bound; value <= log K.",
+    )
+)
+
+register(
+    Estimator(
+        name="infonce_drop",
+        family="contrastive",
+        value_fn=infonce_drop_value,
+        loss_fn=infonce_drop_loss,
+        citation=(
+            "FlatNCE (Chen et al. 2021) §3 term-dropping InfoNCE (= per-row DV, Eq. (26)); "
+            "Poole et al. 2019 §2.2 TUBA with the plug-in baseline"
+        ),
+        kind="lower_bound",
+        description=(
+            "InfoNCE with the positive dropped from the denominator, + log(K-1); no log K cap; "
+            "same gradient as FlatNCE Eq. (3)."
+        ),
+    )
+)
+
+register(
+    Estimator(
+        name="flo",
+        family="contrastive",
+        value_fn=flo_lower_bound,
+        loss_fn=flo_loss,
+        citation="Guo et al. 2021 (FLO); FlatNCE (Chen et al. 2021) Prop. S6, Eq. (24)-(25)",
+        kind="lower_bound",
+        needs=frozenset({"dual"}),
+        dual_of="pair",
+        description="Fenchel-Legendre bound with a dual critic u(x_i, y_i); tight at u* (Eq. 27).",
+    )
+)
+
+register(
+    Estimator(
+        name="flatnce",
+        family="contrastive",
+        value_fn=flatnce_value,
+        loss_fn=flatnce_loss,
+        citation="FlatNCE (Chen et al. 2021) Eq. (3), Algorithm S1; value: Corollary S5, Eq. (27)",
+        kind="surrogate",
+        description=(
+            "Loss exp(c - detach c) (identically 1); reports the per-row DV at the optimal dual."
+        ),
+    )
+)
+
+register(
+    Estimator(
+        name="holder_flatnce",
+        family="contrastive",
+        value_fn=holder_flatnce_value,
+        loss_fn=holder_flatnce_loss,
+        citation="FlatNCE (Chen et al. 2021) Def. S7-S8, Eq. (28), Prop. S9",
+        kind="surrogate",
+        hyper={"gamma": DEFAULT_HOLDER_GAMMA},
+        description="Hölder-mean FlatNCE (gamma = 1 is FlatNCE); reports the per-row DV.",
     )
 )
