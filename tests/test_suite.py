@@ -56,7 +56,12 @@ def test_expansion_is_the_full_product(tmp_path, applies_always):
     assert sorted((dict(c.task_params)["mi"], c.seed) for c in cells) == [
         (1.0, 0), (1.0, 1), (2.0, 0), (2.0, 1)]  # fmt: skip
     first = cells[0]
-    assert (first.n_steps, first.batch_size, first.suite, first.critic) == (10, 8, "tiny", "separable")
+    assert (first.n_steps, first.batch_size, first.suite, first.critic) == (
+        10,
+        8,
+        "tiny",
+        "separable",
+    )
     # Parameters are stored merged over the registry defaults, so the hash pins every value.
     assert dict(first.task_params) == {**tasks.get("gaussian").defaults, "dim": 2, "mi": 1.0}
     assert dict(first.critic_params)["activation"] == "relu"
@@ -77,7 +82,9 @@ def test_sequence_parameter_is_one_value_unless_nested():
 
 
 def test_grid_settings_override_suite(tmp_path, applies_always):
-    text = BASE + """
+    text = (
+        BASE
+        + """
 [[grid]]
 estimators = ["infonce"]
 tasks = ["gaussian"]
@@ -85,6 +92,7 @@ steps = 3
 seeds = [7]
 batch_sizes = [4, 16]
 """
+    )
     cells = plan(load_suite(write(tmp_path, text))).configs
     second = [c for c in cells if c.n_steps == 3]
     assert sorted((c.batch_size, c.seed) for c in second) == [(4, 7), (16, 7)]
@@ -117,7 +125,7 @@ def test_inapplicable_pairs_are_skipped_with_the_reason(tmp_path, monkeypatch):
 
 def test_everything_skipped_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(mibench.train, "compatibility", lambda e, t, c: "never", raising=False)
-    with pytest.raises(SuiteError, match="nothing to run.*never"):
+    with pytest.raises(SuiteError, match=r"nothing to run.*never"):
         plan(load_suite(write(tmp_path, BASE)))
 
 
