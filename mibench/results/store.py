@@ -22,6 +22,7 @@ removed by :func:`clean_partials` at the start of the next run.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -76,15 +77,20 @@ def finished_run_ids(suite_dir: Path) -> list[str]:
     return sorted(p.stem for p in directory.glob("*.parquet") if not p.name.startswith("."))
 
 
-def environment_versions() -> dict[str, str]:
-    """Versions of Python, the platform and the packages a result depends on."""
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
     versions = {"python": sys.version.split()[0], "platform": platform.platform()}
     for package in _VERSIONED_PACKAGES:
         try:
             versions[package] = version(package)
         except PackageNotFoundError:
             versions[package] = "not installed"
-    return versions
+    return tuple(versions.items())
+
+
+def environment_versions() -> dict[str, str]:
+    """Versions of Python, the platform and the packages a result depends on (read once)."""
+    return dict(_versions())
 
 
 def _partial_name(target: Path) -> Path:

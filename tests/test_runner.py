@@ -1,0 +1,219 @@
+"""Orchestration with a fake ``train_stack``: stacking, storing, resume, force, summary, hooks."""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mibench.plots
+import mibench.train
+from mibench import runner
+from mibench.interface import RunConfig
+from mibench.results import schema, store
+from mibench.suite import Overrides, SuiteError
+from mibench.train.record import RunResult
+
+SUITE = """
+[suite]
+name = "tiny"
+steps = 40
+seeds = 2
+batch_sizes = [8]
+eval_every = 10
+
+[[grid]]
+estimators = ["infonce", "nwj"]
+tasks = [{ name = "gaussian", dim = 2, mi = [1, 2] }]
+critics = [{ name = "separable", hidden = [4], embed_dim = 2 }]
+batch_sizes = [8, 16]
+"""
+
+
+def fake_frame(config: RunConfig) -> pd.DataFrame:
+    """Deterministic rows from the config: estimate = truth - 0.1 + seed-specific noise."""
+    truth = float(dict(config.task_params)["mi"])
+    rng = np.random.default_rng(config.seed)
+    parts = []
+    for readout, every in (("train", config.log_every), ("eval", config.eval_every)):
+        steps = np.arange(0, config.n_steps, every)
+        est = truth - 0.1 + rng.normal(0, 0.05, len(steps))
+        parts.append(pd.DataFrame({
+            schema.RUN_ID: config.cell_hash(), schema.SUITE: config.suite,
+            schema.ESTIMATOR: config.estimator, schema.TASK: config.task,
+            schema.TASK_ID: f"gaussian-mi{truth}", schema.DIM: 2, schema.TRUE_MI: truth,
+            schema.MI_LEVEL: truth, schema.BATCH_SIZE: config.batch_size,
+            schema.CRITIC: config.critic, schema.SEED: config.seed, schema.DTYPE: config.dtype,
+            schema.NEGATIVES: config.negatives, schema.STEP: steps, schema.READOUT: readout,
+            schema.ESTIMATE: est, schema.LOSS: -est, schema.INFONCE_VALUE: est, schema.ESS: 0.5,
+            schema.LOG_K: math.log(config.batch_size), schema.CEILING: math.nan,
+            schema.GRAD_NORM: 1.0, schema.DIVERGED: False, schema.TIME_S: 0.0,
+        }))  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
+class FakeTrainer:
+    """Records every call; stacks share (critic, K, steps) like the real stack key's shapes."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[RunConfig]] = []
+
+    @staticmethod
+    def stack_key(config: RunConfig) -> tuple:
+        return (config.critic, config.batch_size, config.n_steps)
+
+    def train_stack(self, configs, *, device="cpu", progress=None):
+        self.calls.append(list(configs))
+        assert len({self.stack_key(c) for c in configs}) == 1
+        if progress is not None:
+            progress(configs[0].n_steps // 2)
+            progress(configs[0].n_steps)
+        return [RunResult(config=c, frame=fake_frame(c), diverged_step=None, wall_time_s=0.5,
+                          critic_architecture="fake", n_parameters=12, task_id="gaussian-fake")
+                for c in configs]  # fmt: skip
+
+
+@pytest.fixture
+def trainer(monkeypatch) -> FakeTrainer:
+    fake = FakeTrainer()
+    monkeypatch.setattr(mibench.train, "train_stack", fake.train_stack, raising=False)
+    monkeypatch.setattr(mibench.train, "stack_key", fake.stack_key, raising=False)
+    monkeypatch.setattr(mibench.train, "compatibility", lambda e, t, c: None, raising=False)
+    monkeypatch.setattr(mibench.plots, "draw_all", lambda suite_dir: [], raising=False)
+    return fake
+
+
+@pytest.fixture
+def suite_file(tmp_path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(textwrap.dedent(SUITE))
+    return path
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*"))
+            if p.is_file()}  # fmt: skip
+
+
+def test_execute_stores_every_cell_and_the_summary(tmp_path, suite_file, trainer):
+    report = runner.run_suite(suite_file, out=tmp_path / "out", show_progress=False)
+    suite_dir = tmp_path / "out" / "tiny"
+    # 2 estimators x 2 MI x 2 K x 2 seeds = 16 runs in 2 stacks (one per K).
+    assert (report.n_cells, report.n_trained, report.n_reused) == (16, 16, 0)
+    assert sorted(len(call) for call in trainer.calls) == [8, 8]
+    assert report.run_steps == 16 * 40
+    assert len(store.finished_run_ids(suite_dir)) == 16
+    sidecar = store.read_sidecar(suite_dir, trainer.calls[0][0].cell_hash())
+    for key in (
+        "config",
+        "versions",
+        "seed",
+        "device",
+        "dtype",
+        "wall_time_s",
+        "critic_architecture",
+        "n_parameters",
+        "diverged_step",
+        "task_id",
+        "created_utc",
+    ):
+        assert key in sidecar, key  # fmt: skip
+    manifest = json.loads((suite_dir / store.MANIFEST_FILE).read_text())
+    assert len(manifest["run_ids"]) == 16
+    summary = pd.read_parquet(suite_dir / store.SUMMARY_FILE)
+    assert len(summary) == 8  # cells = runs / seeds
+    assert set(summary[schema.N_SEEDS]) == {2}
+    # Every fake estimate is truth - 0.1 + N(0, 0.05^2) noise: bias within 5 sd of the window mean.
+    window_rows = 2 * 8  # 2 seeds x ceil(0.2 * 40) steps
+    assert np.all(np.abs(summary[schema.BIAS] + 0.1) < 5 * 0.05 / math.sqrt(window_rows))
+    assert json.loads((suite_dir / store.SKIPPED_FILE).read_text()) == []
+    assert json.loads((suite_dir / store.SUITE_FILE).read_text())["name"] == "tiny"
+
+
+def test_rerun_trains_nothing_and_leaves_files_byte_identical(tmp_path, suite_file, trainer):
+    runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    before = snapshot(tmp_path)
+    trainer.calls.clear()
+    report = runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    assert trainer.calls == []
+    assert (report.n_trained, report.n_reused) == (0, 16)
+    assert snapshot(tmp_path) == before
+
+
+def test_force_recomputes_every_cell(tmp_path, suite_file, trainer):
+    runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    trainer.calls.clear()
+    report = runner.run_suite(suite_file, out=tmp_path, force=True, show_progress=False)
+    assert report.n_trained == 16
+    assert sum(len(c) for c in trainer.calls) == 16
+
+
+def test_only_missing_cells_are_trained(tmp_path, suite_file, trainer):
+    runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    victim = trainer.calls[0][3]
+    store.run_path(tmp_path / "tiny", victim.cell_hash()).unlink()
+    trainer.calls.clear()
+    runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    assert trainer.calls == [[victim]]
+
+
+def test_max_stack_splits_groups(suite_file, trainer, tmp_path):
+    prepared = runner.prepare(suite_file, out=tmp_path)
+    stacks = runner.make_stacks(runner.pending_configs(prepared), max_stack=3)
+    assert [len(s) for s in stacks] == [3, 3, 2, 3, 3, 2]
+    assert [c for s in stacks for c in s] == sorted(
+        prepared.plan.configs, key=lambda c: c.batch_size
+    )
+
+
+def test_bad_input_writes_nothing(tmp_path, suite_file, trainer):
+    out = tmp_path / "out"
+    with pytest.raises(SuiteError, match=r"--steps: must be an integer >= 1"):
+        runner.run_suite(suite_file, out=out, overrides=Overrides(steps=0), show_progress=False)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SUITE.replace("mi = [1, 2]", "mi = [1, -2]"))
+    with pytest.raises(SuiteError, match=r"mi must be"):
+        runner.run_suite(bad, out=out, show_progress=False)
+    assert not out.exists()
+    assert trainer.calls == []
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SuiteError, match=r"--out: .* is not a directory"):
+        runner.prepare(suite_file, out=blocker)
+
+
+def test_figures_hook_is_called_unless_disabled(tmp_path, suite_file, trainer, monkeypatch):
+    seen = []
+    monkeypatch.setattr(mibench.plots, "draw_all", lambda d: seen.append(d) or [d / "f.png"])
+    report = runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    assert seen == [tmp_path / "tiny"]
+    assert report.figures == [tmp_path / "tiny" / "f.png"]
+    runner.run_suite(suite_file, out=tmp_path, show_progress=False, plots=False)
+    assert len(seen) == 1
+
+
+def test_skipped_pairs_are_written(tmp_path, suite_file, trainer, monkeypatch):
+    monkeypatch.setattr(mibench.train, "compatibility",
+                        lambda e, t, c: "no labels" if e == "nwj" else None)  # fmt: skip
+    report = runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    assert report.n_cells == 8
+    assert json.loads((tmp_path / "tiny" / store.SKIPPED_FILE).read_text()) == [
+        {"estimator": "nwj", "task": "gaussian", "critic": "separable", "reason": "no labels"}]  # fmt: skip
+
+
+def test_summary_tables_show_bias_std_mse_per_level(tmp_path, suite_file, trainer):
+    from rich.console import Console
+
+    report = runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    console = Console(record=True, width=200)
+    runner.print_report(report, console)
+    text = console.export_text()
+    assert "I=1" in text and "I=2" in text and "bias / std / MSE" in text
+    row = report.summary.iloc[0]
+    assert f"{row[schema.BIAS]:+.2f} / {row[schema.STD]:.2f} / {row[schema.MSE]:.2f}" in text
+    assert "16 runs (16 trained, 0 already finished)" in text
