@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -94,6 +95,68 @@ def list_command(
         from mibench.claims import claim_table
 
         console.print(claim_table())
+
+
+def _estimators_option(text: str | None) -> str | tuple[str, ...] | None:
+    if text is None or text.strip() == "all":
+        return None if text is None else "all"
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+@app.command("run")
+def run_command(
+    suite: Annotated[
+        str | None,
+        typer.Argument(
+            help="Suite name in tasks/ or path to a .toml (default: tasks/default.toml)."
+        ),
+    ] = None,
+    estimators: Annotated[
+        str | None, typer.Option(help="'all' or comma-separated names; replaces every grid's list.")
+    ] = None,
+    tasks: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated task names (keep/add those), or TOML tables replacing every "
+            "grid's tasks: '{name=\"gaussian\", dim=3, mi=[2, 4]}'."
+        ),
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Training steps per run.")] = None,
+    seeds: Annotated[str | None, typer.Option(help="N (seeds 0..N-1), a,b,c or a-b.")] = None,
+    batch_sizes: Annotated[
+        str | None, typer.Option(help="Comma-separated batch sizes K (>= 2).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N.")] = None,
+    dtype: Annotated[str | None, typer.Option(help="float32 or float64.")] = None,
+    out: Annotated[Path, typer.Option(help="Results root; writes OUT/<suite>/.")] = Path("results"),
+    force: Annotated[bool, typer.Option(help="Recompute finished cells.")] = False,
+    plots: Annotated[bool, typer.Option(help="Draw the figures at the end.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Train a suite's cells (finished ones are skipped), store them and print the summary."""
+    from mibench import runner
+    from mibench import suite as suite_schema
+
+    try:
+        overrides = suite_schema.Overrides(
+            estimators=_estimators_option(estimators),
+            tasks=None if tasks is None else suite_schema.parse_task_option(tasks),
+            steps=steps,
+            seeds=None if seeds is None else suite_schema.parse_seeds_option(seeds),
+            batch_sizes=None
+            if batch_sizes is None
+            else suite_schema.parse_int_list_option("--batch-sizes", batch_sizes),
+            dtype=dtype,
+            device=device,
+        )
+        prepared = runner.prepare(suite, overrides=overrides, out=out)
+    except suite_schema.SuiteError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    report = runner.execute(
+        prepared, force=force, console=console, show_progress=progress, plots=plots
+    )
+    runner.print_report(report, console)
 
 
 if __name__ == "__main__":  # pragma: no cover
