@@ -1,0 +1,83 @@
+r"""Dual (second) critic heads for estimators whose spec lists ``"dual"`` in ``needs``.
+
+``spec.dual_of`` says what the head reads:
+
+* ``"x"``: a(x_i), the log-baseline of TUBA ([1], Eq. (9));
+* ``"y"``: q(y_j), the learned baseline of the interpolated bound I_α ([1], Eq. (11));
+* ``"pair"``: u(x_i, y_i), the dual critic of FLO ([2], Eq. (24)-(25), Prop. S6).
+
+A head is a separate stacked MLP ``input -> hidden -> 1`` (default hidden = the main critic's
+default (256, 256), ReLU) returning ``(R, K)``; its parameters are drawn from a generator of
+their own, so adding a head never changes the main critic's initialisation.
+
+References:
+    [1] Poole et al., On Variational Bounds of Mutual Information, 2019, arXiv:1905.06922.
+    [2] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive Learners
+        with FlatNCE, 2021, arXiv:2107.01152 (seed 002).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from mibench.critics.base import (
+    DEFAULT_ACTIVATION,
+    DEFAULT_HIDDEN,
+    ParameterFactory,
+    StackedMLP,
+    as_hidden,
+)
+
+DUAL_KINDS = ("x", "y", "pair")
+
+
+class DualHead:
+    """A stacked scalar head on x, on y or on the pair [x; y] (see the module docstring)."""
+
+    def __init__(
+        self,
+        kind: str,
+        dim_x: int,
+        dim_y: int,
+        *,
+        generators: Sequence[torch.Generator],
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+        hidden: Any = DEFAULT_HIDDEN,
+        activation: str = DEFAULT_ACTIVATION,
+    ) -> None:
+        if kind not in DUAL_KINDS:
+            raise ValueError(f"unknown dual head {kind!r}; valid choices: {', '.join(DUAL_KINDS)}")
+        self.kind = kind
+        dim_in = {"x": dim_x, "y": dim_y, "pair": dim_x + dim_y}[kind]
+        factory = ParameterFactory(generators, dtype=dtype, device=torch.device(device))
+        self.mlp = StackedMLP.build(
+            (dim_in, *as_hidden(hidden), 1), activation=activation, factory=factory
+        )
+        self.n_runs = factory.n_runs
+
+    def parameters(self) -> list[Tensor]:
+        return self.mlp.parameters()
+
+    @property
+    def n_parameters(self) -> int:
+        return StackedMLP.count(self.mlp.sizes)
+
+    @property
+    def architecture(self) -> str:
+        reads = {"x": "a(x_i)", "y": "q(y_j)", "pair": "u(x_i, y_i)"}[self.kind]
+        return f"dual {reads}: {self.mlp.describe()}"
+
+    def forward(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """``(R, K, dim_x), (R, K, dim_y) -> (R, K)``."""
+        if self.kind == "x":
+            inputs = x
+        elif y is None:
+            raise ValueError(f"dual head {self.kind!r} needs y")
+        else:
+            inputs = y if self.kind == "y" else torch.cat([x, y], dim=-1)
+        return self.mlp.forward(inputs).squeeze(-1)

@@ -1,0 +1,124 @@
+"""Name -> :class:`CriticSpec` registry; ``mibench list critics`` reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from mibench.critics.base import ParameterFactory
+from mibench.interface import UnknownNameError
+
+# Dimensions used by ``mibench list critics`` to show a concrete architecture (Poole's task size).
+EXAMPLE_DIM = 20
+
+
+class Critic:
+    """A stacked critic: parameters ``(R, ...)``, scores in the orientation of :mod:`mibench.estimators`.
+
+    Subclasses implement :meth:`scores` (pairs layout) and :meth:`paired_scores`; the ``encoder``
+    critic also implements :meth:`gram` (views/labels layouts).
+    """
+
+    name: str = ""
+    layouts: frozenset[str] = frozenset({"pairs"})
+
+    def __init__(self, *, n_runs: int) -> None:
+        self.n_runs = n_runs
+
+    def parameters(self) -> list[Tensor]:
+        """Every trainable leaf tensor, each ``(R, a, b)``, in a fixed order."""
+        raise NotImplementedError
+
+    @property
+    def architecture(self) -> str:
+        """Exact architecture, human-readable (layer sizes, activation, temperature...)."""
+        raise NotImplementedError
+
+    @property
+    def n_parameters(self) -> int:
+        """Trainable parameters of ONE run."""
+        return sum(p[0].numel() for p in self.parameters())
+
+    def scores(self, x: Tensor, y: Tensor) -> Tensor:
+        """``(R, K, dim_x), (R, K', dim_y) -> (R, K, K')`` with ``S[r, i, j] = g_r(x_i, y_j)``."""
+        raise NotImplementedError
+
+    def paired_scores(self, x: Tensor, y: Tensor) -> Tensor:
+        """``(R, K, dim_x), (R, K, dim_y) -> (R, K)`` with ``s[r, i] = g_r(x_i, y_i)``."""
+        raise NotImplementedError
+
+    def gram(self, z: Tensor) -> Tensor:
+        """``(R, n, dim) -> (R, n, n)`` Gram scores of one embedding (views/labels layouts)."""
+        raise ValueError(f"critic {self.name!r} has no Gram (views/labels) form; use 'encoder'")
+
+
+@dataclass(frozen=True)
+class CriticSpec:
+    """How to build a critic family: ``build(dim_x, dim_y, factory=..., **params) -> Critic``."""
+
+    name: str
+    build: Callable[..., Critic]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    citation: str = ""
+    layouts: frozenset[str] = frozenset({"pairs"})
+    same_dims: bool = False  # True when x and y go through one network (dim_x must equal dim_y)
+
+
+_REGISTRY: dict[str, CriticSpec] = {}
+
+
+def register(spec: CriticSpec) -> CriticSpec:
+    """Add ``spec``; a duplicate name is an error."""
+    if spec.name in _REGISTRY:
+        raise ValueError(f"critic {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get(name: str) -> CriticSpec:
+    """The spec registered as ``name``; an unknown name lists the valid ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownNameError("critic", name, names()) from None
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def resolve_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` over the critic's defaults; unknown keys are an error naming the valid ones."""
+    spec = get(name)
+    unknown = sorted(set(params) - set(spec.defaults))
+    if unknown:
+        valid = ", ".join(sorted(spec.defaults)) or "(none)"
+        raise ValueError(f"critic {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
+    return {**spec.defaults, **params}
+
+
+def build(
+    name: str,
+    dim_x: int,
+    dim_y: int,
+    *,
+    generators: Sequence[torch.Generator],
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str = "cpu",
+    params: Mapping[str, Any] | None = None,
+) -> Critic:
+    """Build critic ``name`` for R = ``len(generators)`` runs, run r initialised from generator r."""
+    spec = get(name)
+    resolved = resolve_params(name, params or {})
+    if spec.same_dims and dim_x != dim_y:
+        raise ValueError(
+            f"critic {name!r} embeds x and y with one network and needs dim_x == dim_y, "
+            f"got {dim_x} and {dim_y}"
+        )
+    factory = ParameterFactory(generators, dtype=dtype, device=torch.device(device))
+    return spec.build(dim_x, dim_y, factory=factory, **resolved)

@@ -1,0 +1,706 @@
+r"""The stacked trainer: R runs with equal shapes trained as ONE computation.
+
+Per step, for all runs at once: one critic forward giving scores ``(R, K, K)`` (batched matmuls over
+parameters ``(R, ...)``), per-run losses (one vectorised call per estimator group), one backward of
+their sum, one Adam step over the stacked tensors (:class:`~mibench.train.adam.StackedAdam`, per-run
+learning rate). Nothing mixes runs, so run r's numbers are those it would get alone:
+
+* its parameters are drawn from its own generator (stream ``init``, seeded from its cell hash);
+* its training data come from its own ``data`` stream, in blocks of T steps drawn with ONE
+  ``task.sample(T*K, ...)`` call per run, T fixed by the shapes (never by the stack size R);
+* its held-out batches (``eval_batch_size``, default 4K) come from a separate ``eval`` stream.
+
+Negatives (``config.negatives``):
+
+* ``"offdiag"`` (default): the estimator sees the full matrix S_ij = g(x_i, y_j); its K(K-1)
+  off-diagonal entries are the negatives.
+* ``"derangement"``: one shuffled partner per row. Each step draws a uniformly random K-cycle π (a
+  derangement: π(i) ≠ i, and π(i) is uniform over j ≠ i) and evaluates only g(x_i, y_i) and
+  g(x_i, y_π(i)) (2K critic calls). The estimator receives the K x K matrix whose diagonal is
+  g(x_i, y_i) and whose row i holds g(x_i, y_π(i)) in every off-diagonal entry. For the estimators
+  that average over the negatives (DV, MINE, NWJ, TUBA, JS, SMILE, FLO, f-MICL) this is exactly
+  their one-shuffled-negative form (the mean over j ≠ i of a constant row is that constant). For
+  softmax estimators (InfoNCE, FlatNCE) it means K-1 copies of one negative: their value then
+  is still <= log K but the InfoNCE bound's exchangeability argument no longer applies, so read
+  it as a diagnostic, not a bound. ESS of such a row is 1 by construction.
+
+Divergence: a run whose loss, gradient norm or (at logged steps) estimate is NaN/Inf at step t is
+frozen from t on: its gradient is masked to 0 and Adam leaves its p, m, v (and the estimator state)
+unchanged (``torch.where``, no host sync); its rows from step t on are flagged ``diverged`` and its
+metrics after t are NaN. The other runs go on unchanged.
+
+Logging: every ``log_every`` steps (and the last step) the "train" readout records, per run, the
+estimate ``spec.value`` evaluated in float64 on the detached scores, the loss, the InfoNCE value
+and ESS of the same scores, the estimator's extras, the gradient norm, true MI, log K and the
+ceiling. Every ``eval_every`` steps (and the last step) an "eval" readout evaluates the same
+parameters (those that produce that step's train readout, i.e. before its update) on a held-out
+batch. Records stay in preallocated device tensors and reach the host once, at the end.
+
+In the ``views`` layout the InfoNCE/ESS diagnostics are those of the N x N cross block
+a_i·b_j/τ (pairs orientation); in the ``labels`` layout they are NaN (no pair structure).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from mibench import critics as critic_registry
+from mibench import estimators as estimator_registry
+from mibench import tasks as task_registry
+from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
+from mibench.estimators import ess, infonce_value
+from mibench.interface import Estimator, RunConfig, Task
+from mibench.results import schema
+from mibench.train import rng
+from mibench.train.adam import StackedAdam
+from mibench.train.record import RunResult
+
+# A data block holds about this many numbers per run (1 MiB of float32): T = BLOCK_ELEMENTS //
+# (K (d_x + d_y)) steps, at most MAX_BLOCK_STEPS. T depends on the shapes only, never on R.
+BLOCK_ELEMENTS = 2**18
+MAX_BLOCK_STEPS = 128
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# Dual-head order; also the order of estimator groups inside a stack (runs needing the same head
+# are contiguous, so every head and every group is a slice of the run axis).
+_HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3}
+_TRAIN_METRICS = (schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM)
+_EVAL_METRICS = (schema.ESTIMATE, schema.INFONCE_VALUE, schema.ESS)
+
+Progress = Callable[[int], None]
+
+
+@lru_cache(maxsize=256)
+def _build_task(name: str, params: tuple[tuple[str, Any], ...]) -> Task:
+    return task_registry.build(name, **{k: _plain(v) for k, v in params})
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def build_task(config: RunConfig) -> Task:
+    """The task of ``config`` (cached: tasks are frozen)."""
+    return _build_task(config.task, config.task_params)
+
+
+def resolve_estimator(config: RunConfig) -> Estimator:
+    """The estimator spec of ``config`` with its ``estimator_params`` applied."""
+    spec = estimator_registry.get(config.estimator)
+    overrides = config.kwargs("estimator")
+    return spec.with_hyper(**overrides) if overrides else spec
+
+
+_OUTPUTS: dict[tuple[str, str], tuple[bool, bool]] = {}
+
+
+def _task_outputs(task: Task) -> tuple[bool, bool]:
+    """(has y, has labels): read off one tiny draw from a throwaway generator (cached per id)."""
+    key = (type(task).__qualname__, task.id)
+    if key not in _OUTPUTS:
+        batch = task.sample(2, torch.Generator().manual_seed(0))
+        _OUTPUTS[key] = (batch.y is not None, batch.labels is not None)
+    return _OUTPUTS[key]
+
+
+_KEY_FIELDS = (
+    "critic",
+    "critic_params",
+    "batch_size",
+    "dim_x",
+    "dim_y",
+    "layout",
+    "dtype",
+    "n_steps",
+    "negatives",
+    "eval_every",
+    "eval_batch_size",
+    "log_every",
+)
+
+
+def stack_key(config: RunConfig) -> tuple[Any, ...]:
+    """Configs with equal keys can be trained in one :func:`train_stack` call.
+
+    The key holds everything that fixes tensor shapes or the step schedule (fields named in
+    ``_KEY_FIELDS``); estimator, task (of equal dims), MI level, seed, lr and suite may differ.
+    """
+    task = build_task(config)
+    return (
+        config.critic,
+        config.critic_params,
+        config.batch_size,
+        task.dim_x,
+        task.dim_y,
+        resolve_estimator(config).layout,
+        config.dtype,
+        config.n_steps,
+        config.negatives,
+        config.eval_every,
+        config.resolved_eval_batch_size,
+        config.log_every,
+    )
+
+
+def default_critic_for(spec: Estimator, task: Task) -> str:
+    """``encoder`` for the views/labels layouts (one shared network), ``separable`` otherwise.
+
+    NT-Xent on a pair task embeds view a = x and view b = y with the one shared encoder (so it
+    needs dim_x == dim_y); SINCERE/SupCon embed the labeled task's x only.
+    """
+    return "encoder" if spec.layout in ("views", "labels") else "separable"
+
+
+def compatibility(estimator_name: str, task: Task, critic_name: str) -> str | None:
+    """None when the (estimator, task, critic) triple can be trained, else the reason why not.
+
+    Lets ``--estimators all`` skip a pair with a note instead of failing.
+    """
+    spec = estimator_registry.get(estimator_name)
+    critic = critic_registry.get(critic_name)
+    has_y, has_labels = _task_outputs(task)
+    layout = spec.layout
+    if layout not in critic.layouts:
+        supported = ", ".join(sorted(critic.layouts))
+        return f"{layout}-layout estimators need the encoder critic; {critic_name!r} supports {supported}"
+    if layout == "labels":
+        if not has_labels:
+            return f"{estimator_name} needs labels; task {task.name} has none"
+        return None
+    if not has_y:
+        return f"{estimator_name} needs paired samples (x, y); task {task.name} has no y"
+    if (layout == "views" or critic.same_dims) and task.dim_x != task.dim_y:
+        return (
+            f"critic {critic_name!r} embeds x and y with one network and needs dim_x == dim_y; "
+            f"task {task.name} has {task.dim_x} and {task.dim_y}"
+        )
+    if "dual" in spec.needs and spec.dual_of not in critic_registry.DUAL_KINDS:
+        return f"{estimator_name} needs a dual head but names dual_of={spec.dual_of!r}"
+    return None
+
+
+@dataclass
+class _Run:
+    position: int  # index in the caller's list
+    config: RunConfig
+    task: Task
+    spec: Estimator
+
+
+@dataclass
+class _Group:
+    """Runs [start, stop) of the stack sharing one estimator (one vectorised loss call)."""
+
+    spec: Estimator
+    start: int
+    stop: int
+    head: str | None
+    state: Any = None
+    uses_state: bool = False
+
+
+@dataclass
+class _Records:
+    n_rows: int
+    n_runs: int
+    dtype: torch.dtype
+    device: torch.device
+    columns: dict[str, Tensor] = field(default_factory=dict)
+    times: list[float] = field(default_factory=list)
+
+    def column(self, name: str) -> Tensor:
+        if name not in self.columns:
+            self.columns[name] = torch.full(
+                (self.n_rows, self.n_runs), math.nan, dtype=self.dtype, device=self.device
+            )
+        return self.columns[name]
+
+
+def _tree_where(keep_new: Tensor, new: Any, old: Any) -> Any:
+    """Per-run select between two estimator states (tensors with leading run axis, or containers)."""
+    if old is None:
+        return new
+    if isinstance(new, Tensor):
+        return torch.where(keep_new.view(-1, *([1] * (new.dim() - 1))), new, old)
+    if isinstance(new, dict):
+        return {k: _tree_where(keep_new, v, old[k]) for k, v in new.items()}
+    if isinstance(new, tuple | list):
+        return type(new)(_tree_where(keep_new, n, o) for n, o in zip(new, old, strict=True))
+    return new
+
+
+def _random_cycles(n_steps: int, K: int, generator: torch.Generator) -> Tensor:
+    """``(n_steps, K)`` uniformly random K-cycles: perm[σ_i] = σ_{i+1 mod K} for a random σ."""
+    sigma = torch.rand(n_steps, K, generator=generator).argsort(dim=1)
+    return torch.empty_like(sigma).scatter_(1, sigma, sigma.roll(-1, dims=1))
+
+
+class _Stack:
+    def __init__(self, configs: Sequence[RunConfig], device: torch.device) -> None:
+        if not configs:
+            raise ValueError("train_stack needs at least one config")
+        keys = [stack_key(c) for c in configs]
+        for config, key in zip(configs, keys, strict=True):
+            if key != keys[0]:
+                diff = next(i for i, (a, b) in enumerate(zip(key, keys[0], strict=True)) if a != b)
+                raise ValueError(
+                    f"configs cannot share a stack: {_KEY_FIELDS[diff]} is {keys[0][diff]!r} for "
+                    f"{configs[0].estimator}/{configs[0].task} but {key[diff]!r} for "
+                    f"{config.estimator}/{config.task}; group them with stack_key()"
+                )
+        runs = [_Run(i, c, build_task(c), resolve_estimator(c)) for i, c in enumerate(configs)]
+        for run in runs:
+            reason = compatibility(run.config.estimator, run.task, run.config.critic)
+            if reason is not None:
+                raise ValueError(reason)
+            if run.config.negatives == "derangement" and run.spec.layout != "pairs":
+                raise ValueError(
+                    f"derangement negatives apply to the pairs layout; {run.spec.name} is "
+                    f"{run.spec.layout}"
+                )
+        # Group runs: head kind first, then estimator; groups and heads become contiguous slices.
+        runs.sort(
+            key=lambda r: (
+                _HEAD_ORDER[self._head_of(r.spec)],
+                r.config.estimator,
+                r.config.estimator_params,
+                r.position,
+            )
+        )
+        self.runs = runs
+        self.device = device
+        first = runs[0].config
+        self.n_runs = len(runs)
+        self.K = first.batch_size
+        self.E = first.resolved_eval_batch_size
+        self.n_steps = first.n_steps
+        self.log_every = first.log_every
+        self.eval_every = first.eval_every
+        self.negatives = first.negatives
+        self.layout = runs[0].spec.layout
+        self.dtype = DTYPES[first.dtype]
+        task = runs[0].task
+        self.dim_x = task.dim_x
+        self.dim_y = task.dim_y if self.layout != "labels" else task.dim_x
+        self.critic = critic_registry.build(
+            first.critic,
+            self.dim_x,
+            self.dim_y,
+            generators=[rng.generator(r.config, rng.STREAM_INIT) for r in runs],
+            dtype=self.dtype,
+            device=device,
+            params=first.kwargs("critic"),
+        )
+        self.leaves: list[Tensor] = list(self.critic.parameters())
+        self.slices: list[slice] = [slice(0, self.n_runs)] * len(self.leaves)
+        self.heads: dict[str, tuple[slice, critic_registry.DualHead]] = {}
+        self._build_heads(first)
+        self.groups: list[_Group] = []
+        for run_index, run in enumerate(runs):
+            same = self.groups and self.groups[-1].spec == run.spec
+            if same and self.groups[-1].stop == run_index:
+                self.groups[-1].stop += 1
+            else:
+                uses_state = run.spec.state_fn is not None or "state" in run.spec.needs
+                self.groups.append(
+                    _Group(
+                        run.spec,
+                        run_index,
+                        run_index + 1,
+                        self._head_of(run.spec),
+                        None,
+                        uses_state,
+                    )
+                )
+        lr = torch.tensor([r.config.lr for r in runs], dtype=self.dtype, device=device)
+        self.adam = StackedAdam(self.leaves, self.slices, lr)
+        self.data_gens = [rng.generator(r.config, rng.STREAM_DATA) for r in runs]
+        self.eval_gens = [rng.generator(r.config, rng.STREAM_EVAL) for r in runs]
+        self.eye = torch.eye(self.K, dtype=torch.bool, device=device)
+        self.eye_eval = torch.eye(self.E, dtype=torch.bool, device=device)
+
+    @staticmethod
+    def _head_of(spec: Estimator) -> str | None:
+        return spec.dual_of if "dual" in spec.needs else None
+
+    def _build_heads(self, first: RunConfig) -> None:
+        critic_params = critic_registry.resolve_params(first.critic, first.kwargs("critic"))
+        hidden = critic_params.get("hidden", DEFAULT_HIDDEN)
+        activation = critic_params.get("activation", DEFAULT_ACTIVATION)
+        for kind in critic_registry.DUAL_KINDS:
+            members = [i for i, r in enumerate(self.runs) if self._head_of(r.spec) == kind]
+            if not members:
+                continue
+            span = slice(members[0], members[-1] + 1)
+            head = critic_registry.DualHead(
+                kind,
+                self.dim_x,
+                self.dim_y,
+                generators=[rng.generator(self.runs[i].config, f"dual-{kind}") for i in members],
+                dtype=self.dtype,
+                device=self.device,
+                hidden=hidden,
+                activation=activation,
+            )
+            self.heads[kind] = (span, head)
+            for leaf in head.parameters():
+                self.leaves.append(leaf)
+                self.slices.append(span)
+
+    # ----------------------------------------------------------------------------- data
+    def _block_steps(self) -> int:
+        per_step = self.K * (self.dim_x + (self.dim_y if self.layout != "labels" else 0))
+        return max(1, min(MAX_BLOCK_STEPS, BLOCK_ELEMENTS // per_step))
+
+    def _draw(
+        self, gens: list[torch.Generator], steps: list[int], n: int
+    ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
+        """One ``sample`` call per run for ``len(steps)`` batches of ``n``: ``(T, R, n, d)`` tensors."""
+        T = len(steps)
+        step_ids = torch.tensor(steps, dtype=torch.int64).repeat_interleave(n)
+        xs, ys, labels, perms = [], [], [], []
+        for run, gen in zip(self.runs, gens, strict=True):
+            batch = run.task.sample(T * n, gen, steps=step_ids, dtype=self.dtype)
+            xs.append(batch.x.reshape(T, n, -1))
+            if self.layout != "labels":
+                ys.append(batch.y.reshape(T, n, -1))
+            if self.layout == "labels":
+                labels.append(batch.labels.reshape(T, n))
+            if self.negatives == "derangement":
+                perms.append(_random_cycles(T, n, gen))
+
+        def stack(parts: list[Tensor]) -> Tensor | None:
+            return torch.stack(parts, dim=1).to(self.device) if parts else None
+
+        return stack(xs), stack(ys), stack(labels), stack(perms)
+
+    # -------------------------------------------------------------------------- forward
+    def _scores(self, x: Tensor, y: Tensor | None, perm: Tensor | None, eye: Tensor) -> Tensor:
+        if self.layout == "labels":
+            return self.critic.gram(x)
+        if self.layout == "views":
+            return self.critic.gram(torch.cat([x, y], dim=1))
+        if perm is not None:
+            positives = self.critic.paired_scores(x, y)
+            shuffled = torch.gather(y, 1, perm.unsqueeze(-1).expand_as(y))
+            negatives = self.critic.paired_scores(x, shuffled)
+            return torch.where(eye, positives.unsqueeze(-1), negatives.unsqueeze(-1))
+        return self.critic.scores(x, y)
+
+    def _duals(self, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
+        return {
+            kind: head.forward(x[span], None if y is None else y[span])
+            for kind, (span, head) in self.heads.items()
+        }
+
+    def _inputs(
+        self, group: _Group, duals: dict[str, Tensor], labels: Tensor | None, state: Any, cast: bool
+    ) -> dict[str, Any]:
+        inputs: dict[str, Any] = {}
+        needs = group.spec.needs
+        if "dual" in needs:
+            span = self.heads[group.head][0]
+            dual = duals[group.head][group.start - span.start : group.stop - span.start]
+            inputs["dual"] = dual.detach().double() if cast else dual
+        if "labels" in needs:
+            inputs["labels"] = labels[group.start : group.stop]
+        if "state" in needs:
+            inputs["state"] = state
+        return inputs
+
+    def _diagnostics(self, scores64: Tensor) -> tuple[Tensor, Tensor]:
+        if self.layout == "labels":
+            nan = torch.full(scores64.shape[:1], math.nan, dtype=torch.float64, device=self.device)
+            return nan, nan
+        if self.layout == "views":
+            n = scores64.shape[-1] // 2
+            scores64 = scores64[:, :n, n:]
+        return infonce_value(scores64), ess(scores64)
+
+    def _readout(
+        self,
+        scores: Tensor,
+        duals: dict[str, Tensor],
+        labels: Tensor | None,
+        states: list[Any],
+        records: _Records,
+        row: int,
+    ) -> Tensor:
+        """Float64 estimate, diagnostics and extras into ``records[row]``; returns the estimate."""
+        with torch.no_grad():
+            scores64 = scores.detach().double()
+            estimates = []
+            for group, state in zip(self.groups, states, strict=True):
+                s = scores64[group.start : group.stop]
+                inputs = self._inputs(group, duals, labels, state, cast=True)
+                estimates.append(group.spec.value(s, **inputs))
+                for name, value in group.spec.extras(s, **inputs).items():
+                    records.column(name)[row, group.start : group.stop] = value
+            estimate = torch.cat(estimates) if len(estimates) > 1 else estimates[0]
+            records.column(schema.ESTIMATE)[row] = estimate
+            nce, ess_value = self._diagnostics(scores64)
+            records.column(schema.INFONCE_VALUE)[row] = nce
+            records.column(schema.ESS)[row] = ess_value
+        return estimate
+
+    # ----------------------------------------------------------------------------- loop
+    def _log_steps(self) -> list[int]:
+        steps = list(range(0, self.n_steps, self.log_every))
+        return steps if steps[-1] == self.n_steps - 1 else [*steps, self.n_steps - 1]
+
+    def _eval_steps(self) -> list[int]:
+        steps = list(range(0, self.n_steps, self.eval_every))
+        return steps if steps[-1] == self.n_steps - 1 else [*steps, self.n_steps - 1]
+
+    def run(self, progress: Progress | None) -> list[RunResult]:
+        R, device = self.n_runs, self.device
+        log_steps, eval_steps = self._log_steps(), self._eval_steps()
+        log_row = {s: i for i, s in enumerate(log_steps)}
+        eval_row = {s: i for i, s in enumerate(eval_steps)}
+        train = _Records(len(log_steps), R, torch.float64, device)
+        evals = _Records(len(eval_steps), R, torch.float64, device)
+        alive = torch.ones(R, dtype=torch.bool, device=device)
+        diverged_at = torch.full((R,), -1, dtype=torch.int64, device=device)
+        start_time = self._t0 = time.perf_counter()
+        block = self._block_steps()
+        for block_start in range(0, self.n_steps, block):
+            steps = list(range(block_start, min(self.n_steps, block_start + block)))
+            X, Y, L, P = self._draw(self.data_gens, steps, self.K)
+            block_evals = [s for s in steps if s in eval_row]
+            if block_evals:
+                XE, YE, LE, PE = self._draw(self.eval_gens, block_evals, self.E)
+            for t, step in enumerate(steps):
+                if step in eval_row:
+                    e = block_evals.index(step)
+                    self._evaluate(
+                        XE[e],
+                        None if YE is None else YE[e],
+                        None if LE is None else LE[e],
+                        None if PE is None else PE[e],
+                        evals,
+                        eval_row[step],
+                    )
+                    evals.times.append(time.perf_counter() - start_time)
+                alive, diverged_at = self._train_step(
+                    step,
+                    X[t],
+                    None if Y is None else Y[t],
+                    None if L is None else L[t],
+                    None if P is None else P[t],
+                    alive,
+                    diverged_at,
+                    train,
+                    log_row.get(step),
+                )
+            if progress is not None:
+                progress(steps[-1] + 1)
+        wall = time.perf_counter() - start_time
+        return self._results(log_steps, eval_steps, train, evals, diverged_at, wall)
+
+    def _train_step(
+        self,
+        step: int,
+        x: Tensor,
+        y: Tensor | None,
+        labels: Tensor | None,
+        perm: Tensor | None,
+        alive: Tensor,
+        diverged_at: Tensor,
+        train: _Records,
+        row: int | None,
+    ) -> tuple[Tensor, Tensor]:
+        scores = self._scores(x, y, perm, self.eye)
+        duals = self._duals(x, y)
+        losses, new_states = [], []
+        for group in self.groups:
+            s = scores[group.start : group.stop]
+            state = group.state
+            if group.uses_state:
+                state = group.spec.next_state(s, group.state)
+            new_states.append(state)
+            losses.append(group.spec.loss(s, **self._inputs(group, duals, labels, state, False)))
+        loss = torch.cat(losses) if len(losses) > 1 else losses[0]
+        total = torch.where(alive, loss, 0.0).sum()
+        grads = torch.autograd.grad(total, self.leaves, allow_unused=True)
+        grads = [
+            torch.zeros_like(p) if g is None else g for p, g in zip(self.leaves, grads, strict=True)
+        ]
+        with torch.no_grad():
+            sq_norm = torch.zeros(self.n_runs, dtype=self.dtype, device=self.device)
+            for grad, span in zip(grads, self.slices, strict=True):
+                sq_norm[span] += grad.square().flatten(1).sum(dim=1)
+            grad_norm = sq_norm.sqrt()
+            finite = torch.isfinite(loss.detach()) & torch.isfinite(grad_norm)
+        if row is not None:
+            estimate = self._readout(scores, duals, labels, new_states, train, row)
+            finite = finite & torch.isfinite(estimate)
+            train.column(schema.LOSS)[row] = loss.detach()
+            train.column(schema.GRAD_NORM)[row] = grad_norm
+            train.times.append(time.perf_counter() - self._t0)
+        newly = alive & ~finite
+        diverged_at = torch.where(newly, step, diverged_at)
+        alive = alive & finite
+        self.adam.step(grads, alive)
+        for group, state in zip(self.groups, new_states, strict=True):
+            if group.uses_state:
+                group.state = _tree_where(
+                    alive[group.start : group.stop], _detach(state), group.state
+                )
+        return alive, diverged_at
+
+    def _evaluate(
+        self,
+        x: Tensor,
+        y: Tensor | None,
+        labels: Tensor | None,
+        perm: Tensor | None,
+        evals: _Records,
+        row: int,
+    ) -> None:
+        with torch.no_grad():
+            scores = self._scores(x, y, perm, self.eye_eval)
+            duals = self._duals(x, y)
+            self._readout(scores, duals, labels, [g.state for g in self.groups], evals, row)
+
+    # --------------------------------------------------------------------------- output
+    def _results(
+        self,
+        log_steps: list[int],
+        eval_steps: list[int],
+        train: _Records,
+        evals: _Records,
+        diverged_at: Tensor,
+        wall: float,
+    ) -> list[RunResult]:
+        host_train = {k: v.cpu().numpy() for k, v in train.columns.items()}
+        host_eval = {k: v.cpu().numpy() for k, v in evals.columns.items()}
+        diverged = diverged_at.cpu().numpy()
+        extras = sorted((set(host_train) | set(host_eval)) - set(schema.COLUMNS))
+        M_train, M_eval = self._matrix_size(self.K), self._matrix_size(self.E)
+        truth_cache: dict[int, np.ndarray] = {}
+        results: list[RunResult | None] = [None] * self.n_runs
+        critic_arch = self.critic.architecture
+        for index, run in enumerate(self.runs):
+            cfg = run.config
+            truth = truth_cache.get(id(run.task))
+            if truth is None:
+                truth = np.array(
+                    [run.task.true_mi(s) for s in range(self.n_steps)], dtype=np.float64
+                )
+                truth_cache[id(run.task)] = truth
+            div_step = int(diverged[index]) if diverged[index] >= 0 else None
+            parts = []
+            for readout, steps, host, times, size in (
+                (schema.READOUT_TRAIN, log_steps, host_train, train.times, M_train),
+                (schema.READOUT_EVAL, eval_steps, host_eval, evals.times, M_eval),
+            ):
+                step_arr = np.asarray(steps, dtype=np.int64)
+                after = step_arr > div_step if div_step is not None else np.zeros(len(steps), bool)
+                columns: dict[str, Any] = {}
+                for name in (*_TRAIN_METRICS, *extras):
+                    values = (
+                        host[name][:, index].copy() if name in host else np.full(len(steps), np.nan)
+                    )
+                    values[after] = np.nan
+                    columns[name] = values
+                ceiling = run.spec.ceiling(size)
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            schema.STEP: step_arr,
+                            schema.READOUT: readout,
+                            schema.TRUE_MI: truth[step_arr],
+                            schema.LOG_K: math.log(size),
+                            schema.CEILING: math.nan if ceiling is None else ceiling,
+                            schema.DIVERGED: (
+                                step_arr >= div_step
+                                if div_step is not None
+                                else np.zeros(len(steps), bool)
+                            ),
+                            schema.TIME_S: np.asarray(times, dtype=np.float64),
+                            **columns,
+                        }
+                    )
+                )
+            frame = pd.concat(parts, ignore_index=True)
+            mi_level = self._mi_level(cfg, truth)
+            constants = {
+                schema.RUN_ID: cfg.cell_hash(),
+                schema.SUITE: cfg.suite,
+                schema.ESTIMATOR: cfg.estimator,
+                schema.TASK: cfg.task,
+                schema.TASK_ID: run.task.id,
+                schema.DIM: run.task.dim_x,
+                schema.MI_LEVEL: mi_level,
+                schema.BATCH_SIZE: cfg.batch_size,
+                schema.CRITIC: cfg.critic,
+                schema.SEED: cfg.seed,
+                schema.DTYPE: cfg.dtype,
+                schema.NEGATIVES: cfg.negatives,
+            }
+            for name, value in constants.items():
+                frame[name] = value
+            frame = frame[[*schema.COLUMNS, *extras]]
+            head = self.heads.get(self._head_of(run.spec))
+            arch, n_params = critic_arch, self.critic.n_parameters
+            if head is not None:
+                arch = f"{arch} + {head[1].architecture}"
+                n_params += head[1].n_parameters
+            results[run.position] = RunResult(
+                config=cfg,
+                frame=frame,
+                diverged_step=div_step,
+                wall_time_s=wall,
+                critic_architecture=arch,
+                n_parameters=n_params,
+                task_id=run.task.id,
+            )
+        return [r for r in results if r is not None]
+
+    def _matrix_size(self, n: int) -> int:
+        return 2 * n if self.layout == "views" else n
+
+    @staticmethod
+    def _mi_level(config: RunConfig, truth: np.ndarray) -> float:
+        level = dict(config.task_params).get("mi")
+        if isinstance(level, int | float) and not isinstance(level, bool):
+            return float(level)
+        return float(truth[0]) if np.all(truth == truth[0]) else math.nan
+
+
+def _detach(state: Any) -> Any:
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, dict):
+        return {k: _detach(v) for k, v in state.items()}
+    if isinstance(state, tuple | list):
+        return type(state)(_detach(v) for v in state)
+    return state
+
+
+def train_stack(
+    configs: Sequence[RunConfig],
+    *,
+    device: str | torch.device = "cpu",
+    progress: Progress | None = None,
+) -> list[RunResult]:
+    """Train every config in ``configs`` as one stacked computation; one result per config, in order.
+
+    Args:
+        configs: runs sharing :func:`stack_key` (else ValueError naming the differing field).
+        device: where parameters, data blocks and records live ("cpu", "cuda", ...).
+        progress: called with the number of steps done after every data block.
+    Returns:
+        ``RunResult`` per config, in the order given.
+    """
+    stack = _Stack(list(configs), torch.device(device))
+    return stack.run(progress)
