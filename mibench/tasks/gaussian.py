@@ -10,6 +10,9 @@ up to a constant) is
 
 .. math::  \log\frac{p(y|x)}{p(y)} = \sum_{k=1}^d \Big[-\tfrac12\log(1-\rho^2)
            - \frac{(y_k-\rho x_k)^2}{2(1-\rho^2)} + \frac{y_k^2}{2}\Big].
+
+The f-mutual informations of this task (Pearson χ², squared Hellinger, Tsallis-α in closed form,
+Jensen–Shannon by Monte Carlo) are derived in :mod:`mibench.tasks.f_information`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,24 @@ import torch
 from torch import Tensor
 
 from mibench.interface import Batch
+from mibench.tasks._validation import validate_dim, validate_mi, validate_rho
+from mibench.tasks.f_information import gaussian_f_mi
 from mibench.tasks.registry import TaskSpec, register
+
+__all__ = [
+    "GaussianTask",
+    "build_gaussian",
+    "gaussian_log_ratio",
+    "mi_from_rho",
+    "rho_from_mi",
+    "sample_correlated_gaussian",
+    "validate_dim",
+    "validate_mi",
+    "validate_rho",
+]
+
+DEFAULT_DIM = 5
+DEFAULT_MI = 1.0
 
 
 def rho_from_mi(true_mi: float, dim: int) -> float:
@@ -36,34 +56,40 @@ def mi_from_rho(rho: float, dim: int) -> float:
     return -0.5 * dim * math.log1p(-rho * rho)
 
 
-def validate_dim(dim: Any) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
-    return dim
-
-
-def validate_mi(true_mi: Any) -> float:
-    if isinstance(true_mi, bool) or not isinstance(true_mi, int | float) or not true_mi >= 0:
-        raise ValueError(f"mi must be a number >= 0 (nats), got {true_mi!r}")
-    if not math.isfinite(true_mi):
-        raise ValueError(f"mi must be finite, got {true_mi!r}")
-    return float(true_mi)
-
-
-def validate_rho(rho: Any) -> float:
-    if isinstance(rho, bool) or not isinstance(rho, int | float) or not -1.0 < rho < 1.0:
-        raise ValueError(f"rho must lie in the open interval (-1, 1), got {rho!r}")
-    return float(rho)
-
-
 def gaussian_log_ratio(x: Tensor, y: Tensor, rho: float | Tensor) -> Tensor:
-    """log p(x, y)/(p(x)p(y)) of the correlated Gaussian, summed over the last axis."""
+    """log p(x, y)/(p(x)p(y)) of the correlated Gaussian, summed over the last axis.
+
+    ``rho`` is a float or a tensor broadcasting against ``x.shape[:-1] + (1,)`` (a per-sample
+    correlation, as the staircase task uses); leading axes of ``x`` and ``y`` broadcast.
+    """
     one_minus = 1.0 - rho * rho if not isinstance(rho, Tensor) else 1.0 - rho.square()
     log_one_minus = (
         math.log(one_minus) if not isinstance(one_minus, Tensor) else torch.log(one_minus)
     )
     per_coord = -0.5 * log_one_minus - (y - rho * x).square() / (2.0 * one_minus) + 0.5 * y.square()
     return per_coord.sum(dim=-1)
+
+
+def sample_correlated_gaussian(
+    n: int,
+    dim: int,
+    rho: float | Tensor,
+    generator: torch.Generator,
+    *,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[Tensor, Tensor]:
+    """``n`` pairs ``(x, y)``, each ``(n, dim)``, on the generator's device.
+
+    ``rho`` is a float or an ``(n, 1)`` tensor (one correlation per sample): the draw is
+    x = randn, y = rho x + sqrt(1 - rho^2) randn, with the two ``randn`` calls in that order.
+    """
+    device = generator.device
+    x = torch.randn(n, dim, generator=generator, dtype=dtype, device=device)
+    noise = torch.randn(n, dim, generator=generator, dtype=dtype, device=device)
+    scale = (
+        torch.sqrt(1.0 - rho.square()) if isinstance(rho, Tensor) else math.sqrt(1.0 - rho * rho)
+    )
+    return x, rho * x + scale * noise
 
 
 @dataclass(frozen=True)
@@ -89,6 +115,7 @@ class GaussianTask:
         return self.dim
 
     def true_mi(self, step: int = 0) -> float:
+        """-(d/2) log(1 - rho^2) nats (constant in ``step``)."""
         return mi_from_rho(self.rho, self.dim)
 
     def sample(
@@ -99,29 +126,46 @@ class GaussianTask:
         steps: Tensor | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> Batch:
-        device = generator.device
-        x = torch.randn(n, self.dim, generator=generator, dtype=dtype, device=device)
-        noise = torch.randn(n, self.dim, generator=generator, dtype=dtype, device=device)
-        y = self.rho * x + math.sqrt(1.0 - self.rho * self.rho) * noise
+        """``n`` joint pairs as ``Batch(x, y)``, each ``(n, dim)``; ``steps`` is ignored."""
+        x, y = sample_correlated_gaussian(n, self.dim, self.rho, generator, dtype=dtype)
         return Batch(x=x, y=y)
 
     def log_ratio(self, x: Tensor, y: Tensor, *, steps: Tensor | None = None) -> Tensor:
+        """Oracle critic log p(x,y)/(p(x)p(y)), ``x.shape[:-1]`` and ``y.shape[:-1]`` broadcast."""
         return gaussian_log_ratio(x, y, self.rho)
 
+    def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
+        """f-mutual information ``name`` in nats (see :func:`~mibench.tasks.f_information.gaussian_f_mi`)."""
+        return gaussian_f_mi(name, self.rho, self.dim, alpha=alpha).value
 
-def build_gaussian(dim: int = 5, mi: float | None = 1.0, rho: float | None = None) -> GaussianTask:
+    def f_mi_standard_error(
+        self, name: str, *, step: int = 0, alpha: float | None = None
+    ) -> float | None:
+        """Standard error of :meth:`f_mi`: 0 for closed forms, the Monte Carlo SE for ``js``."""
+        return gaussian_f_mi(name, self.rho, self.dim, alpha=alpha).standard_error
+
+
+def build_gaussian(
+    dim: int = DEFAULT_DIM, mi: float | None = DEFAULT_MI, rho: float | None = None
+) -> GaussianTask:
     """Build from the target MI (nats) or, when ``rho`` is given, from the correlation."""
     dim = validate_dim(dim)
     rho = validate_rho(rho) if rho is not None else rho_from_mi(validate_mi(mi), dim)
-    return GaussianTask(dim=dim, rho=rho, params={"dim": dim, "rho": rho})
+    return GaussianTask(
+        dim=dim, rho=rho, params={"dim": dim, "mi": mi_from_rho(rho, dim), "rho": rho}
+    )
 
 
 register(
     TaskSpec(
         name="gaussian",
         build=build_gaussian,
-        defaults={"dim": 5, "mi": 1.0, "rho": None},
-        description="x ~ N(0, I_d), y = rho x + sqrt(1 - rho^2) eps; MI set in nats.",
-        truth_source="I = -(d/2) log(1 - rho^2) (bivariate normal, per coordinate)",
+        defaults={"dim": DEFAULT_DIM, "mi": DEFAULT_MI, "rho": None},
+        description="x ~ N(0, I_d), y = rho x + sqrt(1 - rho^2) eps; MI set in nats (rho overrides).",
+        truth_source=(
+            "I = -(d/2) log(1 - rho^2) (bivariate normal, per coordinate); f-MI: chi2 = e^{2I} - 1, "
+            "sq. Hellinger, Tsallis closed forms via the Chernoff coefficient, JS by Monte Carlo "
+            "(mibench.tasks.f_information)"
+        ),
     )
 )
