@@ -2,8 +2,8 @@ r"""f-MICL: variational lower bounds on f-mutual information, one table row per 
 
 For a convex generator f with f(1) = 0, its derivative f′ and Fenchel conjugate
 f*(t) = sup_u (t u − f(u)), the f-mutual information is the f-divergence from the product of
-marginals q = p(x)p(y) to the joint p = p(x, y), and every critic T gives a lower bound
-(Nguyen–Wainwright–Jordan; Lemma 1 of [1]):
+marginals q = p(x)p(y) to the joint p = p(x, y) (Definition 1 of [1]), and every critic T gives
+a lower bound (Nguyen–Wainwright–Jordan [3]; its maximiser is Lemma 1 of [1]):
 
 .. math::  I_f(X;Y) = \mathbb E_q\big[f(r)\big] \;\ge\; \mathbb E_p[T] - \mathbb E_q[f^*(T)],
            \qquad r = \frac{p(x,y)}{p(x)p(y)},
@@ -273,9 +273,12 @@ def f_lower_bound(scores: Tensor, *, divergence: str | FDivergence, **hyper: flo
                \;\le\; I_f(X;Y) \text{ in expectation over batches},
 
     with equality in expectation at S = log p(x,y)/(p(x)p(y)). Implements the sample objective
-    of [1] (Lemma 1 with T = f′(e^S)) with the off-diagonal entries as the product-of-marginals
-    samples; f′ and f* from the row ``divergence`` of :data:`F_DIVERGENCES` (derived from [2],
-    Table 2, see the module docstring). Exponential terms are batch-averaged in log space.
+    of [1] (their Fig. 2: f′ on positive pairs minus f*∘f′ on negative pairs, with the similarity
+    s = e^S; seed 003 carries no equation numbers), maximised at S = log r (Lemma 1 of [1]), with
+    the off-diagonal entries as the product-of-marginals samples and f-MICL's negative-term
+    weight fixed at 1 (the value that keeps it a bound). f′ and f* come from the row
+    ``divergence`` of :data:`F_DIVERGENCES` (derived from [2], Table 2; see the module
+    docstring). Exponential terms are batch-averaged in log space.
 
     Args:
         scores: ``(..., K, K)``, see :mod:`mibench.estimators`; S estimates log r.
