@@ -78,7 +78,7 @@ class StackedAdam:
         alive_cols = self._columns(alive)
         grads = [torch.where(a, g, 0.0) for a, g in zip(alive_cols, grads, strict=True)]
         lerp_w = self._columns(alive_f * (1.0 - self.beta1))
-        decay2 = self._columns(torch.where(alive, self.beta2, 1.0).to(dtype))
+        decay2 = self._columns(torch.full_like(alive_f, self.beta2).masked_fill(~alive, 1.0))
         step = self._columns(self.lr * alive_f * (math.sqrt(bc2) / bc1))
         torch._foreach_lerp_(self.exp_avg, grads, lerp_w)
         torch._foreach_mul_(self.exp_avg_sq, decay2)

@@ -238,7 +238,28 @@ def _tree_where(keep_new: Tensor, new: Any, old: Any) -> Any:
     return new
 
 
-def _random_cycles(n_steps: int, K: int, generator: torch.Generator) -> Tensor:
+def derangement_scores(
+    positives: Tensor, negatives: Tensor, *, eye: Tensor | None = None
+) -> Tensor:
+    r"""The K x K matrix the estimators see under ``negatives="derangement"``.
+
+    .. math::  S'_{ii} = g(x_i, y_i), \qquad S'_{ij} = g(x_i, y_{\pi(i)}) \;\; (j \ne i)
+
+    so any mean over j ≠ i of row i is the single shuffled negative of row i.
+
+    Args:
+        positives: ``(..., K)``, g(x_i, y_i).
+        negatives: ``(..., K)``, g(x_i, y_π(i)).
+        eye: optional precomputed ``(K, K)`` boolean identity.
+    Returns:
+        ``(..., K, K)``.
+    """
+    if eye is None:
+        eye = torch.eye(positives.shape[-1], dtype=torch.bool, device=positives.device)
+    return torch.where(eye, positives.unsqueeze(-1), negatives.unsqueeze(-1))
+
+
+def random_cycles(n_steps: int, K: int, generator: torch.Generator) -> Tensor:
     """``(n_steps, K)`` uniformly random K-cycles: perm[σ_i] = σ_{i+1 mod K} for a random σ."""
     sigma = torch.rand(n_steps, K, generator=generator).argsort(dim=1)
     return torch.empty_like(sigma).scatter_(1, sigma, sigma.roll(-1, dims=1))
@@ -376,7 +397,7 @@ class _Stack:
             if self.layout == "labels":
                 labels.append(batch.labels.reshape(T, n))
             if self.negatives == "derangement":
-                perms.append(_random_cycles(T, n, gen))
+                perms.append(random_cycles(T, n, gen))
 
         def stack(parts: list[Tensor]) -> Tensor | None:
             return torch.stack(parts, dim=1).to(self.device) if parts else None
@@ -393,7 +414,7 @@ class _Stack:
             positives = self.critic.paired_scores(x, y)
             shuffled = torch.gather(y, 1, perm.unsqueeze(-1).expand_as(y))
             negatives = self.critic.paired_scores(x, shuffled)
-            return torch.where(eye, positives.unsqueeze(-1), negatives.unsqueeze(-1))
+            return derangement_scores(positives, negatives, eye=eye)
         return self.critic.scores(x, y)
 
     def _duals(self, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import torch
+
+from mibench.train.adam import StackedAdam
+
+
+def test_stacked_adam_equals_one_torch_adam_per_run_with_its_own_lr() -> None:
+    gen = torch.Generator().manual_seed(0)
+    lrs = torch.tensor([1e-2, 1e-3, 5e-2], dtype=torch.float64)
+    weight = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64).requires_grad_()
+    bias = torch.randn(2, 1, 5, generator=gen, dtype=torch.float64).requires_grad_()  # runs 1..2
+    ref_w = [weight[r].detach().clone().requires_grad_() for r in range(3)]
+    ref_b = [bias[r].detach().clone().requires_grad_() for r in range(2)]
+    opts = [
+        torch.optim.Adam([ref_w[r]] + ([ref_b[r - 1]] if r >= 1 else []), lr=float(lrs[r]))
+        for r in range(3)
+    ]
+    adam = StackedAdam([weight, bias], [slice(0, 3), slice(1, 3)], lrs)
+    alive = torch.ones(3, dtype=torch.bool)
+    for _ in range(25):
+        gw = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
+        gb = torch.randn(2, 1, 5, generator=gen, dtype=torch.float64)
+        adam.step([gw, gb], alive)
+        for r in range(3):
+            ref_w[r].grad = gw[r].clone()
+            if r >= 1:
+                ref_b[r - 1].grad = gb[r - 1].clone()
+            opts[r].step()
+    for r in range(3):
+        torch.testing.assert_close(weight[r], ref_w[r], rtol=1e-12, atol=1e-14)
+    for r in range(2):
+        torch.testing.assert_close(bias[r], ref_b[r], rtol=1e-12, atol=1e-14)
+
+
+def test_frozen_run_keeps_parameters_and_moments_bit_for_bit_even_with_nan_gradients() -> None:
+    weight = torch.randn(2, 3, 3).requires_grad_()
+    adam = StackedAdam([weight], [slice(0, 2)], torch.tensor([1e-2, 1e-2]))
+    adam.step([torch.randn(2, 3, 3)], torch.ones(2, dtype=torch.bool))
+    before = [t[1].clone() for t in adam.state_tensors()]
+    other_before = weight[0].clone()
+    nan_grad = torch.randn(2, 3, 3)
+    nan_grad[1] = float("nan")
+    adam.step([nan_grad], torch.tensor([True, False]))
+    for tensor, old in zip(adam.state_tensors(), before, strict=True):
+        assert torch.equal(tensor[1], old)
+    assert torch.isfinite(weight).all() and not torch.equal(weight[0], other_before)
