@@ -66,6 +66,8 @@ def _estimator_table() -> Table:
 
 
 def _task_table() -> Table:
+    from rich.text import Text
+
     from mibench.tasks import get, names
 
     table = Table(title="tasks")
@@ -74,7 +76,8 @@ def _task_table() -> Table:
     for name in names():
         spec = get(name)
         params = ", ".join(f"{k}={v}" for k, v in spec.defaults.items())
-        table.add_row(name, params, spec.truth_source, spec.description)
+        # Text, not markup: formulas such as levels[min(t // N, L-1)] contain square brackets
+        table.add_row(*(Text(cell) for cell in (name, params, spec.truth_source, spec.description)))
     return table
 
 

@@ -81,6 +81,7 @@ References:
 from __future__ import annotations
 
 import math
+import sys
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
@@ -91,11 +92,17 @@ from mibench.interface import UnknownNameError
 F_NAMES = ("kl", "pearson", "sqhellinger", "js", "tsallis")
 """f-divergence names with a ground truth hook; they match the estimators ``fmicl_<name>``."""
 
+DEFAULT_TSALLIS_ALPHA = 1.5
+"""Tsallis order used when none is given: the default of the ``fmicl_tsallis`` estimator (a test
+keeps the two equal), so ``task.f_mi("tsallis")`` matches that estimator's default cell."""
+
 JS_MC_SAMPLES = 2**20
 """(A, B) pairs drawn for each of p and q in the Jensen–Shannon Monte Carlo value."""
 
 JS_MC_SEED = 20240
 """Fixed seed of the Jensen–Shannon Monte Carlo value, so the ground truth is deterministic."""
+
+_LOG_FLOAT_MAX = math.log(sys.float_info.max)
 
 Method = Literal["closed_form", "monte_carlo"]
 
@@ -138,30 +145,24 @@ def gaussian_alpha_coefficient(rho: float, dim: int, alpha: float) -> float:
     Returns:
         The coefficient (> 0), or ``math.inf``.
     """
+    log_coefficient = log_gaussian_alpha_coefficient(rho, dim, alpha)
+    return math.inf if log_coefficient > _LOG_FLOAT_MAX else math.exp(log_coefficient)
+
+
+def log_gaussian_alpha_coefficient(rho: float, dim: int, alpha: float) -> float:
+    """log M_α of :func:`gaussian_alpha_coefficient` (+inf where the integral diverges)."""
     shrink = (alpha - 1.0) ** 2 * rho * rho
     if shrink >= 1.0:
         return math.inf
-    log_coefficient = dim * (
-        0.5 * (1.0 - alpha) * math.log1p(-rho * rho) - 0.5 * math.log1p(-shrink)
-    )
-    try:
-        return math.exp(log_coefficient)
-    except OverflowError:
-        return math.inf
+    return dim * (0.5 * (1.0 - alpha) * math.log1p(-rho * rho) - 0.5 * math.log1p(-shrink))
 
 
 def _tsallis_closed_form(rho: float, dim: int, alpha: float) -> float:
-    """(M_α - 1)/(α - 1) with M_α - 1 computed as expm1(log M_α) to keep small values exact."""
-    shrink = (alpha - 1.0) ** 2 * rho * rho
-    if shrink >= 1.0:
+    """(M_α - 1)/(α - 1), with M_α - 1 as expm1(log M_α) so that small values stay exact."""
+    log_coefficient = log_gaussian_alpha_coefficient(rho, dim, alpha)
+    if log_coefficient > _LOG_FLOAT_MAX:  # only reachable for alpha > 1: the value is +inf
         return math.inf
-    log_coefficient = dim * (
-        0.5 * (1.0 - alpha) * math.log1p(-rho * rho) - 0.5 * math.log1p(-shrink)
-    )
-    try:
-        return math.expm1(log_coefficient) / (alpha - 1.0)
-    except OverflowError:
-        return math.inf
+    return math.expm1(log_coefficient) / (alpha - 1.0)
 
 
 def gaussian_f_mi(name: str, rho: float, dim: int, *, alpha: float | None = None) -> FValue:
@@ -178,7 +179,7 @@ def gaussian_f_mi(name: str, rho: float, dim: int, *, alpha: float | None = None
         name: one of :data:`F_NAMES`.
         rho: per-coordinate correlation in (-1, 1).
         dim: number of independent coordinate pairs.
-        alpha: the Tsallis order; required for ``tsallis`` and ignored otherwise.
+        alpha: the Tsallis order (default :data:`DEFAULT_TSALLIS_ALPHA`); ignored for other names.
     Returns:
         :class:`FValue` (value in nats; standard error 0 for closed forms).
 
@@ -194,9 +195,8 @@ def gaussian_f_mi(name: str, rho: float, dim: int, *, alpha: float | None = None
         # (√u - 1)² = u - 2√u + 1 integrates to 2 - 2 M_½, which is Tsallis-½: (M_½ - 1)/(½ - 1)
         return FValue(_tsallis_closed_form(rho, dim, 0.5), 0.0, "closed_form")
     if name == "tsallis":
-        if alpha is None:
-            raise ValueError("f_mi('tsallis') needs alpha (a number > 0 and != 1), got None")
-        return FValue(_tsallis_closed_form(rho, dim, validate_alpha(alpha)), 0.0, "closed_form")
+        order = DEFAULT_TSALLIS_ALPHA if alpha is None else validate_alpha(alpha)
+        return FValue(_tsallis_closed_form(rho, dim, order), 0.0, "closed_form")
     return gaussian_js_monte_carlo(float(rho), int(dim))
 
 
