@@ -30,6 +30,7 @@ SUITE_DIR_NAME = "tasks"
 SUITE_SUFFIX = ".toml"
 DEFAULT_SUITE = "default"
 ALL = "all"
+AUTO_CRITIC = "auto"  # per estimator: train.default_critic_for(spec, task)
 DTYPES = ("float32", "float64")
 NEGATIVES = ("offdiag", "derangement")
 MIN_BATCH_SIZE = 2
@@ -566,19 +567,42 @@ def _estimator_names(grid: Grid) -> list[str]:
 
 
 def _resolve_critic(entry: CriticEntry) -> dict[str, Any]:
-    """The critic's parameters over its defaults (unknown name or key: ValueError)."""
+    """The critic's parameters over its defaults (unknown name or key: ValueError).
+
+    For ``auto`` the parameters are kept as given; each must be accepted by some critic.
+    """
     from mibench import critics
 
-    return critics.resolve_params(entry.name, dict(entry.params))
+    if entry.name != AUTO_CRITIC:
+        return critics.resolve_params(entry.name, dict(entry.params))
+    accepted = sorted({key for name in critics.names() for key in critics.get(name).defaults})
+    for key in entry.params:
+        if key not in accepted:
+            raise ValueError(f"no critic has a parameter {key!r}; valid: {', '.join(accepted)}")
+    return dict(entry.params)
+
+
+def _auto_critic(estimator: str, task: Task, params: Mapping[str, Any]) -> tuple[str, dict]:
+    """The trainer's default critic for the estimator's layout, with the ``auto`` parameters
+    that critic accepts over its defaults."""
+    from mibench import critics, estimators, train
+
+    name = train.default_critic_for(estimators.get(estimator), task)
+    accepted = critics.get(name).defaults
+    return name, critics.resolve_params(name, {k: v for k, v in params.items() if k in accepted})
 
 
 def _check_critic_builds(name: str, params: Mapping[str, Any], task: Task) -> None:
-    """Build the critic once for one run at the task's dimensions, which checks every value."""
+    """Build the critic once for one run, which checks every parameter value.
+
+    Built at ``dim_x = dim_y = task.dim_x``: the values are what is checked here; whether the
+    critic fits the task's shapes is the trainer's ``compatibility`` question, asked before.
+    """
     import torch
 
     from mibench import critics
 
-    critics.build(name, task.dim_x, task.dim_y, generators=[torch.Generator()], params=params)
+    critics.build(name, task.dim_x, task.dim_x, generators=[torch.Generator()], params=params)
 
 
 def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
@@ -613,7 +637,7 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                 critic_params.append(_resolve_critic(entry))
             except (ValueError, TypeError) as error:
                 raise _fail(f"{at}.critics[{c_index}] ({entry.name})", str(error)) from None
-        checked_builds: set[tuple[int, int, int]] = set()
+        checked_builds: set[tuple[int, str, int]] = set()
         task_cells: list[tuple[TaskEntry, dict[str, Any], Task]] = []
         for t_index, entry in enumerate(grid.tasks):
             where = f"{at}.tasks[{t_index}] ({entry.name})"
@@ -635,26 +659,29 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
         for name, (entry, params, task), (c_index, critic) in product(
             names, task_cells, critic_items
         ):
-            reason = train.compatibility(name, task, critic.name)
+            critic_name, chosen_params = critic.name, critic_params[c_index]
+            if critic_name == AUTO_CRITIC:
+                critic_name, chosen_params = _auto_critic(name, task, chosen_params)
+            reason = train.compatibility(name, task, critic_name)
             if reason is not None:
-                key = (name, entry.name, critic.name, reason)
-                skipped.setdefault(key, Skipped(name, entry.name, critic.name, reason))
+                key = (name, entry.name, critic_name, reason)
+                skipped.setdefault(key, Skipped(name, entry.name, critic_name, reason))
                 continue
-            if (c_index, task.dim_x, task.dim_y) not in checked_builds:
+            if (c_index, critic_name, task.dim_x) not in checked_builds:
                 try:
-                    _check_critic_builds(critic.name, critic_params[c_index], task)
+                    _check_critic_builds(critic_name, chosen_params, task)
                 except (ValueError, TypeError) as error:
-                    where = f"{at}.critics[{c_index}] ({critic.name})"
+                    where = f"{at}.critics[{c_index}] ({critic_name})"
                     raise _fail(where, str(error)) from None
-                checked_builds.add((c_index, task.dim_x, task.dim_y))
+                checked_builds.add((c_index, critic_name, task.dim_x))
             for hyper, batch_size, seed in product(hyper_sets[name], s["batch_sizes"], s["seeds"]):
                 config = RunConfig.make(
                     estimator=name,
                     task=entry.name,
                     task_params=params,
                     estimator_params=hyper,
-                    critic=critic.name,
-                    critic_params=critic_params[c_index],
+                    critic=critic_name,
+                    critic_params=chosen_params,
                     batch_size=batch_size,
                     n_steps=s["steps"],
                     lr=s["lr"],
