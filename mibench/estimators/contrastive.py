@@ -181,8 +181,10 @@ def flo_lower_bound(scores: Tensor, *, dual: Tensor) -> Tensor:
     of row i standing for p(y'); per row it is the Fenchel inequality of Lemma S3 (Eq. (22)),
     -log t >= 1 - u - t e^{-u}, with t = mean_{j≠i} e^{S_ij - S_ii}. Hence for every u
     ``flo_lower_bound(S, u) <= per_row_dv(S)``, with equality at u_i* = log t_i, i.e.
-    u* = lme_row_off(S - S_ii) (Eq. (27); note Lemma S3 prints the equality point without the log,
-    and Eq. (24) prints the sign of the whole bracket flipped — we follow the derivation).
+    u* = lme_row_off(S - S_ii) (Eq. (27)). Two misprints in [1] are followed in their corrected
+    form: Lemma S3 states the equality point without the log, and Eq. (24)-(25) put the "+1" inside
+    the quantity that is negated (the bound is I >= 1 - E[u + e^{-u + g(x,y') - g(x,y)}], as in
+    Eq. (22)).
 
     Computed as 1 - mean(u) - mean_i exp(lme_row_off(S - S_ii)_i - u_i): the exponent is a
     log-mean-exp of contrasts minus the dual, never a raw score.
@@ -246,10 +248,12 @@ def flatnce_value(scores: Tensor) -> Tensor:
 
     .. math::  \hat I = \frac1K\sum_i\big(S_{ii} - \mathrm{lme}_{j\ne i}S_{ij}\big)
 
-    Eq. (3) of [1] is identically 1; its proof of Corollary S5 puts back the non-gradient term
-    u* (Eq. (27)), which makes the objective the FLO bound at its optimal dual, i.e. this value.
-    (The paper's Fig. 1 plots an InfoNCE estimate of the FlatNCE critic instead; the trainer
-    records that as ``infonce_value`` for every run.)
+    Eq. (3) of [1] is identically 1; §3 and the proof of Corollary S5 put back the non-gradient
+    term u* (Eq. (27)), which makes the objective the FLO bound at its optimal dual. Eq. (27) as
+    printed averages over all K candidates — that is the Eq. (12) variant, for which the same
+    construction returns the InfoNCE value (Corollary S5's equality); Eq. (3) keeps only the K-1
+    negatives, which gives this per-row DV value. (Appendix C says Fig. 1 plots an InfoNCE
+    estimate of the FlatNCE critic instead; the trainer records that as ``infonce_value``.)
 
     Args:
         scores: ``(..., K, K)``, K >= 2.

@@ -8,6 +8,7 @@ both with respect to S and through a small bilinear critic (the paper's ∇_θ).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -463,6 +464,21 @@ def test_infonce_close_to_i_when_i_is_much_below_log_k(oracle_batches) -> None:
     mean, se = _mean_and_se(infonce_lower_bound(data.scores))
     low = data.true_mi - math.log1p(math.expm1(2 * data.true_mi) / K)
     assert low - SIGMAS * se < mean < min(data.true_mi, math.log(K)) + SIGMAS * se, (mean, se, low)
+
+
+def test_infonce_rises_towards_i_as_k_grows(oracle_batches) -> None:
+    """At the optimal critic E[InfoNCE] lies in [I - log(1 + (e^{2I} - 1)/K), min(I, log K)]
+    (the Jensen bracket above): with I = 2 nats the bracket moves up with K, and so must the
+    means (each step up by more than 4 combined standard errors)."""
+    true_mi, means = 2.0, []
+    for K, n_batches in ((4, 400), (16, 200), (64, 200)):
+        data = oracle_batches(true_mi=true_mi, dim=4, K=K, n_batches=n_batches, seed=K)
+        mean, se = _mean_and_se(infonce_lower_bound(data.scores))
+        low = true_mi - math.log1p(math.expm1(2 * true_mi) / K)
+        assert low - SIGMAS * se < mean < min(true_mi, math.log(K)) + SIGMAS * se, (K, mean, se)
+        means.append((mean, se))
+    for (m0, s0), (m1, s1) in itertools.pairwise(means):
+        assert m1 - m0 > SIGMAS * math.hypot(s0, s1), means
 
 
 def _expected_sqrt_ratio(rho: float) -> float:
