@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -155,9 +155,9 @@ class LabeledGaussiansTask:
         """0: this task has labels, not a y view."""
         return 0
 
-    @property
+    @cached_property
     def means(self) -> Tensor:
-        """``(C, dim)`` float64 class means."""
+        """``(C, dim)`` float64 class means (computed once per task; treat as read-only)."""
         return simplex_means(self.n_classes, self.dim, self.separation)
 
     def true_mi(self, step: int = 0) -> float:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
 import torch
@@ -91,7 +92,7 @@ class StaircaseTask:
     def dim_y(self) -> int:
         return self.dim
 
-    @property
+    @cached_property
     def rhos(self) -> tuple[float, ...]:
         """Per-level correlation ρ = sqrt(1 - exp(-2 I / d))."""
         return tuple(rho_from_mi(level, self.dim) for level in self.levels)

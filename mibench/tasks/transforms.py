@@ -11,7 +11,7 @@ inverses, the change of variables multiplies the joint density by
 
 Hence :math:`I(g(X); h(Y)) = \mathbb E[\log r] = I(X; Y)`, every f-MI is unchanged too, and the
 oracle critic of the transformed task is the base task's critic evaluated at the inverse
-transform. The maps (bmi's "mild" transforms, [1] §4):
+transform. The maps (bmi's "mild" transforms, [1]):
 
 ================== ====================================== =====================================
 name               forward (per coordinate)               inverse
