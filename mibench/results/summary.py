@@ -68,8 +68,10 @@ def segments(train_rows: pd.DataFrame) -> list[tuple[int, int, float]]:
     ``end`` is one past the last observed step of the range; ``train_rows`` must be one run's
     training readout sorted by step.
     """
-    steps = train_rows[schema.STEP].to_numpy()
-    truth = train_rows[schema.TRUE_MI].to_numpy()
+    return _segments(train_rows[schema.STEP].to_numpy(), train_rows[schema.TRUE_MI].to_numpy())
+
+
+def _segments(steps: np.ndarray, truth: np.ndarray) -> list[tuple[int, int, float]]:
     if len(steps) == 0:
         return []
     change = np.flatnonzero(truth[1:] != truth[:-1]) + 1
@@ -88,35 +90,66 @@ def window_start(start: int, end: int, fraction: float = schema.EVAL_FRACTION) -
     return end - max(1, math.ceil(fraction * (end - start)))
 
 
-def _steps_to_target(rows: pd.DataFrame, start: int, target: float) -> float:
-    if rows.empty:
+class _Run:
+    """One run's columns as NumPy arrays, split by readout and sorted by step."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        # Plain NumPy throughout: pandas sorting/filtering of Arrow-backed frames costs ~10 ms a run.
+        step = frame[schema.STEP].to_numpy()
+        order = np.argsort(step, kind="stable")
+        self.step = step[order]
+        is_train = (frame[schema.READOUT].to_numpy(dtype=object) == schema.READOUT_TRAIN)[order]
+        self.diverged = frame[schema.DIVERGED].to_numpy(dtype=bool)[order]
+        columns = [
+            schema.ESTIMATE,
+            schema.TRUE_MI,
+            schema.ESS,
+            schema.CEILING,
+            schema.LOG_K,
+            schema.MI_LEVEL,
+        ]
+        if schema.F_VALUE in frame.columns:
+            columns.append(schema.F_VALUE)
+        values = {c: frame[c].to_numpy(dtype=float)[order] for c in columns}
+        self.train = {c: v[is_train] for c, v in values.items()}
+        self.train_step = self.step[is_train]
+        self.eval = {c: v[~is_train] for c, v in values.items()}
+        self.eval_step = self.step[~is_train]
+
+    def diverged_before(self, end: int) -> bool:
+        return bool(self.diverged[self.step < end].any())
+
+
+def _steps_to_target(steps: np.ndarray, estimate: np.ndarray, start: int, target: float) -> float:
+    if len(steps) == 0:
         return math.nan
-    smooth = max(1, round(STEPS_TO_90_SMOOTH * len(rows)))
-    trailing = rows[schema.ESTIMATE].rolling(smooth, min_periods=1).mean().to_numpy()
+    smooth = max(1, round(STEPS_TO_90_SMOOTH * len(steps)))
+    # Trailing mean over `smooth` rows (fewer at the start), from one cumulative sum.
+    cumulative = np.concatenate([[0.0], np.cumsum(estimate)])
+    index = np.arange(1, len(estimate) + 1)
+    lower = np.maximum(index - smooth, 0)
+    trailing = (cumulative[index] - cumulative[lower]) / (index - lower)
     hit = np.flatnonzero(trailing >= target)
-    return math.inf if len(hit) == 0 else float(rows[schema.STEP].to_numpy()[hit[0]] - start)
+    return math.inf if len(hit) == 0 else float(steps[hit[0]] - start)
 
 
-def _window_stats(per_seed: list[pd.DataFrame]) -> dict[str, float]:
-    means, variances, sq_errors, truths = [], [], [], []
-    for rows in per_seed:
-        est = rows[schema.ESTIMATE].to_numpy(dtype=float)
-        truth = rows[schema.TRUE_MI].to_numpy(dtype=float)
-        means.append(est.mean())
-        variances.append(est.var(ddof=1) if len(est) > 1 else math.nan)
-        sq_errors.append(np.mean((est - truth) ** 2))
-        truths.append(truth.mean())
-    n = len(means)
+def _window_stats(per_seed: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Bias, variances and MSE from (estimates, truths) window arrays, one pair per seed."""
+    per_seed = [(est, truth) for est, truth in per_seed if len(est)]
+    n = len(per_seed)
     if n == 0:
-        return {"mean": math.nan, "bias": math.nan, "var_within": math.nan, "var_across": math.nan,
-                "std": math.nan, "mse": math.nan}  # fmt: skip
-    mean = float(np.mean(means))
+        keys = ("mean", "bias", "var_within", "var_across", "std", "mse")
+        return dict.fromkeys(keys, math.nan)
+    means = np.array([est.mean() for est, _ in per_seed])
+    truths = np.array([truth.mean() for _, truth in per_seed])
+    variances = [est.var(ddof=1) if len(est) > 1 else math.nan for est, _ in per_seed]
+    sq_errors = [np.mean((est - truth) ** 2) for est, truth in per_seed]
     var_within = float(np.mean(variances))
     var_across = float(np.var(means, ddof=1)) if n > 1 else math.nan
     total = var_within + (0.0 if n == 1 else var_across)
     return {
-        "mean": mean,
-        "bias": float(np.mean(np.asarray(means) - np.asarray(truths))),
+        "mean": float(means.mean()),
+        "bias": float(np.mean(means - truths)),
         "var_within": var_within,
         "var_across": var_across,
         "std": math.sqrt(total) if total >= 0 else math.nan,
@@ -129,41 +162,48 @@ def _cell_rows(
 ) -> list[dict[str, Any]]:
     """Summary rows (one per segment) of one cell whose seeds' frames are ``cell_frames``."""
     reference = cell_frames[0]
-    ref_train = reference[reference[schema.READOUT] == schema.READOUT_TRAIN].sort_values(
-        schema.STEP
-    )
+    runs = [_Run(frame) for frame in cell_frames]
+    ref = runs[0]
+    has_f = schema.F_VALUE in ref.train
     rows = []
-    for index, (start, end, truth) in enumerate(segments(ref_train)):
+    for index, (start, end, truth) in enumerate(
+        _segments(ref.train_step, ref.train[schema.TRUE_MI])
+    ):
         w0 = window_start(start, end)
-        train_win, eval_win, alive_train, alive_eval = [], [], [], []
+        train_win, eval_win, ess, f_values, to_90 = [], [], [], [], []
         n_diverged = 0
-        to_90 = []
-        for frame in cell_frames:
-            in_seg = frame[(frame[schema.STEP] >= start) & (frame[schema.STEP] < end)]
-            diverged = bool(in_seg[schema.DIVERGED].any()) or bool(
-                frame.loc[frame[schema.STEP] < start, schema.DIVERGED].any()
-            )
-            train = in_seg[in_seg[schema.READOUT] == schema.READOUT_TRAIN].sort_values(schema.STEP)
-            held = in_seg[in_seg[schema.READOUT] == schema.READOUT_EVAL]
-            if diverged:
+        for run in runs:
+            if run.diverged_before(end):
                 n_diverged += 1
                 continue
-            train_win.append(train[train[schema.STEP] >= w0])
-            held_w = held[held[schema.STEP] >= w0]
-            if not held_w.empty:
-                eval_win.append(held_w)
-            alive_train.append(train)
-            alive_eval.append(held)
-            ceiling = train[schema.CEILING].iloc[-1] if not train.empty else math.nan
+            in_seg = (run.train_step >= start) & (run.train_step < end)
+            in_win = (run.train_step >= w0) & (run.train_step < end)
+            held = (run.eval_step >= w0) & (run.eval_step < end)
+            train_win.append(
+                (run.train[schema.ESTIMATE][in_win], run.train[schema.TRUE_MI][in_win])
+            )
+            eval_win.append((run.eval[schema.ESTIMATE][held], run.eval[schema.TRUE_MI][held]))
+            ess.append(run.train[schema.ESS][in_win])
+            if has_f:
+                f_values.append(run.train[schema.F_VALUE][in_win])
+            ceilings = run.train[schema.CEILING][in_seg]
+            ceiling = ceilings[-1] if len(ceilings) else math.nan
             bound = truth if not np.isfinite(ceiling) else min(truth, float(ceiling))
-            to_90.append(_steps_to_target(train, start, STEPS_TO_90_FRACTION * bound))
+            to_90.append(
+                _steps_to_target(
+                    run.train_step[in_seg],
+                    run.train[schema.ESTIMATE][in_seg],
+                    start,
+                    STEPS_TO_90_FRACTION * bound,
+                )
+            )
         stats = _window_stats(train_win)
         held_stats = _window_stats(eval_win)
-        all_window = pd.concat(train_win) if train_win else ref_train.iloc[0:0]
-        log_k = float(ref_train[schema.LOG_K].iloc[-1])
-        ceiling = float(ref_train[schema.CEILING].iloc[-1])
+        ess_all = np.concatenate(ess) if ess else np.array([])
+        log_k = float(ref.train[schema.LOG_K][-1])
+        ceiling = float(ref.train[schema.CEILING][-1])
         median_90 = float(np.median(to_90)) if to_90 else math.nan
-        mi_level = float(ref_train[schema.MI_LEVEL].iloc[0])
+        mi_level = float(ref.train[schema.MI_LEVEL][0])
         row: dict[str, Any] = {
             schema.CELL_ID: meta["cell_id"],
             schema.ESTIMATOR: config["estimator"],
@@ -198,15 +238,16 @@ def _cell_rows(
             schema.CEILING: ceiling,
             schema.SATURATION_GAP: log_k - stats["mean"],
             schema.STEPS_TO_90: median_90 if np.isfinite(median_90) else math.nan,
-            schema.ESS_MEAN: float(all_window[schema.ESS].mean()) if train_win else math.nan,
+            schema.ESS_MEAN: float(ess_all.mean()) if len(ess_all) else math.nan,
             schema.DIVERGED_FRACTION: n_diverged / len(cell_frames),
             schema.HELDOUT_MEAN: held_stats["mean"],
             schema.HELDOUT_BIAS: held_stats["bias"],
             schema.HELDOUT_STD: held_stats["std"],
             schema.HELDOUT_MSE: held_stats["mse"],
         }
-        if schema.F_VALUE in reference.columns:
-            f_mean = float(all_window[schema.F_VALUE].mean()) if train_win else math.nan
+        if has_f:
+            f_all = np.concatenate(f_values) if f_values else np.array([])
+            f_mean = float(f_all.mean()) if len(f_all) else math.nan
             true_f = (
                 float(reference[schema.TRUE_F_MI].iloc[0])
                 if schema.TRUE_F_MI in reference.columns
@@ -251,8 +292,15 @@ def summarize(
     if not rows:
         return pd.DataFrame(columns=[schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL])
     out = pd.DataFrame(rows)
-    order = [schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL, schema.BATCH_SIZE, schema.CRITIC,
-             schema.CELL_ID, schema.SEGMENT]  # fmt: skip
+    order = [
+        schema.ESTIMATOR,
+        schema.TASK,
+        schema.MI_LEVEL,
+        schema.BATCH_SIZE,
+        schema.CRITIC,
+        schema.CELL_ID,
+        schema.SEGMENT,
+    ]
     return out.sort_values(order, kind="stable").reset_index(drop=True)
 
 
