@@ -162,5 +162,77 @@ def run_command(
     runner.print_report(report, console)
 
 
+class FigureFormat(StrEnum):
+    png = "png"
+    svg = "svg"
+
+
+SuiteResultsArg = Annotated[
+    str,
+    typer.Argument(help="Suite name, its .toml file, or its results folder."),
+]
+ResultsRootOption = Annotated[Path, typer.Option(help="Results root; reads OUT/<suite>/.")]
+FigureFormatOption = Annotated[FigureFormat, typer.Option("--format", help="Figure file format.")]
+
+
+def _results_dir(suite: str, out: Path) -> Path:
+    """The results folder of SUITE: the folder itself, OUT/<name> of a suite file, or OUT/SUITE."""
+    import tomllib
+
+    path = Path(suite)
+    if path.is_dir():
+        return path
+    if path.suffix == ".toml" and path.is_file():
+        with contextlib.suppress(tomllib.TOMLDecodeError, AttributeError):
+            return out / str(
+                tomllib.loads(path.read_text()).get("suite", {}).get("name", path.stem)
+            )
+        return out / path.stem
+    return out / suite
+
+
+def _exit_bad_results(error: Exception) -> None:
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(code=2) from None
+
+
+@app.command("plot")
+def plot_command(
+    suite: SuiteResultsArg = "default",
+    out: ResultsRootOption = Path("results"),
+    fmt: FigureFormatOption = FigureFormat.png,
+) -> None:
+    """Draw every figure of a suite's results into OUT/<suite>/figures/ (no training)."""
+    from mibench.plots import draw_figures
+
+    suite_dir = _results_dir(suite, out)
+    try:
+        drawn, skipped = draw_figures(suite_dir, fmt=fmt.value)
+    except (FileNotFoundError, ValueError) as error:
+        _exit_bad_results(error)
+        return
+    for note in skipped:
+        console.print(note, markup=False, style="dim")
+    console.print(f"{len(drawn)} figures in {suite_dir / 'figures'}", markup=False)
+
+
+@app.command("report")
+def report_command(
+    suite: SuiteResultsArg = "default",
+    out: ResultsRootOption = Path("results"),
+    fmt: FigureFormatOption = FigureFormat.png,
+) -> None:
+    """Write OUT/<suite>/report.md and a self-contained report.html (figures embedded)."""
+    from mibench.report import write_report
+
+    suite_dir = _results_dir(suite, out)
+    try:
+        markdown, page = write_report(suite_dir, fmt=fmt.value)
+    except (FileNotFoundError, ValueError) as error:
+        _exit_bad_results(error)
+        return
+    console.print(f"wrote {markdown} and {page}", markup=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,135 @@
+"""Estimate against batch size K with the log K ceiling (the ``batch_sweep`` suite's figure)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from mibench.plots.frames import (
+    BATCH_SWEEP_SETTING_COLUMNS,
+    FigureNotApplicableError,
+    main_setting,
+    require_columns,
+    setting_label,
+    truth_column,
+)
+from mibench.plots.layout import (
+    DEFAULT_COL_WRAP,
+    PANEL_TITLE_FONTSIZE,
+    TITLE_FONTSIZE,
+    facet_grid,
+    label_outer,
+    legend_right,
+)
+from mibench.plots.palette import (
+    estimator_colours,
+    estimator_linestyles,
+    estimator_markers,
+    sort_estimators,
+)
+from mibench.results import schema
+
+BATCH_SIZE_COLUMNS: tuple[str, ...] = (
+    schema.ESTIMATOR,
+    schema.TASK,
+    schema.MI_LEVEL,
+    schema.BATCH_SIZE,
+    schema.BIAS,
+    schema.STD,
+)
+LOG_K_POINTS = 200
+ERRORBAR_CAPSIZE = 2.0
+
+
+def _mean_estimate(summary: pd.DataFrame, truth: str) -> np.ndarray:
+    """The window mean of the estimate: the summary's ``mean_estimate``, else truth + bias."""
+    if schema.MEAN_ESTIMATE in summary.columns:
+        return summary[schema.MEAN_ESTIMATE].to_numpy(dtype=float)
+    return (summary[truth].astype(float) + summary[schema.BIAS].astype(float)).to_numpy()
+
+
+def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL_WRAP) -> Figure:
+    """Mean estimate over the evaluation window against K, one panel per (task, MI level).
+
+    The mean estimate is the summary's ``mean_estimate`` (or ``truth + bias``; truth is
+    ``true_mi`` where the summary has it, else ``mi_level``) with error bars of one ``std``
+    (within-run and across-seed spread); the dashed curve is log K, the ceiling of InfoNCE-type
+    bounds (FlatNCE Eq. (1)), and the black line the true MI. Each estimator is drawn at its most
+    common critic, d, dtype and negatives (named in the title).
+
+    Raises:
+        ValueError: a required column is missing.
+        FigureNotApplicableError: fewer than two batch sizes at a fixed MI level.
+    """
+    require_columns(summary, BATCH_SIZE_COLUMNS, what="estimate_vs_batch_size")
+    fixed = summary[np.isfinite(summary[schema.MI_LEVEL].astype(float))]
+    data, setting = main_setting(fixed, BATCH_SWEEP_SETTING_COLUMNS)
+    # Only (task, MI level) pairs that ran at two or more K have a curve to show.
+    sizes_per_panel = data.groupby([schema.TASK, schema.MI_LEVEL], observed=True)[
+        schema.BATCH_SIZE
+    ].transform("nunique")
+    data = data[sizes_per_panel.to_numpy() >= 2]
+    if data.empty:
+        raise FigureNotApplicableError(
+            "estimate_vs_batch_size: needs at least two batch sizes at a fixed MI level"
+        )
+    truth = truth_column(data)
+    data = data.assign(_mean=_mean_estimate(data, truth))
+    panels = sorted(
+        {(str(t), float(m)) for t, m in zip(data[schema.TASK], data[schema.MI_LEVEL], strict=True)}
+    )
+    estimators = sort_estimators(data[schema.ESTIMATOR].unique())
+    colours = estimator_colours(estimators)
+    markers = estimator_markers(estimators)
+    styles = estimator_linestyles(estimators)
+    sizes = np.sort(data[schema.BATCH_SIZE].astype(float).unique())
+    k_grid = np.geomspace(sizes[0], sizes[-1], LOG_K_POINTS)
+
+    fig, axes = facet_grid(len(panels), col_wrap=col_wrap, panel_size=(3.4, 2.8), sharey=False)
+    for ax, (task, level) in zip(axes, panels, strict=True):
+        cells = data[(data[schema.TASK] == task) & (data[schema.MI_LEVEL] == level)]
+        for estimator in estimators:
+            rows = cells[cells[schema.ESTIMATOR] == estimator].sort_values(schema.BATCH_SIZE)
+            if rows.empty:
+                continue
+            ax.errorbar(
+                rows[schema.BATCH_SIZE].to_numpy(dtype=float),
+                rows["_mean"].to_numpy(dtype=float),
+                yerr=rows[schema.STD].to_numpy(dtype=float),
+                color=colours[estimator],
+                marker=markers[estimator],
+                ls=styles[estimator],
+                ms=4,
+                lw=1.2,
+                elinewidth=0.8,
+                capsize=ERRORBAR_CAPSIZE,
+            )
+        ax.plot(k_grid, np.log(k_grid), color="0.45", ls="--", lw=1.0)
+        true_values = cells[truth].astype(float).unique()
+        for value in true_values[np.isfinite(true_values)]:
+            ax.axhline(value, color="black", lw=1.0)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [f"{int(k)}" for k in sizes])
+        ax.minorticks_off()
+        ax.set_title(f"{task}, I = {level:g} nats", fontsize=PANEL_TITLE_FONTSIZE)
+        ax.grid(alpha=0.25, lw=0.5)
+        top = max(float(np.nanmax(cells["_mean"] + cells[schema.STD])), level, math.log(sizes[-1]))
+        ax.set_ylim(min(0.0, float(np.nanmin(cells["_mean"] - cells[schema.STD]))), 1.1 * top)
+    ncols = min(len(panels), col_wrap)
+    label_outer(axes, ncols=ncols, xlabel="batch size K", ylabel="mean estimate (nats)")
+    label = setting_label(setting)
+    fig.suptitle(
+        "Mean estimate against batch size" + (f" ({label})" if label else ""),
+        fontsize=TITLE_FONTSIZE,
+    )
+    handles = [
+        Line2D([], [], color=colours[e], marker=markers[e], ls=styles[e], ms=5, lw=1.2)
+        for e in estimators
+    ]
+    handles += [Line2D([], [], color="black", lw=1.0), Line2D([], [], color="0.45", ls="--")]
+    legend_right(fig, handles, [*estimators, "true MI", "log K"], title="estimator")
+    return fig

@@ -1,0 +1,384 @@
+"""Figures over training steps: the estimate curves (Poole et al. Fig. 2, FlatNCE Fig. 1) and ESS.
+
+Both read the per-step *runs* frame and draw one panel per estimator (plus critic/system where
+those vary), seeds as thin lines and their mean bold, with the training-batch readout downsampled
+into bins (:func:`mibench.plots.frames.bin_steps`) and the held-out readout as markers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from mibench.estimators import get as get_estimator
+from mibench.estimators import registration_order
+from mibench.plots.frames import (
+    PANEL_EXTRA_COLUMNS,
+    SETTING_COLUMNS,
+    STEP_BIN,
+    bin_steps,
+    main_setting,
+    panel_columns,
+    project,
+    require_columns,
+    setting_label,
+)
+from mibench.plots.layout import (
+    DEFAULT_COL_WRAP,
+    PANEL_TITLE_FONTSIZE,
+    TITLE_FONTSIZE,
+    facet_grid,
+    label_outer,
+    legend_below,
+)
+from mibench.plots.palette import estimator_colours, sort_estimators
+from mibench.results import schema
+
+DEFAULT_N_BINS = 150
+SEED_LINEWIDTH = 0.6
+SEED_ALPHA = 0.35
+MEAN_LINEWIDTH = 1.7
+TRUTH_COLOUR = "black"
+LOG_K_COLOUR = "0.45"
+# Shared y-range of the estimate panels: the central 99 % of the binned per-seed values (plus
+# the truth and log K lines), so one exploding run cannot squash every other panel flat.
+YLIM_QUANTILES = (0.005, 0.995)
+YLIM_PAD_FRACTION = 0.06
+ESS_FLOOR = 1e-3  # lower y-limit of the log-scale ESS axis when the data go no lower
+
+TRAINING_CURVE_COLUMNS: tuple[str, ...] = (
+    schema.RUN_ID,
+    schema.ESTIMATOR,
+    schema.TASK,
+    schema.STEP,
+    schema.READOUT,
+    schema.ESTIMATE,
+    schema.TRUE_MI,
+    schema.LOG_K,
+)
+# Used where present: the per-estimator ceiling, divergence, curve ids, setting and panel columns.
+OPTIONAL_CURVE_COLUMNS: tuple[str, ...] = (
+    schema.CEILING,
+    schema.DIVERGED,
+    schema.TASK_ID,
+    schema.MI_LEVEL,
+    schema.TRUE_MI,
+    *SETTING_COLUMNS,
+    *PANEL_EXTRA_COLUMNS,
+)
+ESS_CURVE_COLUMNS: tuple[str, ...] = (
+    schema.RUN_ID,
+    schema.ESTIMATOR,
+    schema.TASK,
+    schema.STEP,
+    schema.READOUT,
+    schema.ESS,
+)
+
+
+def truth_label(estimators: Sequence[str]) -> str:
+    """Legend text of the ground-truth line: KL for supervised estimators (SINCERE Thm. 3)."""
+    registered = set(registration_order())
+    kinds = {get_estimator(e).kind if e in registered else "" for e in estimators}
+    if kinds == {"supervised"}:
+        return "true KL"
+    return "true MI (KL for supervised)" if "supervised" in kinds else "true MI"
+
+
+CURVE = "_curve"  # helper column: one id per task instance / MI level (NaN-safe for grouping)
+
+
+def _with_curve_id(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add :data:`CURVE`, telling apart the curves drawn in one panel (task instance / MI level)."""
+    by = [c for c in (schema.TASK, schema.TASK_ID, schema.MI_LEVEL) if c in frame.columns]
+    ids = frame.groupby(by, dropna=False, observed=True, sort=True).ngroup()
+    return frame.assign(**{CURVE: ids.to_numpy()})
+
+
+def _panels(frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
+    by = panel_columns(frame)
+    keys = frame[by].astype(object).drop_duplicates()
+    order = {name: i for i, name in enumerate(sort_estimators(keys[schema.ESTIMATOR]))}
+    rows = sorted(map(tuple, keys.to_numpy()), key=lambda k: (order[k[0]], tuple(map(str, k[1:]))))
+    return by, rows
+
+
+def _groups(frame: pd.DataFrame, by: Sequence[str]) -> dict[tuple, pd.DataFrame]:
+    """``{key tuple: rows}`` of ``frame`` grouped by ``by`` (one pass instead of a mask per key)."""
+    return {
+        (k if isinstance(k, tuple) else (k,)): g
+        for k, g in frame.groupby(list(by), sort=False, observed=True)
+    }
+
+
+def _curve_order(frame: pd.DataFrame) -> list[int]:
+    """Curve ids sorted by their final true value, then by id."""
+    last = frame.sort_values(schema.STEP).groupby(CURVE)[schema.TRUE_MI].last()
+    return sorted(last.index, key=lambda c: (last[c], c))
+
+
+def _panel_title(key: tuple, frame: pd.DataFrame) -> str:
+    title = " · ".join(str(k) for k in key)
+    if schema.DIVERGED in frame.columns:
+        per_run = frame.groupby(schema.RUN_ID, observed=True)[schema.DIVERGED].any()
+        if per_run.any():
+            title += f"  ({int(per_run.sum())}/{len(per_run)} diverged)"
+    return title
+
+
+def _truth_steps(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Change points of one run's true-MI trajectory (a staircase keeps its edges exactly)."""
+    first = group[group[schema.RUN_ID] == group[schema.RUN_ID].iloc[0]].sort_values(schema.STEP)
+    steps = first[schema.STEP].to_numpy()
+    values = first[schema.TRUE_MI].to_numpy(dtype=float)
+    keep = np.r_[True, values[1:] != values[:-1]]
+    keep[-1] = True
+    return steps[keep], values[keep]
+
+
+def _shared_ylim(values: np.ndarray, references: Sequence[float]) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    refs = [r for r in references if math.isfinite(r)]
+    lo_q, hi_q = np.quantile(finite, YLIM_QUANTILES) if finite.size else (0.0, 0.0)
+    lo = min(lo_q, 0.0, *refs) if refs else min(lo_q, 0.0)
+    hi = max(hi_q, *refs) if refs else hi_q
+    pad = YLIM_PAD_FRACTION * max(hi - lo, 1.0)
+    return lo - pad, hi + pad
+
+
+def _mark_off_scale(ax: Axes, values: np.ndarray, ylim: tuple[float, float]) -> None:
+    finite = values[np.isfinite(values)]
+    if finite.size and ((finite < ylim[0]).any() or (finite > ylim[1]).any()):
+        ax.text(
+            0.98,
+            0.04,
+            "some values off scale",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="0.3",
+        )
+
+
+def training_curves(
+    runs: pd.DataFrame,
+    *,
+    n_bins: int = DEFAULT_N_BINS,
+    show_eval: bool = True,
+    col_wrap: int = DEFAULT_COL_WRAP,
+) -> Figure:
+    """Estimate vs training step, one panel per estimator, with the true MI and log K.
+
+    Seeds are thin lines and their mean is bold (training-batch readout, averaged in
+    ``n_bins`` step bins); the held-out readout is drawn as open markers (mean over seeds) when
+    ``show_eval``. Every MI level of the task is its own group of curves; the true MI is a solid
+    black line (a staircase for schedule tasks), log K a dashed grey line and an estimator's own
+    ceiling, where it differs from log K, a dotted line in its colour. The frame is reduced to its
+    most common setting (K, d, dtype, negatives), named in the title. The figure of Poole et al.
+    2019, Fig. 2 and FlatNCE (Chen et al. 2021), Fig. 1.
+
+    Args:
+        runs: the runs frame (columns in :data:`TRAINING_CURVE_COLUMNS`; ``ceiling``,
+            ``diverged``, ``task_id``, ``mi_level`` are used where present).
+    Raises:
+        ValueError: a required column is missing or no training-batch row is left.
+    """
+    require_columns(runs, TRAINING_CURVE_COLUMNS, what="training_curves")
+    data, setting = main_setting(project(runs, TRAINING_CURVE_COLUMNS, OPTIONAL_CURVE_COLUMNS))
+    data = _with_curve_id(data)
+    train = data[data[schema.READOUT] == schema.READOUT_TRAIN]
+    if train.empty:
+        raise ValueError("training_curves: no rows with readout 'train'")
+    evals = data[data[schema.READOUT] == schema.READOUT_EVAL] if show_eval else data.iloc[:0]
+    panel_by, panel_keys = _panels(train)
+    binned = bin_steps(train, [schema.ESTIMATE], [*panel_by, CURVE, schema.RUN_ID], n_bins=n_bins)
+    colours = estimator_colours(k[0] for k in panel_keys)
+    train_panels = _groups(train, panel_by)
+    binned_panels = _groups(binned, panel_by)
+    eval_panels = _groups(evals, panel_by) if not evals.empty else {}
+
+    references = np.r_[train[schema.TRUE_MI].to_numpy(float), train[schema.LOG_K].to_numpy(float)]
+    ylim = _shared_ylim(
+        binned[schema.ESTIMATE].to_numpy(dtype=float),
+        [float(np.nanmin(references)), float(np.nanmax(references))],
+    )
+
+    fig, axes = facet_grid(len(panel_keys), col_wrap=col_wrap)
+    has_own_ceiling = False
+    for ax, key in zip(axes, panel_keys, strict=True):
+        colour = colours[key[0]]
+        panel = train_panels[key]
+        curves = _groups(panel, [CURVE])
+        curves_binned = _groups(binned_panels[key], [CURVE])
+        curves_eval = _groups(eval_panels[key], [CURVE]) if key in eval_panels else {}
+        for curve in _curve_order(panel):
+            group_binned = curves_binned[(curve,)]
+            # All seeds of a curve as one LineCollection: one artist instead of one per run.
+            seeds = [
+                np.column_stack(
+                    [run[schema.STEP].to_numpy(float), run[schema.ESTIMATE].to_numpy(float)]
+                )
+                for _, run in group_binned.groupby(schema.RUN_ID, sort=True, observed=True)
+            ]
+            ax.add_collection(
+                LineCollection(seeds, colors=[colour], linewidths=SEED_LINEWIDTH, alpha=SEED_ALPHA),
+                autolim=True,
+            )
+            # Mean over seeds per bin: bin edges are global, so the seeds share them.
+            mean = group_binned.groupby(STEP_BIN)[[schema.STEP, schema.ESTIMATE]].mean()
+            ax.plot(mean[schema.STEP], mean[schema.ESTIMATE], color=colour, lw=MEAN_LINEWIDTH)
+            steps, truth = _truth_steps(curves[(curve,)])
+            ax.plot(steps, truth, color=TRUTH_COLOUR, lw=1.0, drawstyle="steps-post")
+            if (curve,) in curves_eval:
+                held = curves_eval[(curve,)].groupby(schema.STEP)[schema.ESTIMATE].mean()
+                ax.plot(
+                    held.index,
+                    held.to_numpy(),
+                    ls="none",
+                    marker="o",
+                    ms=3.2,
+                    mfc="white",
+                    mec=colour,
+                    mew=0.9,
+                )
+        for log_k in np.unique(panel[schema.LOG_K].dropna().astype(float)):
+            ax.axhline(log_k, color=LOG_K_COLOUR, ls="--", lw=1.0)
+        if schema.CEILING in panel.columns:
+            ceilings = panel[schema.CEILING].to_numpy(float)
+            log_ks = panel[schema.LOG_K].to_numpy(float)
+            own = np.unique(ceilings[np.isfinite(ceilings) & ~np.isclose(ceilings, log_ks)])
+            for ceiling in own:
+                ax.axhline(ceiling, color=colour, ls=":", lw=1.3)
+                has_own_ceiling = True
+        ax.set_title(_panel_title(key, panel), fontsize=PANEL_TITLE_FONTSIZE)
+        ax.set_ylim(*ylim)
+        ax.grid(alpha=0.25, lw=0.5)
+        _mark_off_scale(ax, binned_panels[key][schema.ESTIMATE].to_numpy(dtype=float), ylim)
+
+    ncols = min(len(panel_keys), col_wrap)
+    label_outer(axes, ncols=ncols, xlabel="training step", ylabel="estimate (nats)")
+    tasks = ", ".join(sorted(map(str, train[schema.TASK].unique())))
+    label = setting_label(setting)
+    fig.suptitle(
+        f"Training curves — {tasks}" + (f" ({label})" if label else ""), fontsize=TITLE_FONTSIZE
+    )
+    grey = "0.35"
+    handles: list[Line2D] = [
+        Line2D([], [], color=grey, lw=SEED_LINEWIDTH * 1.5),
+        Line2D([], [], color=grey, lw=MEAN_LINEWIDTH),
+        Line2D([], [], color=TRUTH_COLOUR, lw=1.0),
+        Line2D([], [], color=LOG_K_COLOUR, ls="--", lw=1.0),
+    ]
+    width = int(train[schema.STEP].max() + 1) / n_bins
+    labels = [
+        f"one seed (training batch, {max(1, math.ceil(width))}-step mean)",
+        "mean over seeds",
+        truth_label([k[0] for k in panel_keys]),
+        "log K",
+    ]
+    if has_own_ceiling:
+        handles.append(Line2D([], [], color=grey, ls=":", lw=1.3))
+        labels.append("estimator's own ceiling")
+    if not evals.empty:
+        handles.append(Line2D([], [], ls="none", marker="o", ms=4, mfc="white", mec=grey))
+        labels.append("held-out estimate (mean over seeds)")
+    legend_below(fig, handles, labels)
+    return fig
+
+
+def _shade(colour: tuple[float, float, float], position: float) -> tuple[float, float, float]:
+    """``colour`` lightened towards white at ``position`` 0 and darkened at 1 (MI level order)."""
+    base = np.asarray(to_rgb(colour))
+    if position < 0.5:
+        mix = (0.5 - position) * 1.2  # up to 60 % white
+        out = base + (1.0 - base) * mix
+    else:
+        mix = (position - 0.5) * 0.8  # up to 40 % black
+        out = base * (1.0 - mix)
+    return tuple(float(v) for v in np.clip(out, 0.0, 1.0))  # type: ignore[return-value]
+
+
+def _curve_label(frame: pd.DataFrame, curve: int) -> str:
+    """Legend text of one curve id: ``"gaussian I = 4 nats"`` or the task id of a schedule task."""
+    first = frame[frame[CURVE] == curve].iloc[0]
+    level = first.get(schema.MI_LEVEL, math.nan)
+    if level is not None and math.isfinite(float(level)):
+        return f"{first[schema.TASK]} I = {float(level):g} nats"
+    return str(first.get(schema.TASK_ID, first[schema.TASK]))
+
+
+def ess_curves(
+    runs: pd.DataFrame, *, n_bins: int = DEFAULT_N_BINS, col_wrap: int = DEFAULT_COL_WRAP
+) -> Figure:
+    """Effective sample size over training, one panel per estimator, one line per MI level.
+
+    The ESS is the FlatNCE Eq. (4) mean over rows of 1 / (n sum_j w_ij^2), w the softmax of
+    ``S_ij - S_ii`` over the n negatives, recorded by the runner for every estimator's score
+    matrix, so it lies in [1/n, 1]. Lines are the mean over seeds of the binned training-batch
+    readout, light to dark with increasing MI, on a log axis. FlatNCE (Chen et al. 2021), Fig. 6.
+
+    Raises:
+        ValueError: a required column is missing, or no finite training-batch ESS is left.
+    """
+    require_columns(runs, ESS_CURVE_COLUMNS, what="ess_curves")
+    data, setting = main_setting(project(runs, ESS_CURVE_COLUMNS, OPTIONAL_CURVE_COLUMNS))
+    train = data[data[schema.READOUT] == schema.READOUT_TRAIN]
+    train = train[np.isfinite(train[schema.ESS].astype(float))]
+    if train.empty:
+        raise ValueError("ess_curves: no finite 'ess' values in the 'train' readout")
+    train = _with_curve_id(train)
+    panel_by, panel_keys = _panels(train)
+    binned = bin_steps(train, [schema.ESS], [*panel_by, CURVE, schema.RUN_ID], n_bins=n_bins)
+    colours = estimator_colours(k[0] for k in panel_keys)
+    if schema.TRUE_MI not in train.columns:
+        train = train.assign(**{schema.TRUE_MI: 0.0})
+    curve_ids = _curve_order(train)
+    positions = {
+        c: (i / (len(curve_ids) - 1) if len(curve_ids) > 1 else 0.5)
+        for i, c in enumerate(curve_ids)
+    }
+    binned_panels = _groups(binned, panel_by)
+
+    fig, axes = facet_grid(len(panel_keys), col_wrap=col_wrap)
+    for ax, key in zip(axes, panel_keys, strict=True):
+        for (curve,), group in _groups(binned_panels[key], [CURVE]).items():
+            mean = group.groupby(STEP_BIN)[[schema.STEP, schema.ESS]].mean()
+            ax.plot(
+                mean[schema.STEP],
+                mean[schema.ESS],
+                color=_shade(colours[key[0]], positions[curve]),
+                lw=1.4,
+            )
+        ax.set_title(" · ".join(map(str, key)), fontsize=PANEL_TITLE_FONTSIZE)
+        ax.grid(alpha=0.25, lw=0.5, which="both")
+    floor = float(np.nanmin(binned[schema.ESS]))
+    for ax in axes:
+        ax.set_yscale("log")
+        ax.set_ylim(min(max(floor * 0.8, ESS_FLOOR), 0.5), 1.05)
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ncols = min(len(panel_keys), col_wrap)
+    label_outer(axes, ncols=ncols, xlabel="training step", ylabel="ESS (fraction of negatives)")
+    tasks = ", ".join(sorted(map(str, train[schema.TASK].unique())))
+    label = setting_label(setting)
+    fig.suptitle(
+        f"Effective sample size of the negatives — {tasks}" + (f" ({label})" if label else ""),
+        fontsize=TITLE_FONTSIZE,
+    )
+    handles = [
+        Line2D([], [], color=_shade((0.35, 0.35, 0.35), positions[c]), lw=1.6) for c in curve_ids
+    ]
+    labels = [_curve_label(train, c) for c in curve_ids]
+    legend_below(fig, handles, labels)
+    return fig

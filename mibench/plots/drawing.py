@@ -1,0 +1,200 @@
+"""The figure catalogue, atomic saving and :func:`draw_all`.
+
+Every figure is a :class:`FigureSpec`: a plot function (DataFrame -> Figure, no I/O), the frame
+it reads (``runs`` or ``summary``), whether it is drawn once per task, and the two lines the report
+prints under it (a fixed sentence saying what is plotted, and a reading of this suite's numbers).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mibench.plots import readings
+from mibench.plots.accuracy import bias_variance, divergence_heatmap, mse_heatmap
+from mibench.plots.batch_size import estimate_vs_batch_size
+from mibench.plots.curves import ess_curves, training_curves
+from mibench.plots.frames import FigureNotApplicableError, load_summary
+from mibench.results import load_runs, schema
+
+logger = logging.getLogger(__name__)
+
+FIGURES_DIRNAME = "figures"
+FORMATS = ("png", "svg")
+DPI = 120  # a 5-column facet figure comes out about 1900 px wide
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of the catalogue (see the module docstring)."""
+
+    name: str
+    source: Literal["runs", "summary"]
+    draw: Callable[[pd.DataFrame], Figure]
+    what: str
+    reading: Callable[[pd.DataFrame], str]
+    per_task: bool = False
+
+
+@dataclass(frozen=True)
+class DrawnFigure:
+    """A figure written to ``path``, with the two report lines about it."""
+
+    name: str
+    path: Path
+    what: str
+    reading: str
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        name="training_curves",
+        source="runs",
+        draw=training_curves,
+        what=(
+            "Estimate vs training step per estimator: seeds thin, their mean bold, held-out "
+            "estimates as circles; black = true MI, dashed = log K (Poole et al. 2019 Fig. 2, "
+            "FlatNCE Fig. 1)."
+        ),
+        reading=readings.training_curves_reading,
+        per_task=True,
+    ),
+    FigureSpec(
+        name="ess",
+        source="runs",
+        draw=ess_curves,
+        what=(
+            "Effective sample size of the negatives (FlatNCE Eq. (4), in [1/n, 1]) over training, "
+            "one line per MI level, light to dark as MI grows (FlatNCE Fig. 6)."
+        ),
+        reading=readings.ess_reading,
+        per_task=True,
+    ),
+    FigureSpec(
+        name="bias_variance",
+        source="summary",
+        draw=bias_variance,
+        what=(
+            "Bias, variance (log scale) and MSE (log scale) over the evaluation window against "
+            "the true MI, one line per estimator: the bias-variance trade-off."
+        ),
+        reading=readings.bias_variance_reading,
+    ),
+    FigureSpec(
+        name="mse_heatmap",
+        source="summary",
+        draw=mse_heatmap,
+        what="MSE per estimator and task/MI level (log colour scale; grey = no finite value).",
+        reading=readings.mse_reading,
+    ),
+    FigureSpec(
+        name="estimate_vs_batch_size",
+        source="summary",
+        draw=estimate_vs_batch_size,
+        what=(
+            "Mean estimate (± std) against batch size K with the log K ceiling dashed and the "
+            "true MI solid."
+        ),
+        reading=readings.batch_size_reading,
+    ),
+    FigureSpec(
+        name="divergence",
+        source="summary",
+        draw=divergence_heatmap,
+        what="Runs that hit NaN/Inf, as diverged/total per estimator and task/MI level.",
+        reading=readings.divergence_reading,
+    ),
+)
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = DPI) -> Path:
+    """Write ``fig`` to ``path`` atomically (temp file in the same folder, then ``os.replace``).
+
+    The format comes from the suffix (``.png`` or ``.svg``); a reader never sees a half-written
+    file, and a failed write leaves no temp file behind. SVGs carry no date, so redrawing the same
+    data gives the same bytes.
+    """
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported figure format {fmt!r}; valid: {', '.join(FORMATS)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    metadata = {"Date": None} if fmt == "svg" else None
+    try:
+        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _file_stem(spec: FigureSpec, task: str | None) -> str:
+    if task is None:
+        return spec.name
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in task)
+    return f"{spec.name}_{safe}"
+
+
+def draw_figures(
+    suite_dir: str | Path,
+    *,
+    fmt: str = "png",
+    runs: pd.DataFrame | None = None,
+    summary: pd.DataFrame | None = None,
+) -> tuple[list[DrawnFigure], list[str]]:
+    """Draw every applicable figure of a suite into ``suite_dir/figures``.
+
+    ``runs``/``summary`` default to the suite's files. Returns the drawn figures and one note per
+    figure skipped (does not apply to this data, or ``summary.parquet`` is absent).
+
+    Raises:
+        ValueError: bad ``fmt``, no run files, or a frame lacks a column a figure needs.
+        FileNotFoundError: the suite has no ``runs`` folder.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported figure format {fmt!r}; valid: {', '.join(FORMATS)}")
+    suite_dir = Path(suite_dir)
+    runs = load_runs(suite_dir) if runs is None else runs
+    summary = load_summary(suite_dir) if summary is None else summary
+    out_dir = suite_dir / FIGURES_DIRNAME
+    drawn: list[DrawnFigure] = []
+    skipped: list[str] = []
+    for spec in FIGURES:
+        frame = runs if spec.source == "runs" else summary
+        if frame is None:
+            skipped.append(f"{spec.name}: skipped, {suite_dir / 'summary.parquet'} not found")
+            logger.info(skipped[-1])
+            continue
+        if spec.per_task and schema.TASK in frame.columns:
+            parts = [(str(t), f) for t, f in frame.groupby(schema.TASK, observed=True, sort=True)]
+        else:
+            parts = [(None, frame)]
+        for task, part in parts:
+            stem = _file_stem(spec, task)
+            try:
+                fig = spec.draw(part)
+            except FigureNotApplicableError as error:
+                skipped.append(f"{stem}: skipped, {error}")
+                logger.info(skipped[-1])
+                continue
+            path = save_figure(fig, out_dir / f"{stem}.{fmt}")
+            drawn.append(DrawnFigure(stem, path, spec.what, spec.reading(part)))
+    return drawn, skipped
+
+
+def draw_all(suite_dir: str | Path, *, fmt: str = "png") -> list[Path]:
+    """Draw every figure that applies to ``results/<suite>`` and return the written paths.
+
+    Figures that do not apply (one batch size, no ``summary.parquet``) are skipped with a logged
+    note. Raises as :func:`draw_figures`.
+    """
+    drawn, _ = draw_figures(suite_dir, fmt=fmt)
+    return [figure.path for figure in drawn]

@@ -1,0 +1,186 @@
+"""Reading and shaping the tidy results frames for the figures (no estimation happens here).
+
+The figures read two frames written by the runner (column names in
+:mod:`mibench.results.schema`): the per-step *runs* frame, the concatenation of
+``results/<suite>/runs/<cell-hash>.parquet``, and the per-cell *summary* frame,
+``results/<suite>/summary.parquet``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mibench.results import schema
+from mibench.results.store import SUMMARY_FILE
+
+# Columns that define the "setting" of a run besides its estimator and task. A figure comparing
+# estimators draws, for each estimator, its most common setting and names it in the title.
+SETTING_COLUMNS: tuple[str, ...] = (schema.BATCH_SIZE, schema.DIM, schema.DTYPE, schema.NEGATIVES)
+# Summary figures also fix the critic (the runs figures give critics their own panels instead).
+SUMMARY_SETTING_COLUMNS: tuple[str, ...] = (
+    schema.BATCH_SIZE,
+    schema.CRITIC,
+    schema.DIM,
+    schema.DTYPE,
+    schema.NEGATIVES,
+)
+# The batch-size figure compares K, so only the other settings are fixed.
+BATCH_SWEEP_SETTING_COLUMNS: tuple[str, ...] = (
+    schema.CRITIC,
+    schema.DIM,
+    schema.DTYPE,
+    schema.NEGATIVES,
+)
+# Columns that get their own panels next to the estimator when one estimator has several values.
+PANEL_EXTRA_COLUMNS: tuple[str, ...] = (schema.CRITIC, "system")
+STEP_BIN = "step_bin"  # bin index column added by bin_steps
+VARIES = "per estimator"  # setting value reported when the chosen settings differ by estimator
+
+
+class FigureNotApplicableError(ValueError):
+    """The frame is valid but the figure has nothing to show (e.g. one batch size only);
+    :func:`mibench.plots.draw_all` skips the figure with a logged note."""
+
+
+def load_summary(suite_dir: str | Path) -> pd.DataFrame | None:
+    """``summary.parquet`` of a suite (written by the runner), or None where there is none."""
+    path = Path(suite_dir) / SUMMARY_FILE
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def project(frame: pd.DataFrame, required: Sequence[str], optional: Sequence[str]) -> pd.DataFrame:
+    """Only the ``required`` and present ``optional`` columns (filters on a narrow frame are cheap)."""
+    keep = list(dict.fromkeys([*required, *(c for c in optional if c in frame.columns)]))
+    narrow = frame[keep]
+    # Text columns become categoricals: row selection on Arrow-backed strings is the slow part.
+    text = [c for c in keep if not pd.api.types.is_numeric_dtype(narrow[c].dtype)]
+    text = [c for c in text if not pd.api.types.is_bool_dtype(narrow[c].dtype)]
+    return narrow.astype(dict.fromkeys(text, "category")) if text else narrow
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, what: str) -> None:
+    """Raise ValueError naming ``what`` and every missing column, or saying the frame is empty."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: missing columns {', '.join(missing)}")
+    if frame.empty:
+        raise ValueError(f"{what}: the results frame is empty (no rows)")
+
+
+def _most_common(frame: pd.DataFrame, present: list[str]) -> tuple:
+    grouped = frame.groupby(present, dropna=False, sort=False, observed=True)
+    counts = grouped[schema.RUN_ID].nunique() if schema.RUN_ID in frame.columns else grouped.size()
+    keys = [k if isinstance(k, tuple) else (k,) for k in counts.index]
+    ranked = sorted(
+        zip(keys, counts.to_numpy(), strict=True), key=lambda kv: (-kv[1], tuple(map(str, kv[0])))
+    )
+    return tuple(None if pd.isna(v) else v for v in ranked[0][0])
+
+
+def _matching(frame: pd.DataFrame, present: list[str], chosen: tuple) -> np.ndarray:
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in zip(present, chosen, strict=True):
+        col = frame[column]
+        mask &= col.isna().to_numpy() if value is None else (col == value).to_numpy()
+    return mask
+
+
+def main_setting(
+    frame: pd.DataFrame, columns: Sequence[str] = SETTING_COLUMNS
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """For each estimator, its rows in its most common combination of the setting ``columns``.
+
+    Runs are counted by ``run_id`` where the frame has it (rows otherwise); ties go to the
+    combination that sorts first, so a sweep over K draws the same K for every estimator. The
+    choice is made per estimator because some settings are: the runner's ``auto`` critic gives
+    NT-Xent and SINCERE an encoder where the others get a separable critic. Returns the filtered
+    frame and ``{column: value}`` for the columns present (:data:`VARIES` where estimators differ).
+    """
+    present = [c for c in columns if c in frame.columns]
+    if not present or frame.empty:
+        return frame, {}
+    mask = np.zeros(len(frame), dtype=bool)
+    chosen_per_estimator = []
+    estimators = frame[schema.ESTIMATOR] if schema.ESTIMATOR in frame.columns else None
+    groups = (
+        [(None, np.ones(len(frame), dtype=bool))]
+        if estimators is None
+        else [(e, (estimators == e).to_numpy()) for e in estimators.unique()]
+    )
+    for _, rows in groups:
+        subset = frame[rows]
+        chosen = _most_common(subset, present)
+        chosen_per_estimator.append(chosen)
+        mask[np.flatnonzero(rows)[_matching(subset, present, chosen)]] = True
+    setting: dict[str, object] = {}
+    for index, column in enumerate(present):
+        values = {c[index] for c in chosen_per_estimator}
+        setting[column] = values.pop() if len(values) == 1 else VARIES
+    return frame[mask], setting
+
+
+def setting_label(setting: dict[str, object]) -> str:
+    """``"K = 64, d = 5, float32"``-style text for a figure title."""
+    names = {schema.BATCH_SIZE: "K", schema.DIM: "d", schema.CRITIC: "critic"}
+    parts = []
+    for column, value in setting.items():
+        if value is None:
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if value == VARIES:
+            parts.append(f"{names.get(column, column)} {VARIES}")
+        elif column in names:
+            parts.append(f"{names[column]} = {value}")
+        elif column == schema.NEGATIVES:
+            parts.append(f"negatives: {value}")
+        else:
+            parts.append(str(value))
+    return ", ".join(parts)
+
+
+def panel_columns(frame: pd.DataFrame) -> list[str]:
+    """``[estimator]`` plus each of :data:`PANEL_EXTRA_COLUMNS` taking several values for one
+    estimator (e.g. the separable and concat critics of the Poole et al. suite)."""
+    extra = [
+        c
+        for c in PANEL_EXTRA_COLUMNS
+        if c in frame.columns
+        and frame.groupby(schema.ESTIMATOR, observed=True)[c].nunique().max() > 1
+    ]
+    return [schema.ESTIMATOR, *extra]
+
+
+def bin_steps(
+    frame: pd.DataFrame, values: Sequence[str], by: Sequence[str], *, n_bins: int
+) -> pd.DataFrame:
+    """Downsample per-step rows to at most ``n_bins`` points per ``by`` group.
+
+    Steps are cut into ``n_bins`` equal-width bins over ``[0, max step]``; each output row is the
+    bin index (column :data:`STEP_BIN`, shared by every group), the mean step and the mean of
+    each ``values`` column within the bin (NaN/Inf ignored, so a diverged
+    run's line stops where its values stop). A bin mean is a rolling mean with a window of
+    ``(max step + 1) / n_bins`` steps, which is what plotting a noisy mini-batch estimate needs.
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    width = max(1, math.ceil((int(frame[schema.STEP].max()) + 1) / n_bins))
+    finite = frame[[*by, schema.STEP, *values]].copy()
+    for column in values:
+        col = finite[column].astype(float)
+        finite[column] = col.where(np.isfinite(col))
+    finite[STEP_BIN] = finite[schema.STEP].to_numpy() // width
+    binned = finite.groupby([*by, STEP_BIN], sort=True, dropna=False, observed=True)[
+        [schema.STEP, *values]
+    ].mean()
+    return binned.reset_index()
+
+
+def truth_column(summary: pd.DataFrame) -> str:
+    """The summary column holding the ground truth: ``true_mi`` if present, else ``mi_level``."""
+    return schema.TRUE_MI if schema.TRUE_MI in summary.columns else schema.MI_LEVEL
