@@ -233,11 +233,11 @@ def gaussian_js_monte_carlo(
     Returns:
         :class:`FValue` with ``method == "monte_carlo"``.
     """
-    rng = np.random.default_rng(seed)
     rho = abs(rho)  # the law of (x, -y) has the same f-MI
+    if rho == 0.0:  # independence: r = 1 everywhere and the divergence is exactly 0
+        return FValue(0.0, 0.0, "closed_form")
+    rng = np.random.default_rng(seed)
     mi = -0.5 * dim * math.log1p(-rho * rho)
-    if rho == 0.0:
-        return FValue(0.0, 0.0, "monte_carlo")
     coef_a, coef_b = rho / (2.0 * (1.0 + rho)), rho / (2.0 * (1.0 - rho))
     log_two = math.log(2.0)
     log_r_joint = mi + 0.5 * rho * (rng.chisquare(dim, n_samples) - rng.chisquare(dim, n_samples))
