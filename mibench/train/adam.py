@@ -7,10 +7,13 @@ g the gradient, t the step and lr_r the learning rate of run r, each element is 
     m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
     p \leftarrow p - \mathrm{lr}_r\,\frac{m/(1-\beta_1^t)}{\sqrt{v/(1-\beta_2^t)} + \epsilon}
 
-(Algorithm 1 of [1], the update of ``torch.optim.Adam``), evaluated in the algebraically equal form
-p -= lr_r (√(1-β₂ᵗ)/(1-β₁ᵗ)) m / (√v + ε√(1-β₂ᵗ)) to save one pass. A frozen (diverged) run's
-gradient is replaced by 0 and its decay factors by 1, so its p, m and v stay bit-for-bit unchanged
-— with ``torch.where`` on device, no host synchronisation.
+(Algorithm 1 of [1]; the update of ``torch.optim.Adam``). The update is torch's fused Adam kernel
+(``torch._fused_adam_``, the one ``torch.optim.Adam(fused=True)`` runs: one pass over p, g, m, v)
+called once per run on that run's rows — views, no copies — with the run's own learning rate and
+``found_inf`` set to the run's "frozen" flag. The kernel reads that flag on the device and skips
+the whole update when it is 1, so a diverged run's p, m and v stay bit-for-bit unchanged (its NaN
+gradient is never read) without a host synchronisation, and a run's update is the same kernel call
+on the same numbers whichever stack it is in.
 
 References:
     [1] Kingma & Ba, Adam: A Method for Stochastic Optimization, 2015, arXiv:1412.6980.
@@ -18,7 +21,6 @@ References:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -34,7 +36,7 @@ class StackedAdam:
     Args:
         params: leaf tensors; row k of ``params[l]`` belongs to run ``run_slices[l].start + k``.
         run_slices: which stacked runs each leaf covers (contiguous).
-        lr: ``(R,)`` learning rate per run.
+        lr: learning rate of each of the R runs (host floats: they come from the configs).
         betas, eps: Adam's constants (torch defaults).
     """
 
@@ -42,7 +44,7 @@ class StackedAdam:
         self,
         params: Sequence[Tensor],
         run_slices: Sequence[slice],
-        lr: Tensor,
+        lr: Sequence[float],
         *,
         betas: tuple[float, float] = DEFAULT_BETAS,
         eps: float = DEFAULT_EPS,
@@ -51,43 +53,58 @@ class StackedAdam:
             raise ValueError("one run slice per parameter is required")
         self.params = list(params)
         self.run_slices = list(run_slices)
-        self.lr = lr
+        self.lr = [float(v) for v in lr]
+        self.n_runs = len(self.lr)
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.exp_avg = [torch.zeros_like(p, memory_format=torch.contiguous_format) for p in params]
         self.exp_avg_sq = [
             torch.zeros_like(p, memory_format=torch.contiguous_format) for p in params
         ]
-        self.t = 0
+        device = self.params[0].device
+        # One step counter shared by all runs (frozen runs never use theirs again).
+        self.step_count = torch.zeros((), dtype=torch.float32, device=device)
+        self.t = 0  # host copy of the step count
+        # members[r]: (leaf index, row within the leaf) for every leaf that holds run r.
+        self.members: list[list[tuple[int, int]]] = [[] for _ in range(self.n_runs)]
+        for index, span in enumerate(self.run_slices):
+            for r in range(span.start, span.stop):
+                self.members[r].append((index, r - span.start))
+        self._param_rows = self._rows(self.params)
+        self._avg_rows = self._rows(self.exp_avg)
+        self._sq_rows = self._rows(self.exp_avg_sq)
 
-    def _columns(self, per_run: Tensor) -> list[Tensor]:
-        """Per-leaf views of an ``(R,)`` tensor shaped to broadcast against each leaf."""
-        return [
-            per_run[s].view(-1, *([1] * (p.dim() - 1)))
-            for p, s in zip(self.params, self.run_slices, strict=True)
-        ]
+    def _rows(self, tensors: Sequence[Tensor]) -> list[list[Tensor]]:
+        """Per-run lists of row views of ``tensors`` (persistent views of persistent tensors)."""
+        rows = [t.unbind(0) for t in tensors]
+        return [[rows[i][k] for i, k in self.members[r]] for r in range(self.n_runs)]
 
     @torch.no_grad()
     def step(self, grads: Sequence[Tensor], alive: Tensor) -> None:
         """One update; runs with ``alive[r] == False`` keep p, m, v unchanged."""
         self.t += 1
-        bc1 = 1.0 - self.beta1**self.t
-        bc2 = 1.0 - self.beta2**self.t
-        dtype = self.params[0].dtype
-        alive_f = alive.to(dtype)
-        alive_cols = self._columns(alive)
-        grads = [torch.where(a, g, 0.0) for a, g in zip(alive_cols, grads, strict=True)]
-        lerp_w = self._columns(alive_f * (1.0 - self.beta1))
-        decay2 = self._columns(torch.full_like(alive_f, self.beta2).masked_fill(~alive, 1.0))
-        step = self._columns(self.lr * alive_f * (math.sqrt(bc2) / bc1))
-        torch._foreach_lerp_(self.exp_avg, grads, lerp_w)
-        torch._foreach_mul_(self.exp_avg_sq, decay2)
-        torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, value=1.0 - self.beta2)
-        denom = torch._foreach_sqrt(self.exp_avg_sq)
-        torch._foreach_add_(denom, self.eps * math.sqrt(bc2))
-        update = torch._foreach_mul(self.exp_avg, step)
-        torch._foreach_div_(update, denom)
-        torch._foreach_sub_(self.params, update)
+        self.step_count.add_(1.0)
+        frozen = (~alive).to(torch.float32).unbind(0)
+        grad_rows = self._rows(grads)
+        steps = [self.step_count]
+        for r in range(self.n_runs):
+            torch._fused_adam_(
+                self._param_rows[r],
+                grad_rows[r],
+                self._avg_rows[r],
+                self._sq_rows[r],
+                [],
+                steps * len(grad_rows[r]),
+                lr=self.lr[r],
+                beta1=self.beta1,
+                beta2=self.beta2,
+                weight_decay=0.0,
+                eps=self.eps,
+                amsgrad=False,
+                maximize=False,
+                grad_scale=None,
+                found_inf=frozen[r],
+            )
 
     def state_tensors(self) -> list[Tensor]:
         """Every tensor the optimiser updates (for tests and snapshots)."""

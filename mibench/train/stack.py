@@ -342,8 +342,7 @@ class _Stack:
                         uses_state,
                     )
                 )
-        lr = torch.tensor([r.config.lr for r in runs], dtype=self.dtype, device=device)
-        self.adam = StackedAdam(self.leaves, self.slices, lr)
+        self.adam = StackedAdam(self.leaves, self.slices, [r.config.lr for r in runs])
         self.data_gens = [rng.generator(r.config, rng.STREAM_DATA) for r in runs]
         self.eval_gens = [rng.generator(r.config, rng.STREAM_EVAL) for r in runs]
         self.eye = torch.eye(self.K, dtype=torch.bool, device=device)

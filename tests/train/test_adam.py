@@ -16,7 +16,7 @@ def test_stacked_adam_equals_one_torch_adam_per_run_with_its_own_lr() -> None:
         torch.optim.Adam([ref_w[r]] + ([ref_b[r - 1]] if r >= 1 else []), lr=float(lrs[r]))
         for r in range(3)
     ]
-    adam = StackedAdam([weight, bias], [slice(0, 3), slice(1, 3)], lrs)
+    adam = StackedAdam([weight, bias], [slice(0, 3), slice(1, 3)], lrs.tolist())
     alive = torch.ones(3, dtype=torch.bool)
     for _ in range(25):
         gw = torch.randn(3, 4, 5, generator=gen, dtype=torch.float64)
@@ -35,7 +35,7 @@ def test_stacked_adam_equals_one_torch_adam_per_run_with_its_own_lr() -> None:
 
 def test_frozen_run_keeps_parameters_and_moments_bit_for_bit_even_with_nan_gradients() -> None:
     weight = torch.randn(2, 3, 3).requires_grad_()
-    adam = StackedAdam([weight], [slice(0, 2)], torch.tensor([1e-2, 1e-2]))
+    adam = StackedAdam([weight], [slice(0, 2)], [1e-2, 1e-2])
     adam.step([torch.randn(2, 3, 3)], torch.ones(2, dtype=torch.bool))
     before = [t[1].clone() for t in adam.state_tensors()]
     other_before = weight[0].clone()
