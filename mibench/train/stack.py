@@ -557,7 +557,7 @@ class _Stack:
         with torch.no_grad():
             sq_norm = torch.zeros(self.n_runs, dtype=self.dtype, device=self.device)
             for grad, span in zip(grads, self.slices, strict=True):
-                sq_norm[span] += grad.square().flatten(1).sum(dim=1)
+                sq_norm[span] += torch.linalg.vector_norm(grad.flatten(1), dim=1).square()
             grad_norm = sq_norm.sqrt()
             finite = torch.isfinite(loss.detach()) & torch.isfinite(grad_norm)
         if row is not None:
