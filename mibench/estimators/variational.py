@@ -276,7 +276,7 @@ def log_loo_mean_exp(values: Tensor) -> Tensor:
 
     .. math::  \mathrm{out}[..., b, j] = \log\frac1{n-1}\sum_{k\ne j} e^{v_{bk}}
 
-    for ``values`` of shape ``(..., m, n)``. Stable without an (n x n x n) tensor: for k ≠ argmax,
+    for ``values`` of shape ``(..., m, n)``. Stable without an (n x n x n) tensor: for j ≠ argmax,
     e^{v_j} <= e^{max} so v_j - lse <= -log 2 and lse + log1p(-e^{v_j - lse}) is well conditioned;
     the argmax entry uses the log-sum-exp of the row with it masked out. (The vbmi notebook's
     softplus-inverse form loses this case when the other terms underflow.)
