@@ -510,3 +510,12 @@ def test_infonce_saturates_near_log_k_when_i_is_much_above_log_k(oracle_batches)
     mean, se = _mean_and_se(values)
     assert mean > math.log(K) - bound - SIGMAS * se, (mean, se, bound)
     assert bound < 0.01 < true_mi - math.log(K)  # a real saturation, far below the truth
+
+
+def test_per_row_dv_overshoots_when_i_is_much_above_log_k(oracle_batches) -> None:
+    """The reported FlatNCE value (per-row DV at u*) is not a finite-K lower bound: at the exact
+    log ratio with I = 10 nats and K = 16 the negatives' mean ratio is tiny and its log is far below
+    its expectation (0), so the value overshoots I by many standard errors (Jensen, no cap)."""
+    data = oracle_batches(true_mi=10.0, dim=5, K=16, n_batches=64, seed=8)
+    mean, se = _mean_and_se(flatnce_value(data.scores))
+    assert mean > data.true_mi + SIGMAS * se, (mean, se)
