@@ -25,16 +25,22 @@ Negatives (``config.negatives``):
   it as a diagnostic, not a bound. ESS of such a row is 1 by construction.
 
 Divergence: a run whose loss, gradient norm or (at logged steps) estimate is NaN/Inf at step t is
-frozen from t on: its gradient is masked to 0 and Adam leaves its p, m, v (and the estimator state)
-unchanged (``torch.where``, no host sync); its rows from step t on are flagged ``diverged`` and its
-metrics after t are NaN. The other runs go on unchanged.
+frozen from t on: the fused Adam kernel skips its update (p, m, v and the estimator state stay bit
+for bit), with the decision made on device (``torch.where``, no host sync); its rows from step t on
+are flagged ``diverged`` and its metrics after t are NaN. The other runs go on unchanged. Loss and
+gradient are checked every step. The float64 estimates are computed in batches (below), so a run
+whose *estimate alone* turns NaN/Inf is found at the end of the block: the block is then replayed
+from a snapshot taken at its start (same pre-drawn data, so every other run repeats bit for bit)
+with that run frozen at that step. One host read per block decides whether to replay.
 
 Logging: every ``log_every`` steps (and the last step) the "train" readout records, per run, the
-estimate ``spec.value`` evaluated in float64 on the detached scores, the loss, the InfoNCE value
-and ESS of the same scores, the estimator's extras, the gradient norm, true MI, log K and the
-ceiling. Every ``eval_every`` steps (and the last step) an "eval" readout evaluates the same
-parameters (those that produce that step's train readout, i.e. before its update) on a held-out
-batch. Records stay in preallocated device tensors and reach the host once, at the end.
+loss, the gradient norm and — from the detached scores, in float64 — the estimate ``spec.value``,
+the InfoNCE value and ESS of the same scores and the estimator's extras, plus true MI, log K and the
+ceiling. The float64 part is evaluated for many logged steps at once (estimators accept leading
+axes), which removes most of the per-step cost of logging every step. Every ``eval_every`` steps
+(and the last step) an "eval" readout evaluates the same parameters (those that produce that step's
+train readout, i.e. before its update) on a held-out batch. Records stay in preallocated device
+tensors and reach the host once, at the end.
 
 In the ``views`` layout the InfoNCE/ESS diagnostics are those of the N x N cross block
 a_i·b_j/τ (pairs orientation); in the ``labels`` layout they are NaN (no pair structure).
@@ -69,6 +75,10 @@ from mibench.train.record import RunResult
 # (K (d_x + d_y)) steps, at most MAX_BLOCK_STEPS. T depends on the shapes only, never on R.
 BLOCK_ELEMENTS = 2**18
 MAX_BLOCK_STEPS = 128
+# Logged train readouts are evaluated in float64 in batches of up to this many score entries
+# (R x M x M per step), one vectorised pass instead of one per step.
+READOUT_ELEMENTS = 2**22
+_NEVER = 2**62  # "no bad estimate" sentinel for first-bad-step minima
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Dual-head order; also the order of estimator groups inside a stack (runs needing the same head
 # are contiguous, so every head and every group is a slice of the run axis).
@@ -206,6 +216,49 @@ class _Group:
     head: str | None
     state: Any = None
     uses_state: bool = False
+
+
+@dataclass
+class _Pending:
+    """Logged train steps whose float64 readout is still to be computed (in one batched pass)."""
+
+    rows: list[int] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    scores: list[Tensor] = field(default_factory=list)
+    duals: list[dict[str, Tensor]] = field(default_factory=list)
+    labels: list[Tensor | None] = field(default_factory=list)
+    states: list[list[Any]] = field(default_factory=list)
+    alive: list[Tensor] = field(default_factory=list)
+
+    def add(
+        self,
+        row: int,
+        step: int,
+        scores: Tensor,
+        duals: dict[str, Tensor],
+        labels: Tensor | None,
+        states: list[Any],
+        alive: Tensor,
+    ) -> None:
+        self.rows.append(row)
+        self.steps.append(step)
+        self.scores.append(scores)
+        self.duals.append(duals)
+        self.labels.append(labels)
+        self.states.append(states)
+        self.alive.append(alive)
+
+    def clear(self) -> None:
+        for values in (
+            self.rows,
+            self.steps,
+            self.scores,
+            self.duals,
+            self.labels,
+            self.states,
+            self.alive,
+        ):
+            values.clear()
 
 
 @dataclass
@@ -429,47 +482,48 @@ class _Stack:
         needs = group.spec.needs
         if "dual" in needs:
             span = self.heads[group.head][0]
-            dual = duals[group.head][group.start - span.start : group.stop - span.start]
+            dual = duals[group.head][..., group.start - span.start : group.stop - span.start, :]
             inputs["dual"] = dual.detach().double() if cast else dual
         if "labels" in needs:
-            inputs["labels"] = labels[group.start : group.stop]
+            inputs["labels"] = labels[..., group.start : group.stop, :]
         if "state" in needs:
             inputs["state"] = state
         return inputs
 
     def _diagnostics(self, scores64: Tensor) -> tuple[Tensor, Tensor]:
         if self.layout == "labels":
-            nan = torch.full(scores64.shape[:1], math.nan, dtype=torch.float64, device=self.device)
+            nan = torch.full(scores64.shape[:-2], math.nan, dtype=torch.float64, device=self.device)
             return nan, nan
         if self.layout == "views":
             n = scores64.shape[-1] // 2
-            scores64 = scores64[:, :n, n:]
+            scores64 = scores64[..., :n, n:]
         return infonce_value(scores64), ess(scores64)
 
     def _readout(
         self,
-        scores: Tensor,
-        duals: dict[str, Tensor],
+        scores64: Tensor,
+        duals: Sequence[dict[str, Tensor]] | dict[str, Tensor],
         labels: Tensor | None,
         states: list[Any],
         records: _Records,
-        row: int,
+        rows: slice | int,
     ) -> Tensor:
-        """Float64 estimate, diagnostics and extras into ``records[row]``; returns the estimate."""
-        with torch.no_grad():
-            scores64 = scores.detach().double()
-            estimates = []
-            for group, state in zip(self.groups, states, strict=True):
-                s = scores64[group.start : group.stop]
-                inputs = self._inputs(group, duals, labels, state, cast=True)
-                estimates.append(group.spec.value(s, **inputs))
-                for name, value in group.spec.extras(s, **inputs).items():
-                    records.column(name)[row, group.start : group.stop] = value
-            estimate = torch.cat(estimates) if len(estimates) > 1 else estimates[0]
-            records.column(schema.ESTIMATE)[row] = estimate
-            nce, ess_value = self._diagnostics(scores64)
-            records.column(schema.INFONCE_VALUE)[row] = nce
-            records.column(schema.ESS)[row] = ess_value
+        """Float64 estimate, diagnostics and extras of ``scores64`` (leading axes ``(..., R)``).
+
+        Writes ``records[rows]`` and returns the estimate (shape ``scores64.shape[:-2]``).
+        """
+        estimates = []
+        for group, state in zip(self.groups, states, strict=True):
+            s = scores64[..., group.start : group.stop, :, :]
+            inputs = self._inputs(group, duals, labels, state, cast=True)
+            estimates.append(group.spec.value(s, **inputs))
+            for name, value in group.spec.extras(s, **inputs).items():
+                records.column(name)[rows, group.start : group.stop] = value
+        estimate = torch.cat(estimates, dim=-1) if len(estimates) > 1 else estimates[0]
+        records.column(schema.ESTIMATE)[rows] = estimate
+        nce, ess_value = self._diagnostics(scores64)
+        records.column(schema.INFONCE_VALUE)[rows] = nce
+        records.column(schema.ESS)[rows] = ess_value
         return estimate
 
     # ----------------------------------------------------------------------------- loop
@@ -484,47 +538,69 @@ class _Stack:
     def run(self, progress: Progress | None) -> list[RunResult]:
         R, device = self.n_runs, self.device
         log_steps, eval_steps = self._log_steps(), self._eval_steps()
-        log_row = {s: i for i, s in enumerate(log_steps)}
-        eval_row = {s: i for i, s in enumerate(eval_steps)}
+        self.log_row = {s: i for i, s in enumerate(log_steps)}
+        self.eval_row = {s: i for i, s in enumerate(eval_steps)}
         train = _Records(len(log_steps), R, torch.float64, device)
         evals = _Records(len(eval_steps), R, torch.float64, device)
         alive = torch.ones(R, dtype=torch.bool, device=device)
         diverged_at = torch.full((R,), -1, dtype=torch.int64, device=device)
-        start_time = self._t0 = time.perf_counter()
+        self._t0 = time.perf_counter()
         block = self._block_steps()
         for block_start in range(0, self.n_steps, block):
             steps = list(range(block_start, min(self.n_steps, block_start + block)))
-            X, Y, L, P = self._draw(self.data_gens, steps, self.K)
-            block_evals = [s for s in steps if s in eval_row]
-            if block_evals:
-                XE, YE, LE, PE = self._draw(self.eval_gens, block_evals, self.E)
-            for t, step in enumerate(steps):
-                if step in eval_row:
-                    e = block_evals.index(step)
-                    self._evaluate(
-                        XE[e],
-                        None if YE is None else YE[e],
-                        None if LE is None else LE[e],
-                        None if PE is None else PE[e],
-                        evals,
-                        eval_row[step],
-                    )
-                    evals.times.append(time.perf_counter() - start_time)
-                alive, diverged_at = self._train_step(
-                    step,
-                    X[t],
-                    None if Y is None else Y[t],
-                    None if L is None else L[t],
-                    None if P is None else P[t],
-                    alive,
-                    diverged_at,
-                    train,
-                    log_row.get(step),
+            data = self._draw(self.data_gens, steps, self.K)
+            eval_in_block = [s for s in steps if s in self.eval_row]
+            eval_data = self._draw(self.eval_gens, eval_in_block, self.E) if eval_in_block else None
+            snapshot = self._snapshot(alive, diverged_at, train, evals)
+            alive, diverged_at, first_bad = self._block(
+                steps, data, eval_in_block, eval_data, alive, diverged_at, None, train, evals
+            )
+            # One host read per block: did a logged estimate turn NaN/Inf while loss and gradient
+            # stayed finite? Then replay the block from its snapshot with that run frozen at
+            # that step (the block's data are kept, so every other run replays bit for bit).
+            bad = first_bad < _NEVER
+            if bool(bad.any()):
+                alive, diverged_at = self._restore(snapshot, train, evals)
+                forced = torch.where(bad, first_bad, -1)
+                alive, diverged_at, _ = self._block(
+                    steps, data, eval_in_block, eval_data, alive, diverged_at, forced, train, evals
                 )
             if progress is not None:
                 progress(steps[-1] + 1)
-        wall = time.perf_counter() - start_time
+        wall = time.perf_counter() - self._t0
         return self._results(log_steps, eval_steps, train, evals, diverged_at, wall)
+
+    def _block(
+        self,
+        steps: list[int],
+        data: tuple[Tensor, Tensor | None, Tensor | None, Tensor | None],
+        eval_in_block: list[int],
+        eval_data: tuple[Tensor, Tensor | None, Tensor | None, Tensor | None] | None,
+        alive: Tensor,
+        diverged_at: Tensor,
+        forced: Tensor | None,
+        train: _Records,
+        evals: _Records,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Train one block of steps; returns alive, diverged_at and each run's first bad estimate."""
+        first_bad = torch.full_like(diverged_at, _NEVER)
+        pending = _Pending()
+        capacity = max(1, READOUT_ELEMENTS // (self.n_runs * self._matrix_size(self.K) ** 2))
+        for t, step in enumerate(steps):
+            if step in self.eval_row:
+                e = eval_in_block.index(step)
+                self._evaluate(
+                    *(None if part is None else part[e] for part in eval_data), evals, step
+                )
+            alive, diverged_at = self._train_step(
+                step, *(None if part is None else part[t] for part in data), alive, diverged_at,
+                forced, train, pending,
+            )  # fmt: skip
+            if len(pending.rows) >= capacity:
+                first_bad = torch.minimum(first_bad, self._flush(pending, train))
+        if pending.rows:
+            first_bad = torch.minimum(first_bad, self._flush(pending, train))
+        return alive, diverged_at, first_bad
 
     def _train_step(
         self,
@@ -535,8 +611,9 @@ class _Stack:
         perm: Tensor | None,
         alive: Tensor,
         diverged_at: Tensor,
+        forced: Tensor | None,
         train: _Records,
-        row: int | None,
+        pending: _Pending,
     ) -> tuple[Tensor, Tensor]:
         scores = self._scores(x, y, perm, self.eye)
         duals = self._duals(x, y)
@@ -545,7 +622,7 @@ class _Stack:
             s = scores[group.start : group.stop]
             state = group.state
             if group.uses_state:
-                state = group.spec.next_state(s, group.state)
+                state = _detach(group.spec.next_state(s, group.state))
             new_states.append(state)
             losses.append(group.spec.loss(s, **self._inputs(group, duals, labels, state, False)))
         loss = torch.cat(losses) if len(losses) > 1 else losses[0]
@@ -559,23 +636,47 @@ class _Stack:
             for grad, span in zip(grads, self.slices, strict=True):
                 sq_norm[span] += torch.linalg.vector_norm(grad.flatten(1), dim=1).square()
             grad_norm = sq_norm.sqrt()
-            finite = torch.isfinite(loss.detach()) & torch.isfinite(grad_norm)
-        if row is not None:
-            estimate = self._readout(scores, duals, labels, new_states, train, row)
-            finite = finite & torch.isfinite(estimate)
-            train.column(schema.LOSS)[row] = loss.detach()
-            train.column(schema.GRAD_NORM)[row] = grad_norm
-            train.times.append(time.perf_counter() - self._t0)
-        newly = alive & ~finite
-        diverged_at = torch.where(newly, step, diverged_at)
-        alive = alive & finite
+            loss = loss.detach()
+            finite = torch.isfinite(loss) & torch.isfinite(grad_norm)
+            if forced is not None:
+                finite &= forced != step
+            row = self.log_row.get(step)
+            if row is not None:
+                train.column(schema.LOSS)[row] = loss
+                train.column(schema.GRAD_NORM)[row] = grad_norm
+                train.times.append(time.perf_counter() - self._t0)
+                pending.add(
+                    row,
+                    step,
+                    scores.detach(),
+                    {k: v.detach() for k, v in duals.items()},
+                    labels,
+                    new_states,
+                    alive,
+                )
+            diverged_at = torch.where(alive & ~finite, step, diverged_at)
+            alive = alive & finite
         self.adam.step(grads, alive)
         for group, state in zip(self.groups, new_states, strict=True):
             if group.uses_state:
-                group.state = _tree_where(
-                    alive[group.start : group.stop], _detach(state), group.state
-                )
+                group.state = _tree_where(alive[group.start : group.stop], state, group.state)
         return alive, diverged_at
+
+    def _flush(self, pending: _Pending, train: _Records) -> Tensor:
+        """Evaluate the pending train readouts in one batched float64 pass; first bad step per run."""
+        rows = slice(pending.rows[0], pending.rows[-1] + 1)
+        if rows.stop - rows.start != len(pending.rows):
+            raise RuntimeError("pending readout rows must be consecutive")
+        scores64 = torch.stack(pending.scores).double()
+        duals = {k: torch.stack([d[k] for d in pending.duals]) for k in self.heads}
+        labels = None if pending.labels[0] is None else torch.stack(pending.labels)
+        states = [_stack_states([s[g] for s in pending.states]) for g in range(len(self.groups))]
+        with torch.no_grad():
+            estimate = self._readout(scores64, duals, labels, states, train, rows)
+        bad = ~torch.isfinite(estimate) & torch.stack(pending.alive)
+        steps = torch.tensor(pending.steps, dtype=torch.int64, device=self.device).unsqueeze(1)
+        pending.clear()
+        return torch.where(bad, steps, _NEVER).amin(dim=0)
 
     def _evaluate(
         self,
@@ -584,12 +685,43 @@ class _Stack:
         labels: Tensor | None,
         perm: Tensor | None,
         evals: _Records,
-        row: int,
+        step: int,
     ) -> None:
         with torch.no_grad():
             scores = self._scores(x, y, perm, self.eye_eval)
             duals = self._duals(x, y)
-            self._readout(scores, duals, labels, [g.state for g in self.groups], evals, row)
+            states = [g.state for g in self.groups]
+            self._readout(scores.double(), duals, labels, states, evals, self.eval_row[step])
+        evals.times.append(time.perf_counter() - self._t0)
+
+    def _snapshot(
+        self, alive: Tensor, diverged_at: Tensor, train: _Records, evals: _Records
+    ) -> dict[str, Any]:
+        """Everything a block changes, so it can be replayed exactly."""
+        return {
+            "optimizer": [t.detach().clone() for t in self.adam.state_tensors()],
+            "step_count": self.adam.step_count.clone(),
+            "t": self.adam.t,
+            "states": [_clone(g.state) for g in self.groups],
+            "alive": alive.clone(),
+            "diverged_at": diverged_at.clone(),
+            "times": (len(train.times), len(evals.times)),
+        }
+
+    def _restore(
+        self, snapshot: dict[str, Any], train: _Records, evals: _Records
+    ) -> tuple[Tensor, Tensor]:
+        with torch.no_grad():
+            # In place: the optimiser's per-run row views must keep pointing at these tensors.
+            for tensor, saved in zip(self.adam.state_tensors(), snapshot["optimizer"], strict=True):
+                tensor.copy_(saved)
+            self.adam.step_count.copy_(snapshot["step_count"])
+        self.adam.t = snapshot["t"]
+        for group, state in zip(self.groups, snapshot["states"], strict=True):
+            group.state = state
+        n_train, n_eval = snapshot["times"]
+        del train.times[n_train:], evals.times[n_eval:]
+        return snapshot["alive"], snapshot["diverged_at"]
 
     # --------------------------------------------------------------------------- output
     def _results(
@@ -695,6 +827,28 @@ class _Stack:
         if isinstance(level, int | float) and not isinstance(level, bool):
             return float(level)
         return float(truth[0]) if np.all(truth == truth[0]) else math.nan
+
+
+def _clone(state: Any) -> Any:
+    if isinstance(state, Tensor):
+        return state.clone()
+    if isinstance(state, dict):
+        return {k: _clone(v) for k, v in state.items()}
+    if isinstance(state, tuple | list):
+        return type(state)(_clone(v) for v in state)
+    return state
+
+
+def _stack_states(states: list[Any]) -> Any:
+    """Stack per-step estimator states along a new leading (step) axis."""
+    first = states[0]
+    if isinstance(first, Tensor):
+        return torch.stack(states)
+    if isinstance(first, dict):
+        return {k: _stack_states([s[k] for s in states]) for k in first}
+    if isinstance(first, tuple | list):
+        return type(first)(_stack_states(list(parts)) for parts in zip(*states, strict=True))
+    return first
 
 
 def _detach(state: Any) -> Any:

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from mibench.estimators import get as get_estimator
-from mibench.interface import Batch, RunConfig
+from mibench.estimators import registry as estimator_registry
+from mibench.interface import Batch, Estimator, RunConfig
 from mibench.results import schema
 from mibench.tasks import registry as task_registry
 from mibench.tasks.gaussian import build_gaussian
@@ -301,3 +302,77 @@ def test_trained_infonce_reaches_the_truth_up_to_its_small_k_bias() -> None:
     trained = _train(result.frame)[schema.ESTIMATE].iloc[-window:].mean()
     assert abs(trained - 2.0) < 0.3
     assert trained <= oracle_mean + 4 * oracle_sd / math.sqrt(window)
+
+
+def _count_state(scores: torch.Tensor, state: torch.Tensor | None, **_: float) -> torch.Tensor:
+    return torch.ones(scores.shape[:-2], dtype=torch.int64) if state is None else state + 1
+
+
+def _nan_after_value(
+    scores: torch.Tensor, *, state: torch.Tensor | None, nan_from: float
+) -> torch.Tensor:
+    value = get_estimator("infonce").value(scores)
+    return value if state is None else torch.where(state > nan_from, math.nan, value)
+
+
+def _infonce_loss(scores: torch.Tensor, *, state: torch.Tensor, nan_from: float) -> torch.Tensor:
+    return get_estimator("infonce").loss(scores)
+
+
+@pytest.fixture
+def nan_value_estimator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An estimator whose loss stays finite but whose value is NaN from step ``nan_from`` on.
+
+    Its state counts steps (1 after step 0), so the value at step t is NaN when t + 1 > nan_from.
+    """
+    spec = Estimator(
+        name="nan_value",
+        family="test",
+        value_fn=_nan_after_value,
+        loss_fn=_infonce_loss,
+        citation="test",
+        needs=frozenset({"state"}),
+        state_fn=_count_state,
+        hyper={"nan_from": 6.0},
+    )
+    monkeypatch.setitem(estimator_registry._REGISTRY, "nan_value", spec)
+
+
+@pytest.mark.usefixtures("nan_value_estimator")
+def test_estimate_only_divergence_replays_the_block_and_freezes_at_that_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    healthy = [_config(estimator="nwj"), _config(estimator="infonce", seed=1)]
+    bad = _config(estimator="nan_value")
+    stack = _Stack([healthy[0], bad, healthy[1]], torch.device("cpu"))
+    row = next(i for i, run in enumerate(stack.runs) if run.config == bad)
+    history: list[list[torch.Tensor]] = []
+    step = stack.adam.step
+
+    def recording_step(grads: list[torch.Tensor], alive: torch.Tensor) -> None:
+        step(grads, alive)
+        history.append([leaf[row].detach().clone() for leaf in stack.leaves])
+
+    monkeypatch.setattr(stack.adam, "step", recording_step)
+    results = stack.run(None)
+    result = next(r for r in results if r.config == bad)
+    assert result.diverged_step == 6
+    train = _train(result.frame)
+    assert (
+        np.isfinite(train[schema.ESTIMATE].iloc[:6]).all()
+        and train[schema.ESTIMATE].iloc[6:].isna().all()
+    )
+    last = history[-12:]  # the replayed pass (the first pass also recorded 12 steps)
+    assert len(history) == 24
+    for after_update in last[6:]:  # frozen from step 6: no update at step 6 or later
+        assert all(torch.equal(a, b) for a, b in zip(after_update, last[5], strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(last[5], last[4], strict=True))
+    assert stack.groups[[g.spec.name for g in stack.groups].index("nan_value")].state.tolist() == [
+        6
+    ]
+    for with_bad, alone in zip(
+        [r for r in results if r.config != bad], train_stack(healthy), strict=True
+    ):
+        assert (
+            np.nanmax(np.abs(_numbers(with_bad.frame) - _numbers(alone.frame))) <= STACK_TOLERANCE
+        )
