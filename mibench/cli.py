@@ -156,9 +156,13 @@ def run_command(
     except suite_schema.SuiteError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
-    report = runner.execute(
-        prepared, force=force, console=console, show_progress=progress, plots=plots
-    )
+    try:
+        report = runner.execute(
+            prepared, force=force, console=console, show_progress=progress, plots=plots
+        )
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished runs are kept; run again to continue", err=True)
+        raise typer.Exit(code=130) from None
     runner.print_report(report, console)
 
 
