@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_OUT = Path("results")
 DEFAULT_MAX_STACK = 256  # runs per train_stack call: bounds memory; larger stacks gain little
 FMICL_PREFIX = "fmicl_"
+MAX_BARS_KEPT = 8  # with more stacks than this, finished stacks' bars are removed
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,27 @@ def _stack_label(stack: Sequence[RunConfig]) -> str:
 
 
 def _with_f_truth(frame: pd.DataFrame, config: RunConfig, task: Any) -> pd.DataFrame:
-    """Add the task's f-MI as ``true_f_mi`` to an f-MICL run's frame when the trainer did not."""
+    """Add the task's f-MI at each row's step as ``true_f_mi`` to an f-MICL run's frame.
+
+    The f of ``fmicl_<name>`` is the task's ``f_mi(name, step=..., alpha=...)`` (``alpha`` from
+    the run's estimator parameters, for Tsallis); NaN where the task has no f-MI ground truth.
+    """
     if not config.estimator.startswith(FMICL_PREFIX) or schema.TRUE_F_MI in frame.columns:
         return frame
     f_mi = getattr(task, "f_mi", None)
     if f_mi is None:
         return frame
-    value = f_mi(config.estimator.removeprefix(FMICL_PREFIX))
+    name = config.estimator.removeprefix(FMICL_PREFIX)
+    alpha = config.kwargs("estimator").get("alpha")
+    extra = {} if alpha is None else {"alpha": alpha}
+    steps = frame[schema.STEP].to_numpy()
+    truth = frame[schema.TRUE_MI].to_numpy()
+    by_truth = {}
+    for level in pd.unique(truth):  # schedule tasks: one f-MI per MI level, read at its first step
+        value = f_mi(name, step=int(steps[truth == level][0]), **extra)
+        by_truth[level] = math.nan if value is None else float(value)
     frame = frame.copy()
-    frame[schema.TRUE_F_MI] = math.nan if value is None else float(value)
+    frame[schema.TRUE_F_MI] = [by_truth[level] for level in truth]
     return frame
 
 
@@ -233,7 +246,8 @@ def execute(
             done_before += n_steps * len(stack)
             progress.update(bar, completed=n_steps)
             progress.update(overall, completed=done_before)
-            progress.remove_task(bar) if len(stacks) > 8 else None
+            if len(stacks) > MAX_BARS_KEPT:
+                progress.remove_task(bar)  # many stacks: keep the display short
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
     store.write_json_atomic(suite_dir / store.MANIFEST_FILE, {"run_ids": run_ids})
     store.write_json_atomic(suite_dir / store.SUITE_FILE, suite_record(prepared.plan.suite))

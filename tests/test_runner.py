@@ -217,3 +217,33 @@ def test_summary_tables_show_bias_std_mse_per_level(tmp_path, suite_file, traine
     row = report.summary.iloc[0]
     assert f"{row[schema.BIAS]:+.2f} / {row[schema.STD]:.2f} / {row[schema.MSE]:.2f}" in text
     assert "16 runs (16 trained, 0 already finished)" in text
+
+
+def test_f_truth_is_added_per_level_for_fmicl_runs():
+    from mibench import tasks
+
+    calls = []
+
+    class Staircase:
+        def f_mi(self, name, *, step=0, alpha=None):
+            calls.append((name, step, alpha))
+            return 10.0 * (step >= 20) + (alpha or 0.0)
+
+    config = RunConfig.make(estimator="fmicl_tsallis", task="gaussian",
+                            task_params={"dim": 2, "mi": 1.0}, estimator_params={"alpha": 0.5},
+                            n_steps=40, eval_every=10)  # fmt: skip
+    frame = fake_frame(config)
+    frame[schema.TRUE_MI] = np.where(frame[schema.STEP] < 20, 1.0, 2.0)
+    out = runner._with_f_truth(frame, config, Staircase())
+    expected = np.where(frame[schema.STEP] < 20, 0.5, 10.5)
+    np.testing.assert_array_equal(out[schema.TRUE_F_MI].to_numpy(), expected)
+    assert sorted(calls) == [("tsallis", 0, 0.5), ("tsallis", 20, 0.5)]  # once per level
+    # A real Gaussian: Pearson chi^2 of d independent pairs is prod 1/(1 - rho^2) - 1 = e^{2I} - 1.
+    pearson = config.__class__.make(**{**config.as_dict(), "estimator": "fmicl_pearson",
+                                       "estimator_params": {}})  # fmt: skip
+    task = tasks.build("gaussian", dim=2, mi=1.0)
+    out = runner._with_f_truth(fake_frame(pearson), pearson, task)
+    assert out[schema.TRUE_F_MI].to_numpy() == pytest.approx(math.expm1(2.0))
+    # Not an f-MICL estimator: unchanged.
+    plain = RunConfig.make(estimator="nwj", task="gaussian", task_params={"dim": 2, "mi": 1.0})
+    assert schema.TRUE_F_MI not in runner._with_f_truth(fake_frame(plain), plain, task)
