@@ -3,15 +3,13 @@
 Nothing here estimates anything: the curves are made-up shapes (a capped estimator saturates at
 a smooth minimum of I and log K, an uncapped one approaches I with noise growing like e^{I/3}),
 chosen only so every figure has something recognisable to draw. The frames follow
-:mod:`mibench.results.schema` column for column, and :func:`synthetic_summary` computes the
-per-cell metrics with the definitions of ESTIMATORS.md ("Summary metrics"), so tests can write a
-complete fake ``results/<suite>/`` folder with :func:`write_synthetic_suite`.
+:mod:`mibench.results.schema` column for column, and :func:`write_synthetic_suite` stores them
+with the runner's own store and summary code, so tests get a complete fake ``results/<suite>/``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mibench.results import schema
+from mibench.interface import RunConfig
+from mibench.results import schema, store
+from mibench.results.summary import summarize
 
 DEFAULT_MI_LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
 STAIRCASE_LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
@@ -135,90 +135,48 @@ def synthetic_runs(
     return pd.DataFrame(pd.concat(frames, ignore_index=True))[list(schema.COLUMNS)]
 
 
-def synthetic_summary(
-    runs: pd.DataFrame, *, eval_fraction: float = schema.EVAL_FRACTION
-) -> pd.DataFrame:
-    """Per-cell metrics of a runs frame over its last ``eval_fraction`` of training steps.
-
-    bias = mean(Î) − I; var_within = mean over seeds of the window variance (ddof 1); var_across =
-    variance over seeds (ddof 1) of the per-seed window means; std = sqrt of their sum; mse =
-    mean (Î − I)^2 over all window rows; saturation_gap = log K − mean(Î); steps_to_90 = first
-    step whose seed-mean estimate reaches 0.9 min(I, log K) for capped cells (0.9 I otherwise);
-    ess_mean; diverged_fraction = share of seeds with any diverged step. Schedule tasks (NaN
-    ``mi_level``) have no fixed-level window and are left out.
-    """
-    train = runs[(runs[schema.READOUT] == schema.READOUT_TRAIN) & runs[schema.MI_LEVEL].notna()]
-    rows = []
-    keys = [schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL, schema.BATCH_SIZE, schema.CRITIC]
-    for key, cell in train.groupby(keys, sort=True):
-        start = cell[schema.STEP].max() * (1 - eval_fraction)
-        window = cell[cell[schema.STEP] >= start]
-        true_mi = float(cell[schema.TRUE_MI].iloc[0])
-        per_seed = window.groupby(schema.SEED)[schema.ESTIMATE]
-        seed_means = per_seed.mean()
-        var_within = float(per_seed.var(ddof=1).mean())
-        var_across = float(seed_means.var(ddof=1)) if len(seed_means) > 1 else 0.0
-        mean = float(window[schema.ESTIMATE].mean())
-        log_k = float(cell[schema.LOG_K].iloc[0])
-        ceiling = float(cell[schema.CEILING].iloc[0])
-        goal = 0.9 * (min(true_mi, ceiling) if math.isfinite(ceiling) else true_mi)
-        curve = cell.groupby(schema.STEP)[schema.ESTIMATE].mean()
-        reached = curve.index[curve.to_numpy() >= goal]
-        rows.append(
-            {
-                **dict(zip(keys, key, strict=True)),
-                schema.BIAS: mean - true_mi,
-                schema.VAR_WITHIN: var_within,
-                schema.VAR_ACROSS: var_across,
-                schema.STD: math.sqrt(var_within + var_across),
-                schema.MSE: float(((window[schema.ESTIMATE] - true_mi) ** 2).mean()),
-                schema.SATURATION_GAP: log_k - mean,
-                schema.STEPS_TO_90: float(reached[0]) if len(reached) else math.nan,
-                schema.ESS_MEAN: float(window[schema.ESS].mean()),
-                schema.DIVERGED_FRACTION: float(
-                    cell.groupby(schema.SEED)[schema.DIVERGED].any().mean()
-                ),
-                schema.N_SEEDS: int(cell[schema.SEED].nunique()),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def write_synthetic_suite(
     suite_dir: str | Path, runs: pd.DataFrame, *, summary: bool = True
 ) -> Path:
-    """Write ``runs`` as ``runs/<run_id>.parquet`` files with JSON sidecars (and
-    ``summary.parquet`` from :func:`synthetic_summary`) under ``suite_dir``; returns it."""
+    """Store ``runs`` under ``suite_dir`` exactly as the runner does and return ``suite_dir``.
+
+    Each run goes through :func:`mibench.results.store.write_run` (JSON sidecar with a
+    :class:`~mibench.interface.RunConfig` config, then the Parquet file); with ``summary`` the
+    runs are aggregated by the runner's own :func:`mibench.results.summary.summarize` into
+    ``summary.parquet``, so figures and reports are tested on the real summary columns.
+    """
     suite_dir = Path(suite_dir)
-    runs_dir = suite_dir / "runs"
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    frames: dict[str, pd.DataFrame] = {}
+    sidecars: dict[str, dict] = {}
     for run_id, run in runs.groupby(schema.RUN_ID, sort=True):
         first = run.iloc[0]
-        sidecar = {
-            "hash": run_id,
-            "synthetic": True,
-            "config": {
-                "estimator": first[schema.ESTIMATOR],
-                "task": first[schema.TASK],
-                "batch_size": int(first[schema.BATCH_SIZE]),
-                "critic": first[schema.CRITIC],
-                "seed": int(first[schema.SEED]),
-                "dtype": first[schema.DTYPE],
-                "n_steps": int(run[schema.STEP].max() + 1),
-                "suite": first[schema.SUITE],
-                "device": "cpu",
-            },
-            "versions": {"mibench": "0.1.0", "torch": "2.13.0", "numpy": np.__version__},
-            "device": "cpu",
-            "wall_time_s": float(run[schema.TIME_S].max()),
-            "diverged_step": (
-                int(run.loc[run[schema.DIVERGED], schema.STEP].min())
-                if run[schema.DIVERGED].any()
-                else None
-            ),
-        }
-        (runs_dir / f"{run_id}.json").write_text(json.dumps(sidecar, indent=1))
-        run.to_parquet(runs_dir / f"{run_id}.parquet", index=False)
+        config = RunConfig.make(
+            estimator=str(first[schema.ESTIMATOR]),
+            task=str(first[schema.TASK]),
+            task_params={"id": str(first[schema.TASK_ID])},
+            critic=str(first[schema.CRITIC]),
+            batch_size=int(first[schema.BATCH_SIZE]),
+            n_steps=int(run[schema.STEP].max() + 1),
+            seed=int(first[schema.SEED]),
+            dtype=str(first[schema.DTYPE]),
+            negatives=str(first[schema.NEGATIVES]),
+            suite=str(first[schema.SUITE]),
+        ).as_dict()
+        diverged = run.loc[run[schema.DIVERGED].astype(bool), schema.STEP]
+        sidecar = store.sidecar_record(
+            config=config,
+            run_id=str(run_id),
+            wall_time_s=float(run[schema.TIME_S].max()),
+            critic_architecture="synthetic (no critic)",
+            n_parameters=0,
+            diverged_step=int(diverged.min()) if len(diverged) else None,
+            task_id=str(first[schema.TASK_ID]),
+            n_rows=len(run),
+        )
+        frame = run.reset_index(drop=True)
+        store.write_run(suite_dir, str(run_id), frame, sidecar)
+        frames[str(run_id)], sidecars[str(run_id)] = frame, sidecar
     if summary:
-        synthetic_summary(runs).to_parquet(suite_dir / "summary.parquet", index=False)
+        table = summarize(frames, sidecars)
+        store.write_parquet_atomic(suite_dir / store.SUMMARY_FILE, table)
     return suite_dir

@@ -1,0 +1,88 @@
+"""Estimate against batch size: the plotted means are the summary's, log K is log K."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+from _plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS
+from matplotlib.figure import Figure
+
+from mibench.plots.batch_size import estimate_vs_batch_size
+from mibench.plots.frames import FigureNotApplicableError
+from mibench.plots.palette import estimator_colours, estimator_markers
+from mibench.results import schema
+
+
+def _panels(fig: Figure) -> list:
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def _estimator_line(ax, estimator: str) -> tuple[np.ndarray, np.ndarray]:
+    colour = estimator_colours([estimator])[estimator]
+    marker = estimator_markers([estimator])[estimator]  # error-bar caps are lines too
+    (line,) = [
+        line
+        for line in ax.get_lines()
+        if line.get_color() == colour and line.get_marker() == marker
+    ]
+    return np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+
+
+def test_means_against_k_are_the_summary_means(
+    summary_frame: pd.DataFrame, check_png: Callable[[Figure], tuple[int, int]]
+) -> None:
+    fig = estimate_vs_batch_size(summary_frame)
+    panels = _panels(fig)
+    assert [ax.get_title() for ax in panels] == [f"gaussian, I = {m:g} nats" for m in MI_LEVELS]
+    for ax, level in zip(panels, MI_LEVELS, strict=True):
+        for estimator in ESTIMATORS:
+            cells = summary_frame[
+                (summary_frame[schema.ESTIMATOR] == estimator)
+                & (summary_frame[schema.MI_LEVEL] == level)
+            ].sort_values(schema.BATCH_SIZE)
+            x, y = _estimator_line(ax, estimator)
+            assert list(x) == list(BATCH_SIZES)
+            assert np.allclose(y, cells[schema.MEAN_ESTIMATE])
+        (log_k,) = [
+            line
+            for line in ax.get_lines()
+            if line.get_linestyle() == "--" and line.get_marker() in ("None", "")
+        ]
+        assert np.allclose(log_k.get_ydata(), np.log(log_k.get_xdata()))
+        assert log_k.get_xdata()[0] == min(BATCH_SIZES) and log_k.get_xdata()[-1] == max(
+            BATCH_SIZES
+        )
+    check_png(fig)
+
+
+def test_falls_back_to_truth_plus_bias(summary_frame: pd.DataFrame) -> None:
+    # mean_estimate = mean_s m_s and bias = mean_s (m_s - I): the two routes agree to round-off.
+    fig = estimate_vs_batch_size(summary_frame.drop(columns=schema.MEAN_ESTIMATE))
+    reference = estimate_vs_batch_size(summary_frame)
+    for ax, ref in zip(_panels(fig), _panels(reference), strict=True):
+        for estimator in ESTIMATORS:
+            assert np.allclose(
+                _estimator_line(ax, estimator)[1], _estimator_line(ref, estimator)[1]
+            )
+
+
+def test_only_levels_with_several_k_get_a_panel(summary_frame: pd.DataFrame) -> None:
+    single_k = summary_frame[summary_frame[schema.BATCH_SIZE] == max(BATCH_SIZES)].assign(
+        **{schema.TASK: "cubic"}
+    )
+    fig = estimate_vs_batch_size(pd.concat([summary_frame, single_k], ignore_index=True))
+    assert all(ax.get_title().startswith("gaussian") for ax in _panels(fig))
+
+
+def test_one_batch_size_does_not_apply(summary_frame: pd.DataFrame) -> None:
+    one_k = summary_frame[summary_frame[schema.BATCH_SIZE] == max(BATCH_SIZES)]
+    with pytest.raises(FigureNotApplicableError, match="two batch sizes"):
+        estimate_vs_batch_size(one_k)
+
+
+def test_missing_column(summary_frame: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="estimate_vs_batch_size: missing columns bias"):
+        estimate_vs_batch_size(summary_frame.drop(columns=schema.BIAS))

@@ -1,0 +1,163 @@
+"""Training-curve and ESS figures: what is drawn matches the frame, bad input raises clearly."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+from _plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS, SEEDS
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+from mibench.plots.curves import ess_curves, training_curves
+from mibench.plots.palette import sort_estimators
+from mibench.results import schema
+
+
+def _panels(fig: Figure) -> list[Axes]:
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def _panel(fig: Figure, estimator: str) -> Axes:
+    (ax,) = [a for a in _panels(fig) if a.get_title().split()[0] == estimator]
+    return ax
+
+
+def _hlines(ax: Axes, linestyle: str) -> list[float]:
+    """y of the horizontal lines of a style (axhline draws x in axes coordinates 0..1)."""
+    return [
+        float(line.get_ydata()[0])
+        for line in ax.get_lines()
+        if line.get_linestyle() == linestyle and list(line.get_xdata()) == [0, 1]
+    ]
+
+
+@pytest.fixture(scope="module")
+def curves_figure(runs_frame: pd.DataFrame) -> Figure:
+    """Drawn once and only inspected by the tests below."""
+    return training_curves(runs_frame)
+
+
+def test_training_curves_one_panel_per_estimator_in_registry_order(
+    curves_figure: Figure, check_png: Callable[[Figure], tuple[int, int]]
+) -> None:
+    fig = curves_figure
+    titles = [ax.get_title().split()[0] for ax in _panels(fig)]
+    assert titles == sort_estimators(ESTIMATORS)
+    check_png(fig)
+
+
+def test_training_curves_draws_the_tied_setting_that_sorts_first(curves_figure: Figure) -> None:
+    # Both K have the same number of runs, so K = 16 (sorted first) is drawn, with log 16 dashed.
+    fig = curves_figure
+    k = min(BATCH_SIZES)
+    assert f"K = {k}" in fig._suptitle.get_text()
+    for ax in _panels(fig):
+        assert _hlines(ax, "--") == pytest.approx([math.log(k)])
+
+
+def test_training_curves_seed_lines_and_divergence_count(
+    runs_frame: pd.DataFrame, curves_figure: Figure
+) -> None:
+    fig = curves_figure
+    ax = _panel(fig, "nwj")
+    collections = [c for c in ax.collections if isinstance(c, LineCollection)]
+    # One collection per MI level, one segment per seed.
+    assert len(collections) == len(MI_LEVELS)
+    assert all(len(c.get_segments()) == len(SEEDS) for c in collections)
+    runs = runs_frame[
+        (runs_frame[schema.ESTIMATOR] == "nwj")
+        & (runs_frame[schema.BATCH_SIZE] == min(BATCH_SIZES))
+    ]
+    per_run = runs.groupby(schema.RUN_ID)[schema.DIVERGED].any()
+    assert per_run.sum() >= 1
+    assert f"({int(per_run.sum())}/{len(per_run)} diverged)" in ax.get_title()
+    assert "diverged" not in _panel(fig, "infonce").get_title()
+
+
+def test_training_curves_staircase_truth_keeps_its_edges(staircase_frame: pd.DataFrame) -> None:
+    fig = training_curves(staircase_frame)
+    ax = _panel(fig, "infonce")
+    (truth,) = [line for line in ax.get_lines() if line.get_drawstyle() == "steps-post"]
+    one_run = staircase_frame[
+        (staircase_frame[schema.RUN_ID] == staircase_frame[schema.RUN_ID].iloc[0])
+        & (staircase_frame[schema.READOUT] == schema.READOUT_TRAIN)
+    ].sort_values(schema.STEP)
+    levels = one_run[schema.TRUE_MI].to_numpy()
+    changes = np.flatnonzero(np.r_[True, levels[1:] != levels[:-1]])
+    expected_x = [*one_run[schema.STEP].to_numpy()[changes], one_run[schema.STEP].max()]
+    expected_y = [*levels[changes], levels[-1]]
+    assert list(truth.get_xdata()) == expected_x
+    assert list(truth.get_ydata()) == pytest.approx(expected_y)
+    assert len(set(expected_y)) == 5  # the five staircase levels
+
+
+def test_training_curves_draws_an_own_ceiling_that_differs_from_log_k(
+    runs_frame: pd.DataFrame,
+) -> None:
+    frame = runs_frame.copy()
+    own = frame[schema.LOG_K] + 1.0
+    frame[schema.CEILING] = np.where(frame[schema.ESTIMATOR] == "infonce", own, np.nan)
+    fig = training_curves(frame)
+    expected = math.log(min(BATCH_SIZES)) + 1.0
+    assert _hlines(_panel(fig, "infonce"), ":") == pytest.approx([expected])
+    assert _hlines(_panel(fig, "nwj"), ":") == []
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "estimator's own ceiling" in labels
+
+
+def test_training_curves_eval_markers_are_optional(
+    runs_frame: pd.DataFrame, curves_figure: Figure
+) -> None:
+    def markers(fig: Figure) -> int:
+        return sum(line.get_marker() == "o" for line in _panel(fig, "infonce").get_lines())
+
+    assert markers(curves_figure) == len(MI_LEVELS)
+    assert markers(training_curves(runs_frame, show_eval=False)) == 0
+
+
+@pytest.mark.parametrize("column", [schema.ESTIMATE, schema.TRUE_MI, schema.LOG_K])
+def test_training_curves_missing_column(runs_frame: pd.DataFrame, column: str) -> None:
+    with pytest.raises(ValueError, match=f"training_curves: missing columns {column}"):
+        training_curves(runs_frame.drop(columns=column))
+
+
+def test_training_curves_empty_and_eval_only_frames(runs_frame: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        training_curves(runs_frame.iloc[:0])
+    eval_only = runs_frame[runs_frame[schema.READOUT] == schema.READOUT_EVAL]
+    with pytest.raises(ValueError, match="no rows with readout 'train'"):
+        training_curves(eval_only)
+
+
+def test_ess_curves_one_line_per_mi_level_on_a_log_axis(
+    runs_frame: pd.DataFrame, check_png: Callable[[Figure], tuple[int, int]]
+) -> None:
+    fig = ess_curves(runs_frame)
+    panels = _panels(fig)
+    assert [ax.get_title() for ax in panels] == sort_estimators(ESTIMATORS)
+    for ax in panels:
+        assert ax.get_yscale() == "log"
+        assert len(ax.get_lines()) == len(MI_LEVELS)
+    # The line is the seed mean of binned ESS: its mean over the run is close to the raw mean
+    # (binning only averages; 1e-9 relative is float round-off of two mean orders).
+    raw = runs_frame[
+        (runs_frame[schema.ESTIMATOR] == "infonce")
+        & (runs_frame[schema.BATCH_SIZE] == min(BATCH_SIZES))
+        & (runs_frame[schema.READOUT] == schema.READOUT_TRAIN)
+        & (runs_frame[schema.MI_LEVEL] == min(MI_LEVELS))
+    ]
+    line = panels[0].get_lines()[0]
+    assert np.mean(line.get_ydata()) == pytest.approx(raw[schema.ESS].mean(), rel=1e-9)
+    check_png(fig)
+
+
+def test_ess_curves_bad_input(runs_frame: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="ess_curves: missing columns ess"):
+        ess_curves(runs_frame.drop(columns=schema.ESS))
+    with pytest.raises(ValueError, match="no finite 'ess'"):
+        ess_curves(runs_frame.assign(**{schema.ESS: np.nan}))
