@@ -114,3 +114,14 @@ def test_critic_table_lists_every_critic_with_its_size() -> None:
         critic = build(name, EXAMPLE_DIM, EXAMPLE_DIM, generators=_gens([0]))
         assert name in text and str(critic.n_parameters) in text
     assert "MLP([x; y])" in text  # rich markup must not eat the brackets
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_scores_pass_gradcheck(name: str) -> None:
+    """Autograd through every critic (including in-place activations) matches finite differences."""
+    critic = _critic(name, [3, 4])
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 3, DIM, generator=gen, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(2, 3, DIM, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(critic.scores, (x, y))
+    assert torch.autograd.gradcheck(critic.paired_scores, (x, y))
