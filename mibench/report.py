@@ -59,7 +59,10 @@ PER_RUN_KEYS = frozenset(
         "created",
         "created_at",
         "created_time",
+        "created_utc",
         "diverged_step",
+        "n_rows",
+        "dtype",  # repeated from the config
         "task_id",
         "synthetic",
         "wall_time",

@@ -32,6 +32,10 @@ def _names(items: list[str]) -> str:
     )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _final_window(train: pd.DataFrame) -> pd.DataFrame:
     last = train[schema.STEP].max()
     return train[train[schema.STEP] >= last - FINAL_FRACTION * (last + 1)]
@@ -58,9 +62,9 @@ def training_curves_reading(runs: pd.DataFrame) -> str:
         f"(last 10 % of steps) run from {means.min():.2f} to {means.max():.2f} nats; closest: "
         f"{best} ({means[best]:.2f}), farthest: {worst} ({means[worst]:.2f})."
     )
-    text += f" {len(near)} of {len(means)} estimators end within 10 % of the truth"
+    text += f" {len(near)} of {len(means)} end within 10 % of the truth"
     if capped:
-        text += f"; {len(capped)} stay at or under log K ({_names(capped)})"
+        text += f"; at or under log K: {_names(capped)}"
     return text + "."
 
 
@@ -86,7 +90,8 @@ def ess_reading(runs: pd.DataFrame) -> str:
     parts = []
     if not falls.empty:
         parts.append(
-            f"ESS falls over training for {len(falls)} estimators, most for {describe(falls)}"
+            f"ESS falls over training for {_count(len(falls), 'estimator')}, most for "
+            f"{describe(falls)}"
         )
     if not rises.empty:
         parts.append(f"rises for {len(rises)}, most for {describe(rises)}")
@@ -131,8 +136,9 @@ def mse_reading(summary: pd.DataFrame) -> str:
     if geo.empty:
         return "No cell has a finite, positive MSE."
     ranked = geo.sort_values()
-    low = [f"{e} ({v:.2g})" for e, v in ranked.items()]
-    high = [f"{e} ({v:.2g})" for e, v in ranked[::-1].items()]
+    shown = N_NAMED if len(ranked) > 2 * N_NAMED else max(1, len(ranked) // 2)
+    low = [f"{e} ({v:.2g})" for e, v in ranked.items()][:shown]
+    high = [f"{e} ({v:.2g})" for e, v in ranked[::-1].items()][:shown]
     return (
         f"Geometric-mean MSE over all tasks and MI levels is lowest for {_names(low)} and "
         f"highest for {_names(high)} (nats²)."
@@ -180,7 +186,7 @@ def divergence_reading(summary: pd.DataFrame) -> str:
     by_estimator = by_estimator[by_estimator > 0].sort_values(ascending=False)
     first = worst.iloc[0]
     return (
-        f"{total} of {n} runs diverged, in {len(by_estimator)} estimators "
+        f"{total} of {n} runs diverged, in {_count(len(by_estimator), 'estimator')} "
         f"({_names([f'{e}: {int(v)}' for e, v in by_estimator.items()])}); the worst cell is "
         f"{first[schema.ESTIMATOR]} on {first[schema.TASK]} at I = {float(first[schema.MI_LEVEL]):g}."
     )

@@ -33,7 +33,7 @@ def test_training_curves_reading_names_closest_and_farthest(runs_frame: pd.DataF
 def test_ess_reading_splits_falling_and_rising(runs_frame: pd.DataFrame) -> None:
     text = readings.ess_reading(runs_frame)
     # The synthetic capped estimator's ESS decays; the others' rise.
-    assert "falls over training for 1 estimators, most for infonce" in text
+    assert "falls over training for 1 estimator, most for infonce" in text
     assert "rises for 2" in text
 
 
