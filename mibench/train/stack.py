@@ -84,7 +84,6 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # are contiguous, so every head and every group is a slice of the run axis).
 _HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3}
 _TRAIN_METRICS = (schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM)
-_EVAL_METRICS = (schema.ESTIMATE, schema.INFONCE_VALUE, schema.ESS)
 
 Progress = Callable[[int], None]
 
@@ -95,7 +94,8 @@ def _build_task(name: str, params: tuple[tuple[str, Any], ...]) -> Task:
 
 
 def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    """Frozen config values back to plain Python (tuples -> lists, recursively)."""
+    return [_plain(v) for v in value] if isinstance(value, tuple) else value
 
 
 def build_task(config: RunConfig) -> Task:
@@ -319,6 +319,8 @@ def random_cycles(n_steps: int, K: int, generator: torch.Generator) -> Tensor:
 
 
 class _Stack:
+    """One stacked computation: the critic, dual heads, optimiser and per-run streams of R runs."""
+
     def __init__(self, configs: Sequence[RunConfig], device: torch.device) -> None:
         if not configs:
             raise ValueError("train_stack needs at least one config")
