@@ -238,5 +238,49 @@ def report_command(
     console.print(f"wrote {markdown} and {page}", markup=False)
 
 
+@app.command("verify")
+def verify_command(
+    claims: Annotated[
+        str | None, typer.Option("--claims", help="Comma-separated claim ids (default: all).")
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Analytic claims only (seconds; for CI).")
+    ] = False,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results as JSON to this file.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every claim's random streams.")] = 0,
+    device: Annotated[str, typer.Option(help="Device of the training claims.")] = "cpu",
+) -> None:
+    """Check the papers' claims: table of id, claim, source, evidence, verdict; exit 1 if any fails."""
+    from mibench.claims import (
+        ClaimContext,
+        ClaimResult,
+        run_claims,
+        select_claims,
+        verdict_table,
+        write_results_json,
+    )
+
+    ids = [c.strip() for c in claims.split(",") if c.strip()] if claims else None
+    try:
+        select_claims(ids, quick)
+    except (KeyError, ValueError) as error:
+        raise typer.BadParameter(str(error), param_hint="--claims") from None
+    if json_file is not None and not json_file.parent.is_dir():
+        raise typer.BadParameter(f"folder {json_file.parent} does not exist", param_hint="--json")
+
+    def progress(result: ClaimResult) -> None:
+        console.print(f"{result.verdict} {result.claim_id} ({result.seconds:.1f} s)", markup=False)
+
+    results = run_claims(
+        ids, quick, context=ClaimContext(seed=seed, device=device), on_result=progress
+    )
+    console.print(verdict_table(results))
+    if json_file is not None:
+        write_results_json(results, json_file)
+    raise typer.Exit(code=0 if all(r.passed for r in results) else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

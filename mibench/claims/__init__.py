@@ -22,14 +22,18 @@ Public API::
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from rich.table import Table
 
-from mibench.claims import analytic, gradients, statistical, supervised  # noqa: F401
+from mibench.claims import analytic, gradients, statistical, supervised, training  # noqa: F401
 from mibench.claims.base import Claim, ClaimContext, ClaimResult, get, names, register
 from mibench.interface import UnknownNameError
 
@@ -46,6 +50,7 @@ __all__ = [
     "run_claims",
     "select_claims",
     "verdict_table",
+    "write_results_json",
 ]
 
 
@@ -133,3 +138,22 @@ def verdict_table(results: Sequence[ClaimResult]) -> Table:
         evidence = f"{r.summary}\n[dim]tolerance: {r.tolerance} — {r.why}; {r.seconds:.1f} s[/dim]"
         table.add_row(r.claim_id, r.statement, r.source, evidence, verdict)
     return table
+
+
+def write_results_json(results: Sequence[ClaimResult], path: str | Path) -> Path:
+    """Write ``[{id, statement, source, evidence, passed, seconds}, ...]`` to ``path`` atomically.
+
+    ``evidence`` holds the measured numbers plus ``summary``, ``tolerance`` and ``why``; this is
+    the ``verify.json`` that :mod:`mibench.report` reads.
+    """
+    path = Path(path)
+    payload = json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(payload + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

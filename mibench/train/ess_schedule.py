@@ -1,0 +1,207 @@
+r"""Effective-sample-size (ESS) scheduling of the inverse temperature: FlatNCE Algorithm S2.
+
+Instead of a fixed temperature, the scores are scaled by an inverse temperature β that is
+adapted after every step so that the ESS of the negatives' importance weights tracks a target ϱ:
+
+.. math::  \mathrm{ESS}_t = \mathrm{ESS}(\beta_t S_t),\qquad
+           \beta_{t+1} = \begin{cases}(1 + d\,\gamma)\,\beta_t & \mathrm{ESS}_t > \varrho\\
+                                      (1 - d\,\gamma)\,\beta_t & \text{otherwise}\end{cases}
+
+with β₀ = 1, adaptation rate γ = 0.01 and direction d. Algorithm S2 of [1] prints d = −1
+(β(1 − γ) when ESS > ϱ). But β is the *inverse* temperature (g = β·g̃, §4 of [1]) and a larger β
+sharpens the weights (w_j(β) ∝ w_j^β, the remark after Prop. S2), so the ESS *falls* as β grows:
+with d = −1 an ESS above target lowers β, which raises the ESS further (positive feedback; β runs
+off to 0 or ∞ and the ESS to 1 or 1/n). The default here is therefore d = +1, which moves the
+ESS towards ϱ from either side; at equilibrium β dithers by a factor (1 ± γ) around the value
+whose ESS is ϱ. ``direction=-1`` runs the algorithm exactly as printed (the claim
+``ess-scheduling-reaches-target`` measures both). The ESS is that of
+:func:`mibench.estimators.ess` (Eq. (4) of [1], with n = K − 1 in-batch negatives; Algorithm S2
+writes K).
+
+The schedule is a training *option* on any pairs-layout estimator: :func:`ess_scheduled` wraps a
+spec into a stateful one (``needs={"state"}``) that the stacked trainer runs unchanged. Its
+state, ``(..., 2)`` = (β used at this step, β for the next step), is advanced by ``state_fn``
+once per step *before* the loss, exactly the order of Algorithm S2 (the loss of step t uses
+β_t, and the ESS of step t decides β_{t+1}). Its extras report ``beta`` and ``scheduled_ess``
+(the ESS of the tempered scores, the quantity being controlled); the trainer's own ``ess``
+column stays the ESS of the raw critic scores.
+
+References:
+    [1] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive Learners
+        with FlatNCE, 2021, arXiv:2107.01152, Algorithm S2, Eq. (4), §4 and App. C (Fig. 7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import torch
+from torch import Tensor
+
+from mibench.estimators import ess as default_ess
+from mibench.interface import Estimator
+
+#: Algorithm S2's adaptation rate γ.
+DEFAULT_RATE = 0.01
+#: +1: an ESS above target raises β (sharpens, lowering the ESS): the stable direction.
+#: -1: Algorithm S2 as printed (lowers β when the ESS is above target).
+STABLE_DIRECTION = 1.0
+PRINTED_DIRECTION = -1.0
+#: Algorithm S2 starts at β = 1 (the critic's own temperature).
+INITIAL_BETA = 1.0
+#: A target inside the FlatNCE paper's best range (Fig. 7: ESS in [0.2, 0.4]).
+DEFAULT_TARGET = 0.3
+#: Registry name of the scheduled FlatNCE (see :func:`register_ess_scheduled`).
+SCHEDULED_FLATNCE = "flatnce_ess"
+BETA_COLUMN = "beta"
+SCHEDULED_ESS_COLUMN = "scheduled_ess"
+
+
+def ess_schedule_step(
+    beta: Tensor,
+    ess: Tensor,
+    *,
+    target: float,
+    rate: float = DEFAULT_RATE,
+    direction: float = STABLE_DIRECTION,
+) -> Tensor:
+    r"""One update of the ESS schedule: β(1 + dγ) where ESS > ϱ, else β(1 − dγ).
+
+    ``direction`` d = −1 is Algorithm S2 of [1] as printed; d = +1 (default) the stable sign
+    (see the module docstring).
+
+    Args:
+        beta: ``(...)`` current inverse temperatures.
+        ess: ``(...)`` the ESS measured at ``beta``.
+        target: ϱ in (0, 1].
+        rate: γ in (0, 1).
+        direction: +1 or −1.
+    Returns:
+        ``(...)``, the next β (same dtype as ``beta``).
+    """
+    step = direction * rate
+    return torch.where(ess > target, beta * (1.0 + step), beta * (1.0 - step))
+
+
+def validate_schedule(target: float, rate: float, direction: float = STABLE_DIRECTION) -> None:
+    """ϱ in (0, 1] (Algorithm S2 asks ϱ ∈ (1/K, 1]), γ in (0, 1), direction ±1."""
+    if not 0.0 < float(target) <= 1.0:
+        raise ValueError(f"ESS target must lie in (0, 1], got {target!r}")
+    if not 0.0 < float(rate) < 1.0:
+        raise ValueError(f"ESS adaptation rate must lie in (0, 1), got {rate!r}")
+    if float(direction) not in (STABLE_DIRECTION, PRINTED_DIRECTION):
+        raise ValueError(f"ESS schedule direction must be +1 or -1, got {direction!r}")
+
+
+def ess_scheduled(
+    spec: Estimator,
+    *,
+    target: float = DEFAULT_TARGET,
+    rate: float = DEFAULT_RATE,
+    direction: float = STABLE_DIRECTION,
+    name: str | None = None,
+    ess_fn: Callable[[Tensor], Tensor] = default_ess,
+) -> Estimator:
+    """``spec`` trained on β·S with β adapted by Algorithm S2 towards ESS = ``target``.
+
+    The returned spec has hyperparameters ``target``, ``rate`` and ``direction`` (so a run config
+    sets them with ``estimator_params``) on top of ``spec``'s own, which it passes through. Its value is
+    ``spec``'s value of the tempered scores β·S (the critic actually trained).
+
+    Args:
+        spec: a pairs-layout estimator without inputs of its own (e.g. ``flatnce``, ``infonce``).
+        target: ϱ, the ESS to reach.
+        rate: γ, the multiplicative adaptation rate of β.
+        direction: +1 (stable, default) or −1 (Algorithm S2 as printed).
+        name: registry name of the result (default ``"<spec.name>_ess"``).
+        ess_fn: the ESS diagnostic (default :func:`mibench.estimators.ess`).
+    Returns:
+        A stateful :class:`~mibench.interface.Estimator` (``needs={"state"}``).
+    """
+    if spec.layout != "pairs" or spec.needs:
+        raise ValueError(
+            f"ESS scheduling wraps pairs-layout estimators without extra inputs; {spec.name!r} has "
+            f"layout {spec.layout!r} and needs {sorted(spec.needs)}"
+        )
+    validate_schedule(target, rate, direction)
+    inner_keys = frozenset(spec.hyper)
+    if inner_keys & {"target", "rate", "direction"}:
+        raise ValueError(f"{spec.name!r} already has a hyperparameter target, rate or direction")
+
+    def inner(hyper: dict[str, float]) -> Estimator:
+        own = {k: v for k, v in hyper.items() if k in inner_keys}
+        return spec.with_hyper(**own) if own else spec
+
+    def state_fn(scores: Tensor, state: Tensor | None, **hyper: float) -> Tensor:
+        validate_schedule(hyper["target"], hyper["rate"], hyper["direction"])
+        if state is None:
+            beta = torch.full(
+                scores.shape[:-2], INITIAL_BETA, dtype=scores.dtype, device=scores.device
+            )
+        else:
+            beta = state[..., 1]
+        ess = ess_fn(beta[..., None, None] * scores.detach())
+        following = ess_schedule_step(
+            beta, ess, target=hyper["target"], rate=hyper["rate"], direction=hyper["direction"]
+        )
+        return torch.stack([beta, following], dim=-1).detach()
+
+    def beta_of(scores: Tensor, state: Tensor | None) -> Tensor:
+        # None: no step taken yet (e.g. a held-out readout before the first update), beta_0.
+        if state is None:
+            return torch.full(
+                scores.shape[:-2], INITIAL_BETA, dtype=scores.dtype, device=scores.device
+            )
+        return state[..., 0].to(scores.dtype)
+
+    def tempered(scores: Tensor, state: Tensor | None) -> Tensor:
+        return beta_of(scores, state)[..., None, None] * scores
+
+    def value_fn(scores: Tensor, *, state: Tensor | None, **hyper: float) -> Tensor:
+        return inner(hyper).value(tempered(scores, state))
+
+    def loss_fn(scores: Tensor, *, state: Tensor | None, **hyper: float) -> Tensor:
+        return inner(hyper).loss(tempered(scores, state))
+
+    def extras_fn(scores: Tensor, *, state: Tensor | None, **hyper: float) -> dict[str, Tensor]:
+        scaled = tempered(scores, state)
+        return {
+            **inner(hyper).extras(scaled),
+            BETA_COLUMN: beta_of(scores, state),
+            SCHEDULED_ESS_COLUMN: ess_fn(scaled),
+        }
+
+    return replace(
+        spec,
+        name=name or f"{spec.name}_ess",
+        value_fn=value_fn,
+        loss_fn=loss_fn,
+        extras_fn=extras_fn,
+        state_fn=state_fn,
+        needs=frozenset({"state"}),
+        hyper={
+            **spec.hyper,
+            "target": float(target),
+            "rate": float(rate),
+            "direction": float(direction),
+        },
+        ceiling_fn=None,
+        caps_at_log_k=spec.caps_at_log_k,
+        citation=f"{spec.citation}; ESS scheduling: FlatNCE (Chen et al. 2021) Algorithm S2",
+        description=f"{spec.name} on beta*S, beta adapted by Algorithm S2 towards ESS = target.",
+    )
+
+
+def register_ess_scheduled(base: str = "flatnce", name: str = SCHEDULED_FLATNCE) -> Estimator:
+    """Register ``ess_scheduled(get(base))`` as ``name`` once (idempotent) and return it.
+
+    Called by code that trains with the schedule (the stacked trainer resolves estimators by
+    registry name). It is not registered at import so that listing the registry does not depend
+    on which modules happen to be imported.
+    """
+    from mibench.estimators import get, names, register
+
+    if name in names():
+        return get(name)
+    return register(ess_scheduled(get(base), name=name))
