@@ -333,6 +333,16 @@ class _Stack:
                     f"{configs[0].estimator}/{configs[0].task} but {key[diff]!r} for "
                     f"{config.estimator}/{config.task}; group them with stack_key()"
                 )
+        first = configs[0]
+        for name, value, least in (
+            ("n_steps", first.n_steps, 1),
+            ("batch_size", first.batch_size, 2),
+            ("log_every", first.log_every, 1),
+            ("eval_every", first.eval_every, 1),
+            ("eval_batch_size", first.resolved_eval_batch_size, 2),
+        ):
+            if value < least:
+                raise ValueError(f"{name} must be >= {least}, got {value}")
         runs = [_Run(i, c, build_task(c), resolve_estimator(c)) for i, c in enumerate(configs)]
         for run in runs:
             reason = compatibility(run.config.estimator, run.task, run.config.critic)

@@ -190,6 +190,10 @@ def test_incompatible_configs_name_the_differing_field() -> None:
         train_stack([_config(estimator="sincere", critic="encoder")])
     with pytest.raises(ValueError, match="at least one config"):
         train_stack([])
+    with pytest.raises(ValueError, match="n_steps must be >= 1, got 0"):
+        train_stack([_config(n_steps=0)])
+    with pytest.raises(ValueError, match="batch_size must be >= 2, got 1"):
+        train_stack([_config(batch_size=1)])
     assert stack_key(_config(estimator="dv", seed=3, lr=1.0)) == stack_key(_config())
 
 
