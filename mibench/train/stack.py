@@ -138,13 +138,14 @@ _KEY_FIELDS = (
 )
 
 
-def stack_key(config: RunConfig) -> tuple[Any, ...]:
+def stack_key(config: RunConfig, task: Task | None = None) -> tuple[Any, ...]:
     """Configs with equal keys can be trained in one :func:`train_stack` call.
 
     The key holds everything that fixes tensor shapes or the step schedule (fields named in
     ``_KEY_FIELDS``); estimator, task (of equal dims), MI level, seed, lr and suite may differ.
+    ``task`` overrides the registry task of ``config`` (as in :func:`train_stack`).
     """
-    task = build_task(config)
+    task = build_task(config) if task is None else task
     return (
         config.critic,
         config.critic_params,
@@ -203,6 +204,7 @@ class _Run:
     position: int  # index in the caller's list
     config: RunConfig
     task: Task
+    eval_task: Task  # where the held-out batches come from (the training task by default)
     spec: Estimator
 
 
@@ -321,10 +323,29 @@ def random_cycles(n_steps: int, K: int, generator: torch.Generator) -> Tensor:
 class _Stack:
     """One stacked computation: the critic, dual heads, optimiser and per-run streams of R runs."""
 
-    def __init__(self, configs: Sequence[RunConfig], device: torch.device) -> None:
+    def __init__(
+        self,
+        configs: Sequence[RunConfig],
+        device: torch.device,
+        tasks: Sequence[Task] | None = None,
+        eval_tasks: Sequence[Task] | None = None,
+    ) -> None:
         if not configs:
             raise ValueError("train_stack needs at least one config")
-        keys = [stack_key(c) for c in configs]
+        for name, given in (("tasks", tasks), ("eval_tasks", eval_tasks)):
+            if given is not None and len(given) != len(configs):
+                raise ValueError(
+                    f"{name} needs one task per config: {len(given)} for {len(configs)}"
+                )
+        train_tasks = list(tasks) if tasks is not None else [build_task(c) for c in configs]
+        held_tasks = list(eval_tasks) if eval_tasks is not None else train_tasks
+        for task, held in zip(train_tasks, held_tasks, strict=True):
+            if (held.dim_x, held.dim_y) != (task.dim_x, task.dim_y):
+                raise ValueError(
+                    f"eval task {held.id} has dims ({held.dim_x}, {held.dim_y}); its training task "
+                    f"{task.id} has ({task.dim_x}, {task.dim_y})"
+                )
+        keys = [stack_key(c, t) for c, t in zip(configs, train_tasks, strict=True)]
         for config, key in zip(configs, keys, strict=True):
             if key != keys[0]:
                 diff = next(i for i, (a, b) in enumerate(zip(key, keys[0], strict=True)) if a != b)
@@ -343,7 +364,10 @@ class _Stack:
         ):
             if value < least:
                 raise ValueError(f"{name} must be >= {least}, got {value}")
-        runs = [_Run(i, c, build_task(c), resolve_estimator(c)) for i, c in enumerate(configs)]
+        runs = [
+            _Run(i, c, task, held, resolve_estimator(c))
+            for i, (c, task, held) in enumerate(zip(configs, train_tasks, held_tasks, strict=True))
+        ]
         for run in runs:
             reason = compatibility(run.config.estimator, run.task, run.config.critic)
             if reason is not None:
@@ -447,14 +471,15 @@ class _Stack:
         return max(1, min(MAX_BLOCK_STEPS, BLOCK_ELEMENTS // per_step))
 
     def _draw(
-        self, gens: list[torch.Generator], steps: list[int], n: int
+        self, gens: list[torch.Generator], steps: list[int], n: int, *, held_out: bool = False
     ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
         """One ``sample`` call per run for ``len(steps)`` batches of ``n``: ``(T, R, n, d)`` tensors."""
         T = len(steps)
         step_ids = torch.tensor(steps, dtype=torch.int64).repeat_interleave(n)
         xs, ys, labels, perms = [], [], [], []
         for run, gen in zip(self.runs, gens, strict=True):
-            batch = run.task.sample(T * n, gen, steps=step_ids, dtype=self.dtype)
+            task = run.eval_task if held_out else run.task
+            batch = task.sample(T * n, gen, steps=step_ids, dtype=self.dtype)
             xs.append(batch.x.reshape(T, n, -1))
             if self.layout != "labels":
                 ys.append(batch.y.reshape(T, n, -1))
@@ -562,7 +587,11 @@ class _Stack:
             steps = list(range(block_start, min(self.n_steps, block_start + block)))
             data = self._draw(self.data_gens, steps, self.K)
             eval_in_block = [s for s in steps if s in self.eval_row]
-            eval_data = self._draw(self.eval_gens, eval_in_block, self.E) if eval_in_block else None
+            eval_data = (
+                self._draw(self.eval_gens, eval_in_block, self.E, held_out=True)
+                if eval_in_block
+                else None
+            )
             snapshot = self._snapshot(alive, diverged_at, train, evals)
             alive, diverged_at, first_bad = self._block(
                 steps, data, eval_in_block, eval_data, alive, diverged_at, None, train, evals
@@ -878,6 +907,8 @@ def train_stack(
     *,
     device: str | torch.device = "cpu",
     progress: Progress | None = None,
+    tasks: Sequence[Task] | None = None,
+    eval_tasks: Sequence[Task] | None = None,
 ) -> list[RunResult]:
     """Train every config in ``configs`` as one stacked computation; one result per config, in order.
 
@@ -885,8 +916,12 @@ def train_stack(
         configs: runs sharing :func:`stack_key` (else ValueError naming the differing field).
         device: where parameters, data blocks and records live ("cpu", "cuda", ...).
         progress: called with the number of steps done after every data block.
+        tasks: optional task objects, one per config, used instead of building
+            ``config.task``/``task_params`` from the registry (e.g. a user's data set).
+        eval_tasks: optional tasks, one per config, that the held-out "eval" batches are drawn
+            from (e.g. a held-out split); default: the training task. Dims must match.
     Returns:
         ``RunResult`` per config, in the order given.
     """
-    stack = _Stack(list(configs), torch.device(device))
+    stack = _Stack(list(configs), torch.device(device), tasks=tasks, eval_tasks=eval_tasks)
     return stack.run(progress)

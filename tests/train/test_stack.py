@@ -380,3 +380,22 @@ def test_estimate_only_divergence_replays_the_block_and_freezes_at_that_step(
         assert (
             np.nanmax(np.abs(_numbers(with_bad.frame) - _numbers(alone.frame))) <= STACK_TOLERANCE
         )
+
+
+def test_explicit_tasks_and_held_out_eval_tasks() -> None:
+    config = _config()
+    (default,) = train_stack([config])
+    (explicit,) = train_stack([config], tasks=[build_task(config)])
+    pd.testing.assert_frame_equal(
+        default.frame.drop(columns=schema.TIME_S), explicit.frame.drop(columns=schema.TIME_S)
+    )
+    # Held-out batches come from eval_tasks: a NaN eval task spoils eval rows only.
+    (held,) = train_stack([config], eval_tasks=[NanAfterTask(start=0)])
+    frame = held.frame
+    evals = frame[frame[schema.READOUT] == schema.READOUT_EVAL]
+    assert evals[schema.ESTIMATE].isna().all() and held.diverged_step is None
+    assert np.array_equal(_numbers(_train(frame)), _numbers(_train(default.frame)))
+    with pytest.raises(ValueError, match="one task per config"):
+        train_stack([config], tasks=[])
+    with pytest.raises(ValueError, match=r"eval task .* has dims"):
+        train_stack([config], eval_tasks=[NanAfterTask(start=0, dim=4)])
