@@ -35,7 +35,7 @@ DTYPES = ("float32", "float64")
 NEGATIVES = ("offdiag", "derangement")
 MIN_BATCH_SIZE = 2
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:[0-9]+)?|mps)$")
+_DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:[0-9]+)?)$")
 
 # Run settings: allowed in [suite] and, as overrides, in any [[grid]].
 _DEFAULTS = RunConfig(estimator="", task="")
@@ -190,7 +190,7 @@ def check_batch_sizes(where: str, value: Any) -> tuple[int, ...]:
 
 
 def check_device(where: str, value: Any) -> str:
-    """``cpu``, ``cuda``/``cuda:N`` (only where torch sees a GPU) or ``mps``."""
+    """``cpu`` or ``cuda``/``cuda:N`` (only where torch sees a GPU)."""
     if not isinstance(value, str) or not _DEVICE_PATTERN.match(value):
         raise _fail(where, f"invalid device {value!r}; valid choices: cpu, cuda, cuda:N")
     if value.startswith("cuda"):
