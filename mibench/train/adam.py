@@ -70,6 +70,12 @@ class StackedAdam:
         for index, span in enumerate(self.run_slices):
             for r in range(span.start, span.stop):
                 self.members[r].append((index, r - span.start))
+        # Flat (run-major) list of every run's rows, and the run each row belongs to.
+        self._row_run = torch.tensor(
+            [r for r in range(self.n_runs) for _ in self.members[r]],
+            dtype=torch.int64,
+            device=device,
+        )
         self._param_rows = self._rows(self.params)
         self._avg_rows = self._rows(self.exp_avg)
         self._sq_rows = self._rows(self.exp_avg_sq)
@@ -79,13 +85,28 @@ class StackedAdam:
         rows = [t.unbind(0) for t in tensors]
         return [[rows[i][k] for i, k in self.members[r]] for r in range(self.n_runs)]
 
+    def grad_rows(self, grads: Sequence[Tensor]) -> list[list[Tensor]]:
+        """Per-run row views of ``grads`` (one list per run, leaves in order)."""
+        return self._rows(grads)
+
     @torch.no_grad()
-    def step(self, grads: Sequence[Tensor], alive: Tensor) -> None:
-        """One update; runs with ``alive[r] == False`` keep p, m, v unchanged."""
+    def grad_norms(self, grad_rows: list[list[Tensor]]) -> Tensor:
+        """``(R,)`` Euclidean norm of each run's whole gradient (one ``_foreach_norm`` call)."""
+        flat = [row for rows in grad_rows for row in rows]
+        squares = torch.stack(torch._foreach_norm(flat)).square()
+        total = torch.zeros(self.n_runs, dtype=squares.dtype, device=squares.device)
+        return total.index_add_(0, self._row_run, squares).sqrt()
+
+    @torch.no_grad()
+    def step(self, grads: Sequence[Tensor] | list[list[Tensor]], alive: Tensor) -> None:
+        """One update; runs with ``alive[r] == False`` keep p, m, v unchanged.
+
+        ``grads`` are the leaves' gradients or their per-run rows from :meth:`grad_rows`.
+        """
         self.t += 1
         self.step_count.add_(1.0)
         frozen = (~alive).to(torch.float32).unbind(0)
-        grad_rows = self._rows(grads)
+        grad_rows = grads if grads and isinstance(grads[0], list) else self._rows(grads)
         steps = [self.step_count]
         for r in range(self.n_runs):
             torch._fused_adam_(

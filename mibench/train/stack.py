@@ -672,11 +672,9 @@ class _Stack:
         grads = [
             torch.zeros_like(p) if g is None else g for p, g in zip(self.leaves, grads, strict=True)
         ]
+        grad_rows = self.adam.grad_rows(grads)
         with torch.no_grad():
-            sq_norm = torch.zeros(self.n_runs, dtype=self.dtype, device=self.device)
-            for grad, span in zip(grads, self.slices, strict=True):
-                sq_norm[span] += torch.linalg.vector_norm(grad.flatten(1), dim=1).square()
-            grad_norm = sq_norm.sqrt()
+            grad_norm = self.adam.grad_norms(grad_rows)
             loss = loss.detach()
             finite = torch.isfinite(loss) & torch.isfinite(grad_norm)
             if forced is not None:
@@ -697,7 +695,7 @@ class _Stack:
                 )
             diverged_at = torch.where(alive & ~finite, step, diverged_at)
             alive = alive & finite
-        self.adam.step(grads, alive)
+        self.adam.step(grad_rows, alive)
         for group, state in zip(self.groups, new_states, strict=True):
             if group.uses_state:
                 group.state = _tree_where(alive[group.start : group.stop], state, group.state)

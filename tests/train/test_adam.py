@@ -45,3 +45,21 @@ def test_frozen_run_keeps_parameters_and_moments_bit_for_bit_even_with_nan_gradi
     for tensor, old in zip(adam.state_tensors(), before, strict=True):
         assert torch.equal(tensor[1], old)
     assert torch.isfinite(weight).all() and not torch.equal(weight[0], other_before)
+
+
+def test_grad_norms_are_each_runs_norm_over_all_its_leaves() -> None:
+    gen = torch.Generator().manual_seed(1)
+    shared = torch.randn(3, 2, 4, generator=gen, dtype=torch.float64)  # runs 0..2
+    head = torch.randn(2, 1, 3, generator=gen, dtype=torch.float64)  # runs 1..2
+    adam = StackedAdam(
+        [shared.clone().requires_grad_(), head.clone().requires_grad_()],
+        [slice(0, 3), slice(1, 3)],
+        [1e-3] * 3,
+    )
+    norms = adam.grad_norms(adam.grad_rows([shared, head]))
+    expected = [
+        shared[0].norm(),
+        torch.cat([shared[1].flatten(), head[0].flatten()]).norm(),
+        torch.cat([shared[2].flatten(), head[1].flatten()]).norm(),
+    ]
+    torch.testing.assert_close(norms, torch.stack(expected))
