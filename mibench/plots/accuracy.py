@@ -15,6 +15,7 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
 from mibench.plots.frames import (
     SUMMARY_SETTING_COLUMNS,
@@ -27,7 +28,7 @@ from mibench.plots.frames import (
 from mibench.plots.layout import (
     LEGEND_FONTSIZE,
     PANEL_TITLE_FONTSIZE,
-    TITLE_FONTSIZE,
+    figure_title,
     legend_right,
     new_figure,
 )
@@ -58,6 +59,10 @@ HEATMAP_CELL_IN = (0.62, 0.3)  # width, height of one heatmap cell in inches
 HEATMAP_ANNOTATE_FONTSIZE = 7
 MISSING_CELL_COLOUR = "0.85"
 MUTED_TEXT_COLOUR = "0.6"
+LOG_SPAN_DECADES = 3.0  # log axes/colours reach at most this many decades above the median
+BIAS_SPAN_TRUTHS = 2.0
+BIAS_SPAN_MEDIANS = 5.0
+CLIPPED_MARKER = "o"
 DARK_LUMINANCE = 0.45  # relative luminance below which a cell gets white text
 
 
@@ -66,15 +71,13 @@ def _fixed_levels(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[np.isfinite(summary[schema.MI_LEVEL].astype(float))]
 
 
-def _level_label(task: str, level: float) -> str:
-    return f"{task}\nI = {level:g}"
-
-
 def bias_variance(summary: pd.DataFrame) -> Figure:
     """Bias, variance (log) and MSE (log) against the true MI, one line per estimator.
 
-    One row of panels per task; the summary is reduced to its most common setting (K, critic),
-    named in the title. Variance is ``std**2 = var_within + var_across`` (batch noise plus
+    One row of panels per task; each estimator is drawn at its most common setting (K, critic,
+    d, dtype, negatives), named in the title. Where a few estimators explode (values many
+    decades beyond the rest) the axis stops short of them and their points sit on its edge,
+    circled (see :func:`_display_limits`). Variance is ``std**2 = var_within + var_across`` (batch noise plus
     run-to-run spread, the summary's definitions). Poole et al. 2019, Fig. 2 (bottom row).
 
     Raises:
@@ -98,44 +101,100 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
         ("variance", "variance (nats²)", lambda f: f[schema.STD] ** 2),
         ("MSE", "MSE (nats²)", lambda f: f[schema.MSE]),
     )
+    any_clipped = False
     for row, task in zip(grid, tasks, strict=True):
         cells = data[data[schema.TASK] == task]
         for ax, (name, ylabel, metric) in zip(row, columns, strict=True):
+            log = name != "bias"
+            values = metric(cells).to_numpy(dtype=float)
+            if log:  # NaN stays a gap; exact zeros sit on the floor
+                values = np.where(values <= 0, LOG_FLOOR, values)
+            limits = _display_limits(values, log=log, truth=cells[truth].to_numpy(dtype=float))
             for estimator in estimators:
-                rows = cells[cells[schema.ESTIMATOR] == estimator].sort_values(truth)
-                if rows.empty:
+                mask = (cells[schema.ESTIMATOR] == estimator).to_numpy()
+                if not mask.any():
                     continue
-                values = metric(rows).to_numpy(dtype=float)
-                if name != "bias":  # NaN stays a gap; exact zeros sit on the floor
-                    values = np.where(values <= 0, LOG_FLOOR, values)
+                order = np.argsort(cells[truth].to_numpy(dtype=float)[mask], kind="stable")
+                x = cells[truth].to_numpy(dtype=float)[mask][order]
+                y = values[mask][order]
+                shown = np.clip(y, *limits)
                 ax.plot(
-                    rows[truth].to_numpy(dtype=float),
-                    values,
+                    x,
+                    shown,
                     color=colours[estimator],
                     marker=markers[estimator],
                     ls=styles[estimator],
                     ms=4,
                     lw=1.2,
                 )
-            if name == "bias":
-                ax.axhline(0.0, color="black", lw=0.8)
-            else:
+                beyond = np.isfinite(y) & (y != shown)
+                if beyond.any():
+                    any_clipped = True
+                    ax.plot(
+                        x[beyond],
+                        shown[beyond],
+                        ls="none",
+                        marker=CLIPPED_MARKER,
+                        ms=9,
+                        mfc="none",
+                        mec=colours[estimator],
+                        mew=1.6,
+                    )
+            if log:
                 ax.set_yscale("log")
+            else:
+                ax.axhline(0.0, color="black", lw=0.8)
+            ax.set_ylim(*_padded(limits, log=log))
+            ax.set_xticks(np.unique(cells[truth].to_numpy(dtype=float)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
             ax.set_title(f"{name} — {task}", fontsize=PANEL_TITLE_FONTSIZE)
             ax.set_xlabel("true MI (nats)")
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.25, lw=0.5, which="major")
     label = setting_label(setting)
-    fig.suptitle(
-        "Bias, variance and MSE over the evaluation window" + (f" ({label})" if label else ""),
-        fontsize=TITLE_FONTSIZE,
-    )
+    figure_title(fig, "Bias, variance and MSE over the evaluation window", label)
     handles = [
         Line2D([], [], color=colours[e], marker=markers[e], ls=styles[e], ms=5, lw=1.2)
         for e in estimators
     ]
-    legend_right(fig, handles, estimators, title="estimator")
+    labels = list(estimators)
+    if any_clipped:
+        handles.append(
+            Line2D([], [], ls="none", marker=CLIPPED_MARKER, ms=9, mfc="none", mec="0.3", mew=1.6)
+        )
+        labels.append("beyond the axis (drawn at its edge)")
+    legend_right(fig, handles, labels, title="estimator")
     return fig
+
+
+def _display_limits(values: np.ndarray, *, log: bool, truth: np.ndarray) -> tuple[float, float]:
+    """Axis range that keeps the bulk of the estimators readable when a few explode.
+
+    Log axes (variance, MSE) reach at most LOG_SPAN_DECADES above the median; the linear bias
+    axis at most max(BIAS_SPAN_TRUTHS x the largest true MI, BIAS_SPAN_MEDIANS x the median
+    |bias|). The median, not a high quantile: a family of three exploding estimators is 15 % of
+    the points. Values beyond are drawn at the edge with an open circle.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return (LOG_FLOOR, 1.0) if log else (-1.0, 1.0)
+    if log:
+        cap = 10 ** (np.log10(np.median(finite)) + LOG_SPAN_DECADES)
+        return float(finite.min()), float(min(finite.max(), cap))
+    largest_truth = float(np.nanmax(truth)) if np.isfinite(truth).any() else 1.0
+    span = max(
+        BIAS_SPAN_TRUTHS * largest_truth, BIAS_SPAN_MEDIANS * float(np.median(np.abs(finite)))
+    )
+    return float(max(finite.min(), -span)), float(min(finite.max(), span))
+
+
+def _padded(limits: tuple[float, float], *, log: bool) -> tuple[float, float]:
+    lo, hi = limits
+    if log:
+        return lo / 1.6, hi * 1.6
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    pad = 0.06 * max(hi - lo, 1e-3)
+    return lo - pad, hi + pad
 
 
 def _estimator_by_level(summary: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
@@ -149,14 +208,18 @@ def _estimator_by_level(summary: pd.DataFrame, values: pd.Series) -> pd.DataFram
         observed=True,
         dropna=False,
     )
+    # Only (task, level) pairs that exist: levels of one task are not columns of another.
+    pairs = set(zip(frame[schema.TASK], frame[schema.MI_LEVEL].astype(float), strict=True))
+    columns = [c for c in table.columns if (c[0], float(c[1])) in pairs]
     rows = sort_estimators(map(str, table.index))
-    return table.reindex(rows)
+    return table.reindex(index=rows, columns=pd.MultiIndex.from_tuples(columns))
 
 
 def _heatmap(
     table: pd.DataFrame,
     *,
     title: str,
+    setting: str = "",
     colourbar: str,
     cmap: str,
     log: bool,
@@ -171,13 +234,18 @@ def _heatmap(
     ax = fig.subplots()
     values = table.to_numpy(dtype=float)
     masked = np.ma.masked_invalid(values)
+    clipped = False
     if log:
         masked = np.ma.masked_less_equal(masked, 0.0)
         finite = masked.compressed()
-        norm = LogNorm(
-            vmin=float(finite.min()) if finite.size else 1e-3,
-            vmax=float(finite.max()) if finite.size else 1.0,
-        )
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (1e-3, 1.0)
+        # Colour range capped at LOG_SPAN_DECADES above the median, so a few exploding
+        # cell does not turn every other cell the same colour; the numbers stay exact.
+        if finite.size:
+            cap = 10 ** (np.log10(np.median(finite)) + LOG_SPAN_DECADES)
+            clipped = high > cap
+            high = min(high, cap)
+        norm = LogNorm(vmin=low, vmax=max(high, low * 10))
     else:
         norm = None
     colormap = colormaps[cmap].with_extremes(bad=MISSING_CELL_COLOUR)
@@ -207,16 +275,28 @@ def _heatmap(
                 fontsize=HEATMAP_ANNOTATE_FONTSIZE,
                 color=MUTED_TEXT_COLOUR if muted else ("white" if dark else "black"),
             )
-    ax.set_xticks(range(n_cols), [_level_label(t, lvl) for t, lvl in table.columns], fontsize=8)
+    ax.set_xticks(range(n_cols), [f"{float(lvl):.3g}" for _, lvl in table.columns], fontsize=8)
     ax.set_yticks(range(n_rows), list(table.index), fontsize=LEGEND_FONTSIZE)
     ax.set_xticks(np.arange(-0.5, n_cols), minor=True)
     ax.set_yticks(np.arange(-0.5, n_rows), minor=True)
     ax.grid(which="minor", color="white", lw=1.0)
     ax.tick_params(which="minor", length=0)
-    ax.set_xlabel("task and true MI level (nats)")
-    colour_bar = fig.colorbar(image, ax=ax, shrink=0.85, pad=0.02)
+    ax.set_xlabel("true MI level (nats)")
+    # Task names once per group of columns, on a top axis, with a separator between groups.
+    tasks = [str(t) for t, _ in table.columns]
+    starts = [j for j in range(n_cols) if j == 0 or tasks[j] != tasks[j - 1]]
+    ends = [*starts[1:], n_cols]
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([(a + b - 1) / 2 for a, b in zip(starts, ends, strict=True)])
+    top.set_xticklabels([tasks[a] for a in starts], fontsize=LEGEND_FONTSIZE)
+    top.tick_params(length=0)
+    for boundary in starts[1:]:
+        ax.axvline(boundary - 0.5, color="black", lw=1.5)
+    colour_bar = fig.colorbar(
+        image, ax=ax, shrink=0.85, pad=0.02, extend="max" if clipped else "neither"
+    )
     colour_bar.set_label(colourbar)
-    ax.set_title(title, fontsize=TITLE_FONTSIZE - 1)
+    figure_title(fig, title, setting)
     return fig
 
 
@@ -242,7 +322,8 @@ def mse_heatmap(summary: pd.DataFrame) -> Figure:
     label = setting_label(setting)
     return _heatmap(
         table,
-        title="MSE of the estimate over the evaluation window" + (f" ({label})" if label else ""),
+        title="MSE of the estimate over the evaluation window",
+        setting=label,
         colourbar="MSE (nats², log scale)",
         cmap="viridis",
         log=True,
@@ -288,7 +369,8 @@ def divergence_heatmap(summary: pd.DataFrame) -> Figure:
     total = int(np.nansum(diverged))
     return _heatmap(
         table,
-        title=f"Diverged runs (NaN/Inf) per cell — {total} of {int(np.nansum(runs))} in all",
+        title="Diverged runs (NaN/Inf) per cell, summed over K and critics",
+        setting=f"{total} of {int(np.nansum(runs))} runs diverged",
         colourbar="fraction of runs diverged",
         cmap="Reds",
         log=False,

@@ -20,8 +20,8 @@ from mibench.plots.frames import (
 from mibench.plots.layout import (
     DEFAULT_COL_WRAP,
     PANEL_TITLE_FONTSIZE,
-    TITLE_FONTSIZE,
     facet_grid,
+    figure_title,
     label_outer,
     legend_right,
 )
@@ -122,10 +122,7 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
     ncols = min(len(panels), col_wrap)
     label_outer(axes, ncols=ncols, xlabel="batch size K", ylabel="mean estimate (nats)")
     label = setting_label(setting)
-    fig.suptitle(
-        "Mean estimate against batch size" + (f" ({label})" if label else ""),
-        fontsize=TITLE_FONTSIZE,
-    )
+    figure_title(fig, "Mean estimate against batch size", label)
     handles = [
         Line2D([], [], color=colours[e], marker=markers[e], ls=styles[e], ms=5, lw=1.2)
         for e in estimators

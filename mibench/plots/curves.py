@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
@@ -25,6 +24,7 @@ from mibench.plots.frames import (
     PANEL_EXTRA_COLUMNS,
     SETTING_COLUMNS,
     STEP_BIN,
+    FigureNotApplicableError,
     bin_steps,
     main_setting,
     panel_columns,
@@ -35,8 +35,8 @@ from mibench.plots.frames import (
 from mibench.plots.layout import (
     DEFAULT_COL_WRAP,
     PANEL_TITLE_FONTSIZE,
-    TITLE_FONTSIZE,
     facet_grid,
+    figure_title,
     label_outer,
     legend_below,
 )
@@ -131,7 +131,7 @@ def _panel_title(key: tuple, frame: pd.DataFrame) -> str:
     if schema.DIVERGED in frame.columns:
         per_run = frame.groupby(schema.RUN_ID, observed=True)[schema.DIVERGED].any()
         if per_run.any():
-            title += f"  ({int(per_run.sum())}/{len(per_run)} diverged)"
+            title += f" ({int(per_run.sum())}/{len(per_run)} diverged)"
     return title
 
 
@@ -155,19 +155,9 @@ def _shared_ylim(values: np.ndarray, references: Sequence[float]) -> tuple[float
     return lo - pad, hi + pad
 
 
-def _mark_off_scale(ax: Axes, values: np.ndarray, ylim: tuple[float, float]) -> None:
+def _off_scale(values: np.ndarray, ylim: tuple[float, float]) -> bool:
     finite = values[np.isfinite(values)]
-    if finite.size and ((finite < ylim[0]).any() or (finite > ylim[1]).any()):
-        ax.text(
-            0.98,
-            0.04,
-            "some values off scale",
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=7,
-            color="0.3",
-        )
+    return bool(finite.size and ((finite < ylim[0]).any() or (finite > ylim[1]).any()))
 
 
 def training_curves(
@@ -207,6 +197,8 @@ def training_curves(
     binned_panels = _groups(binned, panel_by)
     eval_panels = _groups(evals, panel_by) if not evals.empty else {}
 
+    # The y-range is shared: the central 99 % of the binned values plus truth and log K; a panel
+    # with values beyond it says "(clipped)" in its title.
     references = np.r_[train[schema.TRUE_MI].to_numpy(float), train[schema.LOG_K].to_numpy(float)]
     ylim = _shared_ylim(
         binned[schema.ESTIMATE].to_numpy(dtype=float),
@@ -260,18 +252,18 @@ def training_curves(
             for ceiling in own:
                 ax.axhline(ceiling, color=colour, ls=":", lw=1.3)
                 has_own_ceiling = True
-        ax.set_title(_panel_title(key, panel), fontsize=PANEL_TITLE_FONTSIZE)
+        title = _panel_title(key, panel)
+        if _off_scale(binned_panels[key][schema.ESTIMATE].to_numpy(dtype=float), ylim):
+            title += " (clipped)"
+        ax.set_title(title, fontsize=PANEL_TITLE_FONTSIZE)
         ax.set_ylim(*ylim)
         ax.grid(alpha=0.25, lw=0.5)
-        _mark_off_scale(ax, binned_panels[key][schema.ESTIMATE].to_numpy(dtype=float), ylim)
 
     ncols = min(len(panel_keys), col_wrap)
     label_outer(axes, ncols=ncols, xlabel="training step", ylabel="estimate (nats)")
     tasks = ", ".join(sorted(map(str, train[schema.TASK].unique())))
     label = setting_label(setting)
-    fig.suptitle(
-        f"Training curves — {tasks}" + (f" ({label})" if label else ""), fontsize=TITLE_FONTSIZE
-    )
+    figure_title(fig, f"Training curves — {tasks}", label)
     grey = "0.35"
     handles: list[Line2D] = [
         Line2D([], [], color=grey, lw=SEED_LINEWIDTH * 1.5),
@@ -328,14 +320,16 @@ def ess_curves(
     readout, light to dark with increasing MI, on a log axis. FlatNCE (Chen et al. 2021), Fig. 6.
 
     Raises:
-        ValueError: a required column is missing, or no finite training-batch ESS is left.
+        ValueError: a required column is missing.
+        FigureNotApplicableError: no finite training-batch ESS (e.g. SINCERE's labels layout,
+            whose score matrix has no single positive per row).
     """
     require_columns(runs, ESS_CURVE_COLUMNS, what="ess_curves")
     data, setting = main_setting(project(runs, ESS_CURVE_COLUMNS, OPTIONAL_CURVE_COLUMNS))
     train = data[data[schema.READOUT] == schema.READOUT_TRAIN]
     train = train[np.isfinite(train[schema.ESS].astype(float))]
     if train.empty:
-        raise ValueError("ess_curves: no finite 'ess' values in the 'train' readout")
+        raise FigureNotApplicableError("ess_curves: no finite 'ess' values in the 'train' readout")
     train = _with_curve_id(train)
     panel_by, panel_keys = _panels(train)
     binned = bin_steps(train, [schema.ESS], [*panel_by, CURVE, schema.RUN_ID], n_bins=n_bins)
@@ -372,10 +366,7 @@ def ess_curves(
     label_outer(axes, ncols=ncols, xlabel="training step", ylabel="ESS (fraction of negatives)")
     tasks = ", ".join(sorted(map(str, train[schema.TASK].unique())))
     label = setting_label(setting)
-    fig.suptitle(
-        f"Effective sample size of the negatives — {tasks}" + (f" ({label})" if label else ""),
-        fontsize=TITLE_FONTSIZE,
-    )
+    figure_title(fig, f"Effective sample size of the negatives — {tasks}", label)
     handles = [
         Line2D([], [], color=_shade((0.35, 0.35, 0.35), positions[c]), lw=1.6) for c in curve_ids
     ]

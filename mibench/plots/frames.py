@@ -39,7 +39,25 @@ BATCH_SWEEP_SETTING_COLUMNS: tuple[str, ...] = (
 # Columns that get their own panels next to the estimator when one estimator has several values.
 PANEL_EXTRA_COLUMNS: tuple[str, ...] = (schema.CRITIC, "system")
 STEP_BIN = "step_bin"  # bin index column added by bin_steps
-VARIES = "per estimator"  # setting value reported when the chosen settings differ by estimator
+MAX_VALUES_NAMED = 3  # a setting that differs by estimator is named "a/b/c" up to this many
+
+
+class Varies(tuple):
+    """Setting value when estimators were drawn at different values (sorted, distinct)."""
+
+    def __new__(cls, values: Iterable[object]) -> Varies:
+        return super().__new__(cls, sorted(set(values), key=str))
+
+    def __str__(self) -> str:
+        if len(self) > MAX_VALUES_NAMED:
+            return "varies by estimator"
+        return "/".join(_plain(v) for v in self)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 class FigureNotApplicableError(ValueError):
@@ -99,7 +117,8 @@ def main_setting(
     combination that sorts first, so a sweep over K draws the same K for every estimator. The
     choice is made per estimator because some settings are: the runner's ``auto`` critic gives
     NT-Xent and SINCERE an encoder where the others get a separable critic. Returns the filtered
-    frame and ``{column: value}`` for the columns present (:data:`VARIES` where estimators differ).
+    frame and ``{column: value}`` for the columns present (a :class:`Varies` of the values where
+    estimators differ).
     """
     present = [c for c in columns if c in frame.columns]
     if not present or frame.empty:
@@ -120,27 +139,24 @@ def main_setting(
     setting: dict[str, object] = {}
     for index, column in enumerate(present):
         values = {c[index] for c in chosen_per_estimator}
-        setting[column] = values.pop() if len(values) == 1 else VARIES
+        setting[column] = values.pop() if len(values) == 1 else Varies(values)
     return frame[mask], setting
 
 
 def setting_label(setting: dict[str, object]) -> str:
-    """``"K = 64, d = 5, float32"``-style text for a figure title."""
+    """``"K = 64, d = 5/8, float32"``-style text for a figure title."""
     names = {schema.BATCH_SIZE: "K", schema.DIM: "d", schema.CRITIC: "critic"}
     parts = []
     for column, value in setting.items():
         if value is None:
             continue
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if value == VARIES:
-            parts.append(f"{names.get(column, column)} {VARIES}")
-        elif column in names:
-            parts.append(f"{names[column]} = {value}")
+        text = str(value) if isinstance(value, Varies) else _plain(value)
+        if column in names:
+            parts.append(f"{names[column]} = {text}")
         elif column == schema.NEGATIVES:
-            parts.append(f"negatives: {value}")
+            parts.append(f"negatives: {text}")
         else:
-            parts.append(str(value))
+            parts.append(text)
     return ", ".join(parts)
 
 

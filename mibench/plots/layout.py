@@ -22,6 +22,7 @@ TITLE_FONTSIZE = 13
 PANEL_TITLE_FONTSIZE = 10
 LEGEND_FONTSIZE = 9
 LEGEND_MAX_COLS = 6
+MIN_FACET_WIDTH_IN = 10.0
 
 
 def new_figure(width_in: float, height_in: float) -> Figure:
@@ -47,7 +48,9 @@ def facet_grid(
         raise ValueError(f"a figure needs at least one panel, got {n_panels}")
     ncols = min(n_panels, col_wrap)
     nrows = math.ceil(n_panels / ncols)
-    fig = new_figure(panel_size[0] * ncols, panel_size[1] * nrows + extra_height_in)
+    # A minimum width keeps the title and the legend under the grid inside the canvas.
+    width = max(panel_size[0] * ncols, MIN_FACET_WIDTH_IN)
+    fig = new_figure(width, panel_size[1] * nrows + extra_height_in)
     grid = fig.subplots(nrows, ncols, sharex=True, sharey=sharey, squeeze=False)
     axes = [ax for row in grid for ax in row]
     for ax in axes[n_panels:]:
@@ -73,6 +76,12 @@ def label_outer(
             ax.set_xlabel(xlabel)
 
 
+def figure_title(fig: Figure, title: str, setting: str = "") -> None:
+    """Figure title, with the drawn setting (K, d, ...) on a smaller second line."""
+    text = title if not setting else f"{title}\n{setting}"
+    fig.suptitle(text, fontsize=TITLE_FONTSIZE, linespacing=1.5)
+
+
 def legend_below(fig: Figure, handles: Sequence[Artist], labels: Sequence[str]) -> None:
     """One figure-level legend centred under the panels (outside every axes)."""
     if not handles:
@@ -95,7 +104,7 @@ def legend_right(fig: Figure, handles: Sequence[Artist], labels: Sequence[str], 
     fig.legend(
         handles,
         labels,
-        loc="outside right upper",
+        loc="outside right center",
         ncols=ncols,
         fontsize=LEGEND_FONTSIZE,
         title=title,

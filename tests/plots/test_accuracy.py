@@ -116,4 +116,7 @@ def test_divergence_counts_come_from_the_runs(
     assert [t.get_text() for t in ax.texts] == expected
     assert counts["size"].eq(len(SEEDS) * len(BATCH_SIZES)).all()
     assert counts["sum"].sum() > 0  # the fixture has diverged runs, so the check is not vacuous
-    assert f"{int(counts['sum'].sum())} of {int(counts['size'].sum())}" in ax.get_title()
+    assert (
+        f"{int(counts['sum'].sum())} of {int(counts['size'].sum())} runs"
+        in fig._suptitle.get_text()
+    )

@@ -14,6 +14,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from mibench.plots.curves import ess_curves, training_curves
+from mibench.plots.frames import FigureNotApplicableError
 from mibench.plots.palette import sort_estimators
 from mibench.results import schema
 
@@ -159,5 +160,5 @@ def test_ess_curves_one_line_per_mi_level_on_a_log_axis(
 def test_ess_curves_bad_input(runs_frame: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="ess_curves: missing columns ess"):
         ess_curves(runs_frame.drop(columns=schema.ESS))
-    with pytest.raises(ValueError, match="no finite 'ess'"):
+    with pytest.raises(FigureNotApplicableError, match="no finite 'ess'"):
         ess_curves(runs_frame.assign(**{schema.ESS: np.nan}))

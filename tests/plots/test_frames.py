@@ -11,7 +11,7 @@ import pytest
 
 from mibench.plots.frames import (
     STEP_BIN,
-    VARIES,
+    Varies,
     bin_steps,
     load_summary,
     main_setting,
@@ -55,7 +55,8 @@ def test_main_setting_is_chosen_per_estimator_by_run_count() -> None:
     assert set(chosen.loc[chosen[schema.ESTIMATOR] == "a", schema.BATCH_SIZE]) == {16}
     assert set(chosen.loc[chosen[schema.ESTIMATOR] == "b", schema.BATCH_SIZE]) == {64}
     assert len(chosen) == 5
-    assert setting == {schema.BATCH_SIZE: VARIES}
+    assert setting == {schema.BATCH_SIZE: Varies([64, 16])}
+    assert setting_label(setting) == "K = 16/64"
 
 
 def test_main_setting_breaks_ties_by_sort_order_for_every_estimator() -> None:
@@ -74,7 +75,10 @@ def test_main_setting_ignores_absent_columns() -> None:
 def test_setting_label() -> None:
     label = setting_label({schema.BATCH_SIZE: 64, schema.DIM: 5.0, schema.DTYPE: "float32"})
     assert label == "K = 64, d = 5, float32"
-    assert setting_label({schema.CRITIC: VARIES}) == f"critic {VARIES}"
+    assert setting_label({schema.CRITIC: Varies(["separable", "encoder"])}) == (
+        "critic = encoder/separable"
+    )
+    assert setting_label({schema.DIM: Varies([1, 2, 3, 4])}) == "d = varies by estimator"
 
 
 def test_bin_steps_matches_numpy_block_means() -> None:
