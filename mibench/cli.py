@@ -135,6 +135,13 @@ def run_command(
     force: Annotated[bool, typer.Option(help="Recompute finished cells.")] = False,
     plots: Annotated[bool, typer.Option(help="Draw the figures at the end.")] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes training stacks in parallel, one torch thread each (default: one "
+            "per CPU core for large plans, else 1 = train in this process)."
+        ),
+    ] = None,
 ) -> None:
     """Train a suite's cells (finished ones are skipped), store them and print the summary."""
     from mibench import runner
@@ -153,12 +160,20 @@ def run_command(
             device=device,
         )
         prepared = runner.prepare(suite, overrides=overrides, out=out)
+        workers = runner.default_workers(prepared, force=force) if workers is None else workers
+        if workers < 1:
+            raise suite_schema.SuiteError(f"--workers: must be an integer >= 1, got {workers}")
     except suite_schema.SuiteError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
     try:
         report = runner.execute(
-            prepared, force=force, console=console, show_progress=progress, plots=plots
+            prepared,
+            force=force,
+            console=console,
+            show_progress=progress,
+            plots=plots,
+            workers=workers,
         )
     except KeyboardInterrupt:
         typer.echo("interrupted: finished runs are kept; run again to continue", err=True)

@@ -5,20 +5,36 @@ The data flow of DESIGN.md, one direction::
     suite file --prepare()--> Plan (validated cells; nothing written yet)
       --execute()--> pending cells (finished ones skipped unless force)
       --group by (device, train.stack_key)--> stacks --train.train_stack--> RunResults
+         (in this process, or in ``workers`` spawned processes with one torch thread each)
       --store.write_run (atomic, as soon as each stack ends)--> runs/<run_id>.parquet
       --summary.summarize--> summary.parquet (+ manifest.json, suite.json, skipped.json)
       --mibench.plots.draw_all, when that module provides it--> figures/
 
 :func:`prepare` raises :class:`~mibench.suite.SuiteError` for every bad input before any
 directory exists; :func:`execute` is the only function that writes.
+
+Workers. Stacks are independent, so ``workers > 1`` trains them in that many spawned processes,
+each limited to one torch thread (small stacked kernels are dominated by per-call overhead, and
+one thread per process avoids oversubscribing the cores). Each worker writes its own results with
+the same atomic rules. A worker dies with its parent (Linux ``PR_SET_PDEATHSIG``, and a parent
+check at every progress report elsewhere), so killing ``mibench run`` never leaves training
+processes behind. Numbers may differ from a one-process run in the last float bits (thread
+count changes reduction order); each run's numbers never depend on which stack it shares.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
+import multiprocessing
+import os
+import queue
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +70,11 @@ DEFAULT_OUT = Path("results")
 DEFAULT_MAX_STACK = 256  # runs per train_stack call: bounds memory; larger stacks gain little
 FMICL_PREFIX = "fmicl_"
 MAX_BARS_KEPT = 8  # with more stacks than this, finished stacks' bars are removed
+DEFAULT_WORKERS = 1
+WORKER_THREADS = 1  # torch threads per worker process
+PARALLEL_MIN_RUN_STEPS = 100_000  # below this, spawning workers costs more than it saves
+_PROGRESS_POLL_S = 0.2
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -110,10 +131,13 @@ def pending_configs(prepared: Prepared, *, force: bool = False) -> list[RunConfi
 
 
 def make_stacks(
-    configs: Sequence[RunConfig], *, max_stack: int = DEFAULT_MAX_STACK
+    configs: Sequence[RunConfig], *, max_stack: int = DEFAULT_MAX_STACK, workers: int = 1
 ) -> list[list[RunConfig]]:
-    """Group configs that may share one stacked computation, in first-seen order, split to
-    at most ``max_stack`` runs per stack."""
+    """Group configs that may share one stacked computation, in first-seen order.
+
+    Each group is cut into equal parts of at most ``max_stack`` runs, and into at least
+    ``workers`` parts when it is the only group, so that every worker has a stack.
+    """
     from mibench import train
 
     groups: dict[tuple[Any, ...], list[RunConfig]] = {}
@@ -121,8 +145,11 @@ def make_stacks(
         groups.setdefault((config.device, *train.stack_key(config)), []).append(config)
     stacks = []
     for members in groups.values():
-        for start in range(0, len(members), max_stack):
-            stacks.append(members[start : start + max_stack])
+        parts = math.ceil(len(members) / max_stack)
+        if len(groups) == 1:
+            parts = max(parts, min(workers, len(members)))
+        size = math.ceil(len(members) / parts)
+        stacks.extend(members[start : start + size] for start in range(0, len(members), size))
     return stacks
 
 
@@ -158,10 +185,10 @@ def _with_f_truth(frame: pd.DataFrame, config: RunConfig, task: Any) -> pd.DataF
     return frame
 
 
-def _store_result(prepared: Prepared, result: Any) -> None:
+def _store_result(suite_dir: Path, result: Any, task: Any) -> None:
     config: RunConfig = result.config
     run_id = config.cell_hash()
-    frame = _with_f_truth(result.frame, config, prepared.plan.tasks.get(run_id))
+    frame = _with_f_truth(result.frame, config, task)
     sidecar = store.sidecar_record(
         config=config.as_dict(),
         run_id=run_id,
@@ -172,7 +199,51 @@ def _store_result(prepared: Prepared, result: Any) -> None:
         task_id=result.task_id,
         n_rows=len(frame),
     )
-    store.write_run(prepared.suite_dir, run_id, frame, sidecar)
+    store.write_run(suite_dir, run_id, frame, sidecar)
+
+
+def train_and_store(
+    suite_dir: Path, stack: Sequence[RunConfig], progress: Callable[[int], None] | None = None
+) -> list[str]:
+    """Train one stack and store each run as it comes back; returns the run ids."""
+    from mibench import train
+
+    results = train.train_stack(stack, device=stack[0].device, progress=progress)
+    for result in results:
+        _store_result(suite_dir, result, train.build_task(result.config))
+    return [r.config.cell_hash() for r in results]
+
+
+# ------------------------------------------------------------------------- worker processes
+_worker_queue: Any = None
+_worker_parent: int | None = None
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _worker_init(progress_queue: Any, parent: int) -> None:
+    import torch
+
+    global _worker_queue, _worker_parent
+    _worker_queue, _worker_parent = progress_queue, parent
+    torch.set_num_threads(WORKER_THREADS)
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+
+
+def _worker_stack(index: int, suite_dir: Path, stack: list[RunConfig]) -> list[str]:
+    def report(steps_done: int) -> None:
+        if os.getppid() != _worker_parent:  # orphaned: stop instead of training for nobody
+            os._exit(1)
+        _worker_queue.put((index, steps_done))
+
+    report(0)
+    return train_and_store(suite_dir, stack, report)
 
 
 def build_summary(prepared: Prepared) -> pd.DataFrame:
@@ -194,29 +265,10 @@ def _draw_figures(suite_dir: Path) -> list[Path]:
     return list(draw_all(suite_dir))
 
 
-def execute(
-    prepared: Prepared,
-    *,
-    force: bool = False,
-    console: Console | None = None,
-    show_progress: bool = True,
-    plots: bool = True,
-    max_stack: int = DEFAULT_MAX_STACK,
-) -> RunReport:
-    """Train the pending cells of a prepared plan, store them, and write the summary."""
-    from mibench import train
+class _Bars:
+    """Rich progress: one bar for all run-steps, one per stack (added when the stack starts)."""
 
-    console = console or Console(stderr=True)
-    started = time.perf_counter()
-    suite_dir = prepared.suite_dir
-    runs = store.runs_dir(suite_dir)
-    runs.mkdir(parents=True, exist_ok=True)
-    store.clean_partials(runs)
-    store.clean_partials(suite_dir)
-    pending = pending_configs(prepared, force=force)
-    stacks = make_stacks(pending, max_stack=max_stack)
-    total_run_steps = sum(c.n_steps for c in pending)
-    columns = (
+    COLUMNS = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -225,29 +277,120 @@ def execute(
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, disable=not show_progress) as progress:
-        overall = progress.add_task(f"all {len(pending)} runs (run-steps)", total=total_run_steps)
-        done_before = 0
-        for index, stack in enumerate(stacks, start=1):
-            n_steps = stack[0].n_steps
-            label = f"stack {index}/{len(stacks)}: {_stack_label(stack)}"
-            bar = progress.add_task(label, total=n_steps)
-            base = done_before
 
-            def report(
-                steps_done: int, bar: Any = bar, base: int = base, width: int = len(stack)
-            ) -> None:
-                progress.update(bar, completed=steps_done)
-                progress.update(overall, completed=base + steps_done * width)
+    def __init__(self, progress: Progress, stacks: Sequence[Sequence[RunConfig]]) -> None:
+        self.progress = progress
+        self.stacks = stacks
+        total = sum(len(s) * s[0].n_steps for s in stacks)
+        n_runs = sum(len(s) for s in stacks)
+        self.overall = progress.add_task(f"all {n_runs} runs (run-steps)", total=total)
+        self.bars: dict[int, Any] = {}
+        self.done: dict[int, int] = {}
 
-            results = train.train_stack(stack, device=stack[0].device, progress=report)
-            for result in results:
-                _store_result(prepared, result)
-            done_before += n_steps * len(stack)
-            progress.update(bar, completed=n_steps)
-            progress.update(overall, completed=done_before)
-            if len(stacks) > MAX_BARS_KEPT:
-                progress.remove_task(bar)  # many stacks: keep the display short
+    def update(self, index: int, steps_done: int) -> None:
+        stack = self.stacks[index]
+        if index not in self.bars:
+            label = f"stack {index + 1}/{len(self.stacks)}: {_stack_label(stack)}"
+            self.bars[index] = self.progress.add_task(label, total=stack[0].n_steps)
+        self.done[index] = steps_done
+        self.progress.update(self.bars[index], completed=steps_done)
+        run_steps = sum(self.done[i] * len(self.stacks[i]) for i in self.done)
+        self.progress.update(self.overall, completed=run_steps)
+
+    def finish(self, index: int) -> None:
+        self.update(index, self.stacks[index][0].n_steps)
+        if len(self.stacks) > MAX_BARS_KEPT:
+            self.progress.remove_task(self.bars[index])  # many stacks: keep the display short
+
+
+def _train_in_process(suite_dir: Path, stacks: list[list[RunConfig]], bars: _Bars) -> None:
+    for index, stack in enumerate(stacks):
+        bars.update(index, 0)
+        train_and_store(suite_dir, stack, lambda n, index=index: bars.update(index, n))
+        bars.finish(index)
+
+
+def _train_in_workers(
+    suite_dir: Path, stacks: list[list[RunConfig]], bars: _Bars, workers: int
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    progress_queue = context.Queue()
+    # Longest stacks first, so the last worker to finish is not handed the biggest one late.
+    order = sorted(range(len(stacks)), key=lambda i: -len(stacks[i]) * stacks[i][0].n_steps)
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(progress_queue, os.getpid()),
+    ) as pool:
+        pending: dict[Future[list[str]], int] = {
+            pool.submit(_worker_stack, i, suite_dir, stacks[i]): i for i in order
+        }
+        try:
+            while pending:
+                done, _ = wait(pending, timeout=_PROGRESS_POLL_S, return_when=FIRST_COMPLETED)
+                _drain(progress_queue, bars)
+                for future in done:
+                    index = pending.pop(future)
+                    future.result()  # a worker's exception is raised here, with its traceback
+                    bars.finish(index)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _drain(progress_queue: Any, bars: _Bars) -> None:
+    while True:
+        try:
+            index, steps_done = progress_queue.get_nowait()
+        except queue.Empty:
+            return
+        bars.update(index, steps_done)
+
+
+def default_workers(prepared: Prepared, *, force: bool = False) -> int:
+    """Workers ``mibench run`` uses unless told: one per CPU core for a plan of at least
+    ``PARALLEL_MIN_RUN_STEPS`` pending run-steps, else 1 (starting a worker costs seconds)."""
+    run_steps = sum(c.n_steps for c in pending_configs(prepared, force=force))
+    return max(1, os.cpu_count() or 1) if run_steps >= PARALLEL_MIN_RUN_STEPS else 1
+
+
+def execute(
+    prepared: Prepared,
+    *,
+    force: bool = False,
+    console: Console | None = None,
+    show_progress: bool = True,
+    plots: bool = True,
+    max_stack: int = DEFAULT_MAX_STACK,
+    workers: int = DEFAULT_WORKERS,
+) -> RunReport:
+    """Train the pending cells of a prepared plan, store them, and write the summary.
+
+    ``workers > 1`` trains stacks in that many processes (one torch thread each); CUDA runs
+    always train in this process.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    suite_dir = prepared.suite_dir
+    runs = store.runs_dir(suite_dir)
+    runs.mkdir(parents=True, exist_ok=True)
+    store.clean_partials(runs)
+    store.clean_partials(suite_dir)
+    pending = pending_configs(prepared, force=force)
+    if any(c.device.startswith("cuda") for c in pending):
+        workers = 1  # one process per GPU: the stacks already fill it
+    stacks = make_stacks(pending, max_stack=max_stack, workers=workers)
+    total_run_steps = sum(c.n_steps for c in pending)
+    with Progress(*_Bars.COLUMNS, console=console, disable=not show_progress) as progress:
+        bars = _Bars(progress, stacks)
+        if workers > 1 and len(stacks) > 1:
+            _train_in_workers(suite_dir, stacks, bars, min(workers, len(stacks)))
+        else:
+            _train_in_process(suite_dir, stacks, bars)
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
     store.write_json_atomic(suite_dir / store.MANIFEST_FILE, {"run_ids": run_ids})
     store.write_json_atomic(suite_dir / store.SUITE_FILE, suite_record(prepared.plan.suite))

@@ -110,6 +110,7 @@ BAD_ARGS = {
     "bad seeds": (["--seeds", "x"], "--seeds: invalid value 'x'"),
     "bad dtype": (["--dtype", "float16"], "invalid value 'float16'; valid choices: float32, float64"),
     "bad device": (["--device", "tpu"], "invalid device 'tpu'; valid choices: cpu, cuda, cuda:N"),
+    "no workers": (["--workers", "0"], "--workers: must be an integer >= 1, got 0"),
 }  # fmt: skip
 
 
@@ -149,6 +150,19 @@ def test_missing_suite_names_the_choices(tmp_path):
     assert "default" in result.stderr
 
 
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
 def test_sigkill_mid_run_then_rerun_completes(tmp_path):
     # Four stacks (one per K) so that the first finished file appears long before the last.
     suite = tmp_path / "kill.toml"
@@ -158,15 +172,20 @@ def test_sigkill_mid_run_then_rerun_completes(tmp_path):
     out = tmp_path / "out"
     runs = out / "kill" / store.RUNS_DIR
     command = [sys.executable, "-m", "mibench.cli", "run", str(suite), "--out", str(out),
-               "--no-plots", "--no-progress"]  # fmt: skip
+               "--no-plots", "--no-progress", "--workers", "2"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + 120
     while not list(runs.glob("*.parquet")) and process.poll() is None:
         assert time.monotonic() < deadline, "no run file appeared within 120 s"
         time.sleep(0.05)
+    children = _children(process.pid)  # the worker processes (mibench run trains in 2 here)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    deadline = time.monotonic() + 30
+    while [c for c in children if _alive(c)]:  # workers die with their parent, no orphans
+        assert time.monotonic() < deadline, f"orphaned workers: {children}"
+        time.sleep(0.1)
     finished_at_kill = len(list(runs.glob("*.parquet")))
     assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
     assert 0 < finished_at_kill < 16  # killed mid-run: some cells done, not all

@@ -247,3 +247,23 @@ def test_f_truth_is_added_per_level_for_fmicl_runs():
     # Not an f-MICL estimator: unchanged.
     plain = RunConfig.make(estimator="nwj", task="gaussian", task_params={"dim": 2, "mi": 1.0})
     assert schema.TRUE_F_MI not in runner._with_f_truth(fake_frame(plain), plain, task)
+
+
+def test_single_group_is_cut_for_every_worker(tmp_path, trainer, suite_file):
+    prepared = runner.prepare(suite_file, out=tmp_path,
+                              overrides=Overrides(batch_sizes=(8,)))  # fmt: skip
+    configs = runner.pending_configs(prepared)  # 8 runs, one stack key
+    assert [len(s) for s in runner.make_stacks(configs, workers=1)] == [8]
+    assert [len(s) for s in runner.make_stacks(configs, workers=3)] == [3, 3, 2]
+    assert [len(s) for s in runner.make_stacks(configs, max_stack=5, workers=1)] == [4, 4]
+
+
+def test_workers_by_default_only_for_large_plans(tmp_path, trainer, suite_file, monkeypatch):
+    import os
+
+    prepared = runner.prepare(suite_file, out=tmp_path)  # 16 runs x 40 steps = 640 run-steps
+    assert runner.default_workers(prepared) == 1
+    monkeypatch.setattr(runner, "PARALLEL_MIN_RUN_STEPS", 640)
+    assert runner.default_workers(prepared) == max(1, os.cpu_count() or 1)
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
+        runner.execute(prepared, workers=0, show_progress=False)
