@@ -197,12 +197,19 @@ class RunConfig:
     log_every: int = 1
     suite: str = "adhoc"
     device: str = "cpu"
+    # Contrastive system (mibench.train.systems): "inbatch" (the batch's own score matrix), "clip"
+    # (both directions) or "moco" (momentum encoder + queue), and its parameters.
+    system: str = "inbatch"
+    system_params: Params = ()
 
     HASH_EXCLUDE = ("device",)
+    # Left out of the hash payload while at their default, so every cell hashed before these
+    # fields existed keeps its hash (and its stored results).
+    HASH_OMIT_DEFAULT = ("system", "system_params")
 
     @classmethod
     def make(cls, **kwargs: Any) -> RunConfig:
-        for key in ("task_params", "estimator_params", "critic_params"):
+        for key in ("task_params", "estimator_params", "critic_params", "system_params"):
             if key in kwargs:
                 kwargs[key] = _freeze(kwargs[key])
         return cls(**kwargs)
@@ -217,7 +224,7 @@ class RunConfig:
             out[f.name] = value
         return out
 
-    def kwargs(self, which: Literal["task", "estimator", "critic"]) -> dict[str, Any]:
+    def kwargs(self, which: Literal["task", "estimator", "critic", "system"]) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in getattr(self, f"{which}_params")}
 
     @property
@@ -225,7 +232,14 @@ class RunConfig:
         return self.eval_batch_size or 4 * self.batch_size
 
     def cell_hash(self) -> str:
-        """First 16 hex digits of the SHA-256 of the canonical JSON of the config (minus device)."""
-        payload = {k: v for k, v in self.as_dict().items() if k not in self.HASH_EXCLUDE}
+        """First 16 hex digits of the SHA-256 of the canonical JSON of the config (minus device,
+        and minus ``system``/``system_params`` while they hold their defaults)."""
+        defaults = {f.name: f.default for f in fields(self) if f.name in self.HASH_OMIT_DEFAULT}
+        payload = {
+            k: v
+            for k, v in self.as_dict().items()
+            if k not in self.HASH_EXCLUDE
+            and not (k in defaults and getattr(self, k) == defaults[k])
+        }
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -57,7 +57,10 @@ class TwoTowerCritic(Critic):
         return self.f.parameters() + self.h.parameters()
 
     def embed(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        return self.f.forward(x), self.h.forward(y)
+        fx, hy = self.f.forward(x), self.h.forward(y)
+        # Hook: kept for the trainer's alignment/uniformity readout (mibench.train.systems).
+        self.last_embeddings = (fx, hy)
+        return fx, hy
 
     def _towers(self) -> str:
         return f"f: {self.f.describe()}, h: {self.h.describe()}"

@@ -78,10 +78,14 @@ class EncoderCritic(Critic):
 
     def gram(self, z: Tensor) -> Tensor:
         e = self.embed(z)
+        # Hook: kept for the trainer's alignment/uniformity readout (mibench.train.systems).
+        self.last_embeddings = (e,)
         return torch.bmm(e, e.transpose(1, 2)) / self.tau
 
     def scores(self, x: Tensor, y: Tensor) -> Tensor:
-        return torch.bmm(self.embed(x), self.embed(y).transpose(1, 2)) / self.tau
+        ex, ey = self.embed(x), self.embed(y)
+        self.last_embeddings = (ex, ey)  # hook, as in gram
+        return torch.bmm(ex, ey.transpose(1, 2)) / self.tau
 
     def paired_scores(self, x: Tensor, y: Tensor) -> Tensor:
         return (self.embed(x) * self.embed(y)).sum(dim=-1) / self.tau

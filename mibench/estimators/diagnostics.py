@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import Tensor
 
-from mibench.estimators._logspace import diag, lse_row, lse_row_off, mask_diag
+from mibench.estimators._logspace import diag, lme_off, lse_row, lse_row_off, mask_diag
 
 
 def infonce_value(scores: Tensor) -> Tensor:
@@ -52,3 +53,71 @@ def ess(scores: Tensor) -> Tensor:
     log_w = mask_diag(scores) - lse_row_off(scores).unsqueeze(-1)
     log_sum_w2 = (2.0 * log_w).logsumexp(dim=-1)
     return (-(log_sum_w2 + math.log(K - 1))).exp().mean(dim=-1)
+
+
+# Wang & Isola (2020) defaults: alpha = 2 in L_align, t = 2 in L_unif.
+DEFAULT_ALIGN_ALPHA = 2.0
+DEFAULT_UNIFORMITY_T = 2.0
+
+
+def _unit(z: Tensor) -> Tensor:
+    return z / z.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(z.dtype).tiny)
+
+
+def alignment(fx: Tensor, gy: Tensor, *, alpha: float = DEFAULT_ALIGN_ALPHA) -> Tensor:
+    r"""Alignment loss of positive pairs on the unit hypersphere (lower = positives closer).
+
+    .. math::  \mathcal L_{\rm align} = \frac1K\sum_{i=1}^K \big\|\bar f(x_i) - \bar g(y_i)\big\|_2^{\alpha},
+               \qquad \bar u = u / \|u\|
+
+    Implements L_align of [1] (seed 001, "Alignment and Uniformity Decomposition"; Def. of
+    L_align in Sec. 4.1 of [2]) with the embeddings L2-normalised first, as [2] defines it on the
+    hypersphere (a no-op for the cosine/encoder critics, whose embeddings are unit vectors).
+
+    Args:
+        fx: ``(..., K, d)`` embeddings of x_i.
+        gy: ``(..., K, d)`` embeddings of the paired y_i.
+        alpha: the exponent α > 0 (default 2).
+    Returns:
+        ``(...)``, in [0, 2^α].
+
+    References:
+        [1] Seed 001, contrastive-learning notes (alignment and uniformity).
+        [2] Wang & Isola, Understanding Contrastive Representation Learning through Alignment and
+            Uniformity on the Hypersphere, ICML 2020, arXiv:2005.10242.
+    """
+    if fx.shape != gy.shape:
+        raise ValueError(
+            f"fx and gy must have the same shape (..., K, d), got {tuple(fx.shape)} and "
+            f"{tuple(gy.shape)}"
+        )
+    return (_unit(fx) - _unit(gy)).norm(dim=-1).pow(alpha).mean(dim=-1)
+
+
+def uniformity(z: Tensor, *, t: float = DEFAULT_UNIFORMITY_T) -> Tensor:
+    r"""Uniformity loss of one set of embeddings on the unit hypersphere (lower = more uniform).
+
+    .. math::  \mathcal L_{\rm unif} = \log \frac{1}{K(K-1)} \sum_{i \ne j}
+               e^{-t\,\|\bar z_i - \bar z_j\|_2^2}, \qquad \bar u = u / \|u\|
+
+    Implements L_unif of [1] (Sec. 4.1 of [2], the Gaussian-potential form with t = 2) over the
+    ordered pairs i ≠ j of the batch (the same mean as over unordered pairs), in log space:
+    log-sum-exp of −t d_ij² minus log K(K−1). The squared distance of unit vectors is
+    2 − 2 z̄_iᵀz̄_j, clamped at 0 against rounding.
+
+    Args:
+        z: ``(..., K, d)`` embeddings, K ≥ 2.
+        t: the potential's scale t > 0 (default 2).
+    Returns:
+        ``(...)``, ≤ 0; 0 when every embedding coincides (collapse).
+
+    References:
+        [1] Seed 001, contrastive-learning notes (alignment and uniformity).
+        [2] Wang & Isola, ICML 2020, arXiv:2005.10242.
+    """
+    K = z.shape[-2]
+    if z.dim() < 2 or K < 2:
+        raise ValueError(f"z must have shape (..., K, d) with K >= 2, got {tuple(z.shape)}")
+    unit = _unit(z)
+    sq_dist = (2.0 - 2.0 * unit @ unit.transpose(-1, -2)).clamp_min(0.0)
+    return lme_off(-t * sq_dist)

@@ -67,7 +67,7 @@ from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
 from mibench.estimators import ess, infonce_value
 from mibench.interface import Estimator, RunConfig, Task
 from mibench.results import schema
-from mibench.train import rng
+from mibench.train import rng, systems
 from mibench.train.adam import StackedAdam
 from mibench.train.record import RunResult
 
@@ -107,7 +107,8 @@ def resolve_estimator(config: RunConfig) -> Estimator:
     """The estimator spec of ``config`` with its ``estimator_params`` applied."""
     spec = estimator_registry.get(config.estimator)
     overrides = config.kwargs("estimator")
-    return spec.with_hyper(**overrides) if overrides else spec
+    spec = spec.with_hyper(**overrides) if overrides else spec
+    return systems.wrap_estimator(spec, config)  # hook: CLIP / MoCo (systems.py)
 
 
 _OUTPUTS: dict[tuple[str, str], tuple[bool, bool]] = {}
@@ -135,6 +136,8 @@ _KEY_FIELDS = (
     "eval_every",
     "eval_batch_size",
     "log_every",
+    "system",
+    "system_params",
 )
 
 
@@ -159,6 +162,8 @@ def stack_key(config: RunConfig, task: Task | None = None) -> tuple[Any, ...]:
         config.eval_every,
         config.resolved_eval_batch_size,
         config.log_every,
+        config.system,
+        config.system_params,
     )
 
 
@@ -370,6 +375,8 @@ class _Stack:
         ]
         for run in runs:
             reason = compatibility(run.config.estimator, run.task, run.config.critic)
+            if reason is None:  # hook: the run's contrastive system (systems.py)
+                reason = systems.system_compatibility(run.config, run.spec)
             if reason is not None:
                 raise ValueError(reason)
             if run.config.negatives == "derangement" and run.spec.layout != "pairs":
@@ -436,6 +443,19 @@ class _Stack:
         self.eval_gens = [rng.generator(r.config, rng.STREAM_EVAL) for r in runs]
         self.eye = torch.eye(self.K, dtype=torch.bool, device=device)
         self.eye_eval = torch.eye(self.E, dtype=torch.bool, device=device)
+        # Hook: MoCo's momentum encoder and queue (systems.py); None for the other systems.
+        self.system = (
+            systems.MomentumQueue(
+                self.critic,
+                [r.config for r in runs],
+                [r.task for r in runs],
+                generators=[rng.generator(r.config, systems.STREAM_QUEUE) for r in runs],
+                dtype=self.dtype,
+                device=device,
+            )
+            if first.system == systems.MOCO
+            else None
+        )
 
     @staticmethod
     def _head_of(spec: Estimator) -> str | None:
@@ -495,6 +515,8 @@ class _Stack:
 
     # -------------------------------------------------------------------------- forward
     def _scores(self, x: Tensor, y: Tensor | None, perm: Tensor | None, eye: Tensor) -> Tensor:
+        if self.system is not None:  # hook: MoCo logits (K, 1 + Q) over the queue
+            return self.system.logits(x, y)
         if self.layout == "labels":
             return self.critic.gram(x)
         if self.layout == "views":
@@ -528,6 +550,8 @@ class _Stack:
         return inputs
 
     def _diagnostics(self, scores64: Tensor) -> tuple[Tensor, Tensor]:
+        if self.system is not None:  # hook: MoCo's bank InfoNCE and ESS over the queue
+            return systems.moco_lower_bound(scores64), systems.moco_ess(scores64)
         if self.layout == "labels":
             nan = torch.full(scores64.shape[:-2], math.nan, dtype=torch.float64, device=self.device)
             return nan, nan
@@ -681,6 +705,7 @@ class _Stack:
                 finite &= forced != step
             row = self.log_row.get(step)
             if row is not None:
+                self._embedding_readout(train, row)
                 train.column(schema.LOSS)[row] = loss
                 train.column(schema.GRAD_NORM)[row] = grad_norm
                 train.times.append(time.perf_counter() - self._t0)
@@ -696,6 +721,8 @@ class _Stack:
             diverged_at = torch.where(alive & ~finite, step, diverged_at)
             alive = alive & finite
         self.adam.step(grad_rows, alive)
+        if self.system is not None:  # hook: MoCo momentum update, then enqueue (after the loss)
+            self.system.after_step(alive)
         for group, state in zip(self.groups, new_states, strict=True):
             if group.uses_state:
                 group.state = _tree_where(alive[group.start : group.stop], state, group.state)
@@ -728,10 +755,19 @@ class _Stack:
     ) -> None:
         with torch.no_grad():
             scores = self._scores(x, y, perm, self.eye_eval)
+            self._embedding_readout(evals, self.eval_row[step])
             duals = self._duals(x, y)
             states = [g.state for g in self.groups]
             self._readout(scores.double(), duals, labels, states, evals, self.eval_row[step])
         evals.times.append(time.perf_counter() - self._t0)
+
+    def _embedding_readout(self, records: _Records, row: int) -> None:
+        """Hook: alignment/uniformity (systems.py) of the embeddings of the last forward pass."""
+        if self.negatives != "offdiag":
+            return
+        pairs = systems.embedding_pairs(self.critic, self.layout, self.system)
+        for name, value in systems.embedding_diagnostics(pairs).items():
+            records.column(name)[row] = value
 
     def _snapshot(
         self, alive: Tensor, diverged_at: Tensor, train: _Records, evals: _Records
@@ -745,6 +781,7 @@ class _Stack:
             "alive": alive.clone(),
             "diverged_at": diverged_at.clone(),
             "times": (len(train.times), len(evals.times)),
+            "system": None if self.system is None else self.system.state(),
         }
 
     def _restore(
@@ -758,6 +795,8 @@ class _Stack:
         self.adam.t = snapshot["t"]
         for group, state in zip(self.groups, snapshot["states"], strict=True):
             group.state = state
+        if self.system is not None:
+            self.system.load(snapshot["system"])
         n_train, n_eval = snapshot["times"]
         del train.times[n_train:], evals.times[n_eval:]
         return snapshot["alive"], snapshot["diverged_at"]
@@ -841,6 +880,13 @@ class _Stack:
             for name, value in constants.items():
                 frame[name] = value
             frame = frame[[*schema.COLUMNS, *extras]]
+            # Hook: the run's system and candidates per anchor for each readout (systems.py).
+            frame[systems.SYSTEM] = cfg.system
+            frame[systems.K_EFF] = np.where(
+                frame[schema.READOUT].to_numpy() == schema.READOUT_TRAIN,
+                systems.k_eff(cfg, self.layout, self.K),
+                systems.k_eff(cfg, self.layout, self.E),
+            )
             head = self.heads.get(self._head_of(run.spec))
             arch, n_params = critic_arch, self.critic.n_parameters
             if head is not None:
@@ -858,6 +904,8 @@ class _Stack:
         return [r for r in results if r is not None]
 
     def _matrix_size(self, n: int) -> int:
+        if self.system is not None:  # hook: MoCo's K_eff = Q + 1 sets log_k and the ceiling
+            return self.system.queue_size + 1
         return 2 * n if self.layout == "views" else n
 
     @staticmethod
