@@ -8,6 +8,7 @@ estimator is evaluated on all R matrices of a family in one stacked call.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -90,7 +91,7 @@ def score_families(
 
 
 def shared_families(
-    cache: dict[str, object],
+    cache: dict[str, Any],
     generator: Callable[[str], torch.Generator],
     build_task: Callable[..., Task],
 ) -> list[tuple[str, Tensor]]:
@@ -103,7 +104,8 @@ def shared_families(
         cache[key] = score_families(
             generator("analytic-score-families"), oracle_tasks=default_oracle_tasks(build_task)
         )
-    return cache[key]  # type: ignore[return-value]
+    families: list[tuple[str, Tensor]] = cache[key]
+    return families
 
 
 def default_oracle_tasks(build_task: Callable[..., Task]) -> tuple[Task, ...]:

@@ -157,6 +157,11 @@ def proxy_windows(frame: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
     return out
 
 
+def _train_log_k(frame: pd.DataFrame) -> float:
+    """log K of the training batch (eval rows carry the held-out batch's log size)."""
+    return float(frame[frame[schema.READOUT] == schema.READOUT_TRAIN][schema.LOG_K].iloc[0])
+
+
 def _round(values: np.ndarray | Sequence[float], digits: int = 4) -> list[float]:
     return [round(float(v), digits) for v in values]
 
@@ -167,7 +172,7 @@ def decide_log_k_curse(frame: pd.DataFrame) -> ClaimResult:
     every seed, (ii) its critic's proxy ends above log K by more than z SE (the cap, not the
     critic, stops the estimate) and (iii) over the second half the FlatNCE critic's proxy gains
     more than InfoNCE's by more than z Welch SE (FlatNCE keeps improving, InfoNCE stagnates)."""
-    log_k = float(frame[frame[schema.READOUT] == schema.READOUT_TRAIN][schema.LOG_K].iloc[0])
+    log_k = _train_log_k(frame)
     true_mi = float(frame[schema.TRUE_MI].iloc[0])
     late = _window(frame, schema.READOUT_TRAIN, LATE_START, 1.0)
     saturation = _per_seed(late, "infonce", schema.ESTIMATE) / log_k
@@ -211,7 +216,7 @@ def decide_small_batch(frame: pd.DataFrame) -> ClaimResult:
     proxies = proxy_windows(frame)
     nce, flat = proxies["infonce"], proxies["flatnce"]
     diff, se = _welch(flat["final"], nce["final"])
-    log_k = float(frame[schema.LOG_K].iloc[0])
+    log_k = _train_log_k(frame)
     return ClaimResult(
         passed=diff > Z_MARGIN * se,
         evidence={
@@ -316,16 +321,13 @@ def ess_trajectories(ctx: ClaimContext) -> ClaimResult:
 def decide_precision(frame32: pd.DataFrame, frame64: pd.DataFrame) -> ClaimResult:
     """PASS iff the float64-trained InfoNCE critic's final proxy exceeds the float32-trained one's
     by more than z Welch SE (precision, not the estimator's bias, limits small-batch InfoNCE)."""
-    nce32 = proxy_windows(frame32)["infonce"]["final"]
+    proxies32 = proxy_windows(frame32)
+    nce32 = proxies32["infonce"]["final"]
     nce64 = proxy_windows(frame64)["infonce"]["final"]
-    flat32 = (
-        proxy_windows(frame32)["flatnce"]["final"]
-        if "flatnce" in set(frame32[schema.ESTIMATOR])
-        else np.array([math.nan])
-    )
+    flat32 = proxies32.get("flatnce", {"final": np.array([math.nan])})["final"]
     diff, se = _welch(nce64, nce32)
     late64 = _window(frame64, schema.READOUT_TRAIN, LATE_START, 1.0)
-    log_k = float(frame64[schema.LOG_K].iloc[0])
+    log_k = _train_log_k(frame64)
     saturation64 = _per_seed(late64, "infonce", schema.ESTIMATE) / log_k
     return ClaimResult(
         passed=diff > Z_MARGIN * se,
