@@ -52,7 +52,7 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "device": _DEFAULTS.device,
 }
 SUITE_ONLY_KEYS = ("name", "description")
-GRID_ONLY_KEYS = ("estimators", "tasks", "critics", "estimator_params")
+GRID_ONLY_KEYS = ("estimators", "tasks", "critics", "estimator_params", "systems")
 
 
 class SuiteError(ValueError):
@@ -76,6 +76,14 @@ class CriticEntry:
 
 
 @dataclass(frozen=True)
+class SystemEntry:
+    """One ``systems`` item of a grid: a system name and parameters (lists are swept)."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Grid:
     """One ``[[grid]]`` block after validation (``settings`` already merged over ``[suite]``)."""
 
@@ -84,6 +92,7 @@ class Grid:
     critics: tuple[CriticEntry, ...]
     estimator_params: Mapping[str, Mapping[str, Any]]
     settings: Mapping[str, Any]
+    systems: tuple[SystemEntry, ...] = (SystemEntry(name="inbatch"),)
 
 
 @dataclass(frozen=True)
@@ -275,6 +284,42 @@ def _check_critics(where: str, value: Any) -> tuple[CriticEntry, ...]:
     return tuple(out)
 
 
+def check_systems(where: str, value: Any) -> tuple[SystemEntry, ...]:
+    """A non-empty list of system names or ``{name = ..., param = value | [values]}`` tables."""
+    if isinstance(value, str | Mapping):
+        value = [value]
+    if not isinstance(value, list | tuple) or not value:
+        raise _fail(where, f"must be a non-empty list of systems, got {value!r}")
+    out = []
+    for i, item in enumerate(value):
+        at = f"{where}[{i}]"
+        if isinstance(item, str):
+            out.append(SystemEntry(name=_check_name(at, item)))
+        elif isinstance(item, Mapping) and "name" in item:
+            params = {k: v for k, v in item.items() if k != "name"}
+            out.append(SystemEntry(name=_check_name(f"{at}.name", item["name"]), params=params))
+        else:
+            raise _fail(at, f"must be a system name or a table with a 'name' key, got {item!r}")
+    return tuple(out)
+
+
+def expand_system_params(where: str, entry: SystemEntry) -> list[dict[str, Any]]:
+    """Every parameter combination of one system entry over its defaults, each validated."""
+    from mibench.train import systems
+
+    axes = [
+        [(k, v) for v in (value if _is_sequence(value) else [value])]
+        for k, value in entry.params.items()
+    ]
+    combos = []
+    for combo in product(*axes):
+        try:
+            combos.append(systems.resolve_system_params(entry.name, dict(combo)))
+        except ValueError as error:
+            raise _fail(where, str(error)) from None
+    return combos
+
+
 def check_estimators(where: str, value: Any) -> str | tuple[str, ...]:
     """``"all"`` or a non-empty list of estimator names (checked against the registry later)."""
     if value == ALL:
@@ -346,6 +391,7 @@ def parse_suite(document: Mapping[str, Any], *, source: str = "<memory>", name: 
                     f"{at}.estimator_params", raw.get("estimator_params", {})
                 ),
                 settings=settings,
+                systems=check_systems(f"{at}.systems", raw.get("systems", ["inbatch"])),
             )
         )
     return Suite(name=suite_name, description=description, grids=tuple(grids), source=source)
@@ -612,6 +658,7 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
     """
     from mibench import tasks as task_registry
     from mibench import train
+    from mibench.train import systems as contrastive_systems
 
     if overrides is not None:
         suite = apply_overrides(suite, overrides)
@@ -654,6 +701,11 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                 )
             except (ValueError, TypeError) as error:
                 raise _fail(f"{at}.estimator_params.{name}", str(error)) from None
+        system_cells = [
+            (entry.name, params)
+            for s_index, entry in enumerate(grid.systems)
+            for params in expand_system_params(f"{at}.systems[{s_index}] ({entry.name})", entry)
+        ]
         s = grid.settings
         critic_items = list(enumerate(grid.critics))
         for name, (entry, params, task), (c_index, critic) in product(
@@ -674,7 +726,9 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                     where = f"{at}.critics[{c_index}] ({critic_name})"
                     raise _fail(where, str(error)) from None
                 checked_builds.add((c_index, critic_name, task.dim_x))
-            for hyper, batch_size, seed in product(hyper_sets[name], s["batch_sizes"], s["seeds"]):
+            for (system, system_params), hyper, batch_size, seed in product(
+                system_cells, hyper_sets[name], s["batch_sizes"], s["seeds"]
+            ):
                 config = RunConfig.make(
                     estimator=name,
                     task=entry.name,
@@ -693,7 +747,16 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                     log_every=s["log_every"],
                     suite=suite.name,
                     device=s["device"],
+                    system=system,
+                    system_params=system_params if system != "inbatch" else {},
                 )
+                system_reason = contrastive_systems.system_compatibility(
+                    config, train.resolve_estimator(replace(config, system="inbatch"))
+                )
+                if system_reason is not None:
+                    key = (name, entry.name, critic_name, system_reason)
+                    skipped.setdefault(key, Skipped(name, entry.name, critic_name, system_reason))
+                    continue
                 run_id = config.cell_hash()
                 if run_id not in configs:
                     configs[run_id] = config
@@ -720,6 +783,7 @@ def suite_record(suite: Suite) -> dict[str, Any]:
                 "tasks": [{"name": e.name, **e.params} for e in grid.tasks],
                 "critics": [{"name": c.name, **c.params} for c in grid.critics],
                 "estimator_params": {k: dict(v) for k, v in grid.estimator_params.items()},
+                "systems": [{"name": e.name, **e.params} for e in grid.systems],
                 "settings": {
                     k: list(v) if isinstance(v, tuple) else v for k, v in grid.settings.items()
                 },
