@@ -25,6 +25,7 @@ count changes reduction order); each run's numbers never depend on which stack i
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import math
 import multiprocessing
@@ -69,6 +70,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_OUT = Path("results")
 DEFAULT_MAX_STACK = 256  # runs per train_stack call: bounds memory; larger stacks gain little
 FMICL_PREFIX = "fmicl_"
+LARGE_VALUE = 1000.0  # table cells above this switch to 3 significant digits
 MAX_BARS_KEPT = 8  # with more stacks than this, finished stacks' bars are removed
 DEFAULT_WORKERS = 1
 WORKER_THREADS = 1  # torch threads per worker process
@@ -412,50 +414,110 @@ def execute(
     )
 
 
-def _fmt(value: float) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:+.2f}"
+_SETTING_FIELDS = (
+    schema.TASK,
+    schema.DIM,
+    schema.CRITIC,
+    schema.BATCH_SIZE,
+    schema.DTYPE,
+    schema.NEGATIVES,
+    schema.N_STEPS,
+    schema.LR,
+    schema.CRITIC_PARAMS,
+    "_task_rest",
+)
+_SWEPT_TASK_PARAMS = ("mi", "rho")  # the table's columns
+
+
+def _task_rest(task_params: str) -> str:
+    params = json.loads(task_params)
+    return ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in _SWEPT_TASK_PARAMS)
+
+
+def _number(value: float, *, signed: bool = False) -> str:
+    """Two decimals for ordinary values, three significant digits for exploding ones."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    spec = ".2f" if abs(value) < LARGE_VALUE else ".3g"
+    return format(value, ("+" if signed else "") + spec)
+
+
+def _cell_text(row: pd.Series) -> str:
+    bias, std, mse = row[schema.BIAS], row[schema.STD], row[schema.MSE]
+    return f"{_number(bias, signed=True)}/{_number(std)}/{_number(mse)}"
 
 
 def summary_tables(summary: pd.DataFrame) -> list[Table]:
-    """Rich tables estimator x MI level with "bias / std / MSE" per cell, one per task setting."""
+    """Rich tables estimator x MI level with "bias/std/MSE" per cell, one per setting.
+
+    A setting is everything but the estimator and the MI level (task, dim, critic, K, ...);
+    other fields that tell apart tables of one task/dim/critic/K are named in the titles, and an
+    estimator that appears with several hyperparameter sets gets one row per set.
+    """
     if summary.empty:
         return []
+    frame = summary.assign(_task_rest=summary[schema.TASK_PARAMS].map(_task_rest))
+    head = list(_SETTING_FIELDS[:4])
     tables = []
-    keys = [schema.TASK, schema.CRITIC, schema.BATCH_SIZE]
-    for (task, critic, batch_size), group in summary.groupby(keys, sort=False):
-        target = group[schema.TARGET].iloc[0] if schema.TARGET in group else "mi"
-        unit = "KL" if target == "kl" else "I"
-        levels = sorted(group[schema.MI_LEVEL].unique())
-        table = Table(
-            title=f"{task} - {critic} critic, K={batch_size}: bias / std / MSE (nats) "
-            f"over the last {schema.EVAL_FRACTION:.0%} of steps",
-            title_justify="left",
+    for setting, group in frame.groupby(list(_SETTING_FIELDS), sort=False):
+        values = dict(zip(_SETTING_FIELDS, setting, strict=True))
+        unit = "KL" if group[schema.TARGET].iloc[0] == "kl" else "I"
+        # Name the other fields only where they tell apart tables of one task/dim/critic/K.
+        siblings = frame[(frame[head] == pd.Series({f: values[f] for f in head})).all(axis=1)]
+        varying = [f for f in _SETTING_FIELDS[4:] if siblings[f].nunique() > 1]
+        extras = "".join(f", {f.strip('_')}={values[f]}" for f in varying)
+        title = (
+            f"{values[schema.TASK]} (d={values[schema.DIM]}), {values[schema.CRITIC]} critic, "
+            f"K={values[schema.BATCH_SIZE]}{extras}: bias/std/MSE (nats), last "
+            f"{schema.EVAL_FRACTION:.0%} of steps"
         )
+        table = Table(title=title, title_justify="left", min_width=len(title))
+        levels = sorted(group[schema.MI_LEVEL].unique())
         table.add_column("estimator")
         for level in levels:
             table.add_column(f"{unit}={level:.3g}", justify="right")
-        for estimator, rows in group.groupby(schema.ESTIMATOR, sort=False):
-            cells = []
-            for level in levels:
-                at = rows[rows[schema.MI_LEVEL] == level]
-                if at.empty:
-                    cells.append("")
-                    continue
-                row = at.iloc[0]
-                std = row[schema.STD]
-                cells.append(
-                    f"{_fmt(row[schema.BIAS])} / {'-' if not math.isfinite(std) else f'{std:.2f}'}"
-                    f" / {'-' if not math.isfinite(row[schema.MSE]) else f'{row[schema.MSE]:.2f}'}"
-                )
-            table.add_row(str(estimator), *cells)
+        keys = [schema.ESTIMATOR, schema.ESTIMATOR_PARAMS]
+        several = group.groupby(schema.ESTIMATOR)[schema.ESTIMATOR_PARAMS].nunique() > 1
+        for (estimator, params), rows in group.groupby(keys, sort=False):
+            label = f"{estimator} {params}" if several[estimator] else str(estimator)
+            by_level = {row[schema.MI_LEVEL]: row for _, row in rows.iterrows()}
+            cells = [_cell_text(by_level[lv]) if lv in by_level else "" for lv in levels]
+            table.add_row(label, *cells)
         tables.append(table)
     return tables
+
+
+def f_value_table(summary: pd.DataFrame) -> Table | None:
+    """f-MICL runs: the trained f-value against the task's f-MI (where known), per MI level."""
+    if schema.F_VALUE not in summary.columns:
+        return None
+    rows = summary[summary[schema.F_VALUE].notna()]
+    if rows.empty:
+        return None
+    table = Table(title="f-MICL: f-value / true f-MI (window means)", title_justify="left")
+    for column in ("estimator", "task", "MI level", "f-value", "true f-MI", "gap"):
+        table.add_column(column, justify="left" if column in ("estimator", "task") else "right")
+    for _, row in rows.iterrows():
+        true_f = row[schema.TRUE_F_MI]
+        known = true_f is not None and math.isfinite(true_f)
+        table.add_row(
+            str(row[schema.ESTIMATOR]),
+            str(row[schema.TASK]),
+            f"{row[schema.MI_LEVEL]:.3g}",
+            f"{row[schema.F_VALUE]:.3f}",
+            f"{true_f:.3f}" if known else "unknown",
+            f"{row[schema.F_BIAS]:+.3f}" if known else "-",
+        )
+    return table
 
 
 def print_report(report: RunReport, console: Console) -> None:
     """Summary tables, skipped combinations and the run totals."""
     for table in summary_tables(report.summary):
         console.print(table)
+    f_table = f_value_table(report.summary)
+    if f_table is not None:
+        console.print(f_table)
     if report.skipped:
         reasons: dict[str, int] = {}
         for item in report.skipped:

@@ -54,7 +54,7 @@ def test_run_end_to_end_then_resume_byte_identical(tmp_path, tiny, monkeypatch):
     out = tmp_path / "out"
     result = invoke(str(tiny), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "bias / std / MSE" in result.output and "I=1" in result.output
+    assert "bias/std/MSE" in result.output and "I=1" in result.output
     assert "4 runs (4 trained, 0 already finished)" in result.output
     suite_dir = out / "tiny"
     assert len(store.finished_run_ids(suite_dir)) == 4
