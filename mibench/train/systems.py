@@ -50,11 +50,13 @@ References:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import Tensor
 
@@ -373,3 +375,32 @@ def embedding_diagnostics(embeddings: tuple[Tensor, ...]) -> dict[str, Tensor]:
         if len(embeddings) == 2:
             out[ALIGN] = alignment(first, embeddings[1].detach().double())
         return out
+
+
+# ------------------------------------------------------------------------------- reporting
+def with_system_columns(
+    summary: pd.DataFrame, sidecars: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    """``summary.parquet`` rows with the cell's ``system``, ``system_params`` (JSON) and ``k_eff``.
+
+    The summary identifies a cell by ``cell_id`` (a hash of its config minus the seed); this maps
+    every sidecar's config to that id and copies the system fields of its cell, so systems at equal
+    K_eff (MoCo with Q = 256 against in-batch InfoNCE with K = 257) can be set side by side.
+    """
+    from mibench import estimators
+    from mibench.results.summary import cell_key, json_hash
+
+    by_cell: dict[str, dict[str, Any]] = {}
+    for sidecar in sidecars.values():
+        config = dict(sidecar["config"])
+        run = RunConfig.make(**config)
+        layout = estimators.get(run.estimator).layout
+        by_cell[json_hash(cell_key(config))] = {
+            SYSTEM: run.system,
+            "system_params": json.dumps(run.kwargs("system"), sort_keys=True),
+            K_EFF: k_eff(run, layout, run.batch_size),
+        }
+    out = summary.copy()
+    for column in (SYSTEM, "system_params", K_EFF):
+        out[column] = [by_cell[cell][column] for cell in out["cell_id"]]
+    return out

@@ -285,3 +285,23 @@ def test_suite_systems_sweep_skip_and_errors() -> None:
         plan(parse_suite(_suite({"systems": ["byol"]})))
     with pytest.raises(SuiteError, match="queue must be an integer"):
         plan(parse_suite(_suite({"systems": [{"name": "moco", "queue": 0}]})))
+
+
+def test_summary_rows_get_their_system_and_k_eff() -> None:
+    from mibench.results.summary import summarize
+
+    configs = [
+        _moco_config(queue=8, momentum=0.5, n_steps=4, eval_every=2),
+        RunConfig.make(**{**_moco_config(8, 0.5, n_steps=4, eval_every=2).as_dict(),
+                          "system": "inbatch", "system_params": {}}),
+    ]  # fmt: skip
+    results = [train_stack([c])[0] for c in configs]
+    frames = {r.config.cell_hash(): r.frame for r in results}
+    sidecars = {r.config.cell_hash(): {"config": r.config.as_dict()} for r in results}
+    labelled = systems.with_system_columns(summarize(frames, sidecars), sidecars)
+    assert sorted(zip(labelled[systems.SYSTEM], labelled[systems.K_EFF], strict=True)) == [
+        ("inbatch", 4),
+        ("moco", 9),
+    ]
+    moco = labelled[labelled[systems.SYSTEM] == "moco"].iloc[0]
+    assert moco["ceiling"] == pytest.approx(math.log(9))
