@@ -768,6 +768,10 @@ class _Stack:
         pairs = systems.embedding_pairs(self.critic, self.layout, self.system)
         for name, value in systems.embedding_diagnostics(pairs).items():
             records.column(name)[row] = value
+        for name, value in systems.representation_readout(
+            self.critic, self.layout, self.groups
+        ).items():
+            records.column(name)[row] = value
 
     def _snapshot(
         self, alive: Tensor, diverged_at: Tensor, train: _Records, evals: _Records

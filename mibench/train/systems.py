@@ -89,6 +89,7 @@ ALIGN = "align"
 UNIF = "unif"
 ESTIMATE_XY = "estimate_xy"
 ESTIMATE_YX = "estimate_yx"
+ESTIMATE_BEFORE_HEAD = "estimate_before_head"
 
 
 # ------------------------------------------------------------------------------- parameters
@@ -375,6 +376,32 @@ def embedding_diagnostics(embeddings: tuple[Tensor, ...]) -> dict[str, Tensor]:
         if len(embeddings) == 2:
             out[ALIGN] = alignment(first, embeddings[1].detach().double())
         return out
+
+
+def representation_readout(critic: Any, layout: str, groups: Sequence[Any]) -> dict[str, Tensor]:
+    r"""The estimate read *before* the projection head (guide §10): same estimator, h instead of z.
+
+    .. math::  G^{h}[r, i, j] = \frac{\bar h_i^\top \bar h_j}{\tau},\qquad
+               \bar h = f(u)/\|f(u)\|
+
+    For a critic with a projection head (``encoder_projection``) in the views layout, each group's
+    estimator is evaluated (float64, no gradient) on the Gram matrix of the normalised
+    representations of the last forward pass; ``{}`` for other critics and layouts (the pairs
+    layout embeds x and y in two calls, and estimators that need labels or a dual are skipped).
+    """
+    h = getattr(critic, "last_representation", None)
+    if h is None or layout != "views":
+        return {}
+    with torch.no_grad():
+        unit = l2_normalize(h.detach().double())
+        scores = unit @ unit.mT / critic.tau
+        values = torch.full(scores.shape[:1], math.nan, dtype=torch.float64, device=scores.device)
+        for group in groups:
+            if not group.spec.needs:
+                values[group.start : group.stop] = group.spec.value(
+                    scores[group.start : group.stop]
+                )
+    return {ESTIMATE_BEFORE_HEAD: values}
 
 
 # ------------------------------------------------------------------------------- reporting

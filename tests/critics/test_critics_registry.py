@@ -17,6 +17,13 @@ SMALL = {
     "bilinear": {},
     "concat": {"hidden": (7, 6)},
     "encoder": {"hidden": (7,), "embed_dim": 5, "tau": 0.5},
+    "encoder_projection": {
+        "hidden": (7,),
+        "embed_dim": 5,
+        "tau": 0.5,
+        "projection_hidden": (6,),
+        "projection_dim": 4,
+    },
 }
 
 
