@@ -54,7 +54,7 @@ from rich.table import Table
 
 from mibench.interface import RunConfig
 from mibench.results import schema, store
-from mibench.results.summary import summarize
+from mibench.results.summary import SUMMARY_COLUMNS, summarize
 from mibench.suite import (
     Overrides,
     Plan,
@@ -251,7 +251,7 @@ def _worker_stack(index: int, suite_dir: Path, stack: list[RunConfig]) -> list[s
 def build_summary(prepared: Prepared) -> pd.DataFrame:
     """Summary of the plan's cells, read back from the stored run files."""
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
-    frames = {r: store.read_run(prepared.suite_dir, r) for r in run_ids}
+    frames = {r: store.read_columns(prepared.suite_dir, r, SUMMARY_COLUMNS) for r in run_ids}
     sidecars = {r: store.read_sidecar(prepared.suite_dir, r) for r in run_ids}
     targets = {r: getattr(prepared.plan.tasks[r], "target", "mi") for r in run_ids}
     return summarize(frames, sidecars, targets=targets)

@@ -211,6 +211,15 @@ def read_run(suite_dir: Path, run_id: str) -> pd.DataFrame:
     return pd.read_parquet(run_path(suite_dir, run_id))
 
 
+def read_columns(suite_dir: Path, run_id: str, columns: Iterable[str]) -> dict[str, Any]:
+    """Some columns of one run as NumPy arrays (absent ones skipped): no pandas conversion,
+    which is most of the cost of reading a run file."""
+    path = run_path(suite_dir, run_id)
+    present = set(pq.read_schema(path).names)
+    table = pq.read_table(path, columns=[c for c in columns if c in present])
+    return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
 def manifest_run_ids(suite_dir: Path) -> list[str] | None:
     """Run ids of the latest invocation (``manifest.json``), or None when there is none."""
     path = Path(suite_dir) / MANIFEST_FILE
@@ -267,6 +276,7 @@ __all__ = [
     "load_runs",
     "load_sidecars",
     "manifest_run_ids",
+    "read_columns",
     "read_run",
     "read_sidecar",
     "run_path",

@@ -90,27 +90,36 @@ def window_start(start: int, end: int, fraction: float = schema.EVAL_FRACTION) -
     return end - max(1, math.ceil(fraction * (end - start)))
 
 
+# The columns the summary reads (and all :func:`read_summary_columns` loads from a run file).
+NUMERIC_COLUMNS = (schema.ESTIMATE, schema.TRUE_MI, schema.ESS, schema.CEILING, schema.LOG_K,
+                   schema.MI_LEVEL, schema.F_VALUE, schema.TRUE_F_MI)  # fmt: skip
+SUMMARY_COLUMNS = (schema.STEP, schema.READOUT, schema.DIVERGED, schema.TASK_ID, schema.DIM,
+                   *NUMERIC_COLUMNS)  # fmt: skip
+
+Columns = Mapping[str, np.ndarray]
+
+
+def frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The summary's columns of a per-step frame as NumPy arrays."""
+    return {c: frame[c].to_numpy() for c in SUMMARY_COLUMNS if c in frame.columns}
+
+
 class _Run:
     """One run's columns as NumPy arrays, split by readout and sorted by step."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, columns: Columns) -> None:
         # Plain NumPy throughout: pandas sorting/filtering of Arrow-backed frames costs ~10 ms a run.
-        step = frame[schema.STEP].to_numpy()
+        step = np.asarray(columns[schema.STEP])
         order = np.argsort(step, kind="stable")
         self.step = step[order]
-        is_train = (frame[schema.READOUT].to_numpy(dtype=object) == schema.READOUT_TRAIN)[order]
-        self.diverged = frame[schema.DIVERGED].to_numpy(dtype=bool)[order]
-        columns = [
-            schema.ESTIMATE,
-            schema.TRUE_MI,
-            schema.ESS,
-            schema.CEILING,
-            schema.LOG_K,
-            schema.MI_LEVEL,
-        ]
-        if schema.F_VALUE in frame.columns:
-            columns.append(schema.F_VALUE)
-        values = {c: frame[c].to_numpy(dtype=float)[order] for c in columns}
+        readout = np.asarray(columns[schema.READOUT], dtype=object)
+        is_train = (readout == schema.READOUT_TRAIN)[order]
+        self.diverged = np.asarray(columns[schema.DIVERGED], dtype=bool)[order]
+        self.task_id = str(columns[schema.TASK_ID][0])
+        self.dim = int(columns[schema.DIM][0])
+        values = {
+            c: np.asarray(columns[c], dtype=float)[order] for c in NUMERIC_COLUMNS if c in columns
+        }
         self.train = {c: v[is_train] for c, v in values.items()}
         self.train_step = self.step[is_train]
         self.eval = {c: v[~is_train] for c, v in values.items()}
@@ -158,11 +167,10 @@ def _window_stats(per_seed: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, fl
 
 
 def _cell_rows(
-    cell_frames: list[pd.DataFrame], config: Mapping[str, Any], meta: Mapping[str, Any]
+    cell_runs: list[Columns], config: Mapping[str, Any], meta: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """Summary rows (one per segment) of one cell whose seeds' frames are ``cell_frames``."""
-    reference = cell_frames[0]
-    runs = [_Run(frame) for frame in cell_frames]
+    """Summary rows (one per segment) of one cell whose seeds' columns are ``cell_runs``."""
+    runs = [_Run(columns) for columns in cell_runs]
     ref = runs[0]
     has_f = schema.F_VALUE in ref.train
     rows = []
@@ -170,7 +178,7 @@ def _cell_rows(
         _segments(ref.train_step, ref.train[schema.TRUE_MI])
     ):
         w0 = window_start(start, end)
-        train_win, eval_win, ess, f_values, to_90 = [], [], [], [], []
+        train_win, eval_win, ess, f_values, f_truths, to_90 = [], [], [], [], [], []
         n_diverged = 0
         for run in runs:
             if run.diverged_before(end):
@@ -186,6 +194,8 @@ def _cell_rows(
             ess.append(run.train[schema.ESS][in_win])
             if has_f:
                 f_values.append(run.train[schema.F_VALUE][in_win])
+                if schema.TRUE_F_MI in run.train:
+                    f_truths.append(run.train[schema.TRUE_F_MI][in_win])
             ceilings = run.train[schema.CEILING][in_seg]
             ceiling = ceilings[-1] if len(ceilings) else math.nan
             bound = truth if not np.isfinite(ceiling) else min(truth, float(ceiling))
@@ -208,9 +218,9 @@ def _cell_rows(
             schema.CELL_ID: meta["cell_id"],
             schema.ESTIMATOR: config["estimator"],
             schema.TASK: config["task"],
-            schema.TASK_ID: str(reference[schema.TASK_ID].iloc[0]),
+            schema.TASK_ID: ref.task_id,
             schema.TARGET: meta.get("target", "mi"),
-            schema.DIM: int(reference[schema.DIM].iloc[0]),
+            schema.DIM: ref.dim,
             schema.MI_LEVEL: truth if not np.isfinite(mi_level) else mi_level,
             schema.SEGMENT: index,
             schema.WINDOW_START: w0,
@@ -227,7 +237,7 @@ def _cell_rows(
             schema.ESTIMATOR_PARAMS: json.dumps(config.get("estimator_params", {}), sort_keys=True),
             schema.CRITIC_PARAMS: json.dumps(config.get("critic_params", {}), sort_keys=True),
             schema.TASK_PARAMS: json.dumps(config.get("task_params", {}), sort_keys=True),
-            schema.N_SEEDS: len(cell_frames),
+            schema.N_SEEDS: len(cell_runs),
             schema.MEAN_ESTIMATE: stats["mean"],
             schema.BIAS: stats["bias"],
             schema.VAR_WITHIN: stats["var_within"],
@@ -239,7 +249,7 @@ def _cell_rows(
             schema.SATURATION_GAP: log_k - stats["mean"],
             schema.STEPS_TO_90: median_90 if np.isfinite(median_90) else math.nan,
             schema.ESS_MEAN: float(ess_all.mean()) if len(ess_all) else math.nan,
-            schema.DIVERGED_FRACTION: n_diverged / len(cell_frames),
+            schema.DIVERGED_FRACTION: n_diverged / len(cell_runs),
             schema.HELDOUT_MEAN: held_stats["mean"],
             schema.HELDOUT_BIAS: held_stats["bias"],
             schema.HELDOUT_STD: held_stats["std"],
@@ -248,11 +258,8 @@ def _cell_rows(
         if has_f:
             f_all = np.concatenate(f_values) if f_values else np.array([])
             f_mean = float(f_all.mean()) if len(f_all) else math.nan
-            true_f = (
-                float(reference[schema.TRUE_F_MI].iloc[0])
-                if schema.TRUE_F_MI in reference.columns
-                else math.nan
-            )
+            f_truth = np.concatenate(f_truths) if f_truths else np.array([])
+            true_f = float(f_truth.mean()) if len(f_truth) else math.nan
             row.update(
                 {schema.F_VALUE: f_mean, schema.TRUE_F_MI: true_f, schema.F_BIAS: f_mean - true_f}
             )
@@ -261,7 +268,7 @@ def _cell_rows(
 
 
 def summarize(
-    frames: Mapping[str, pd.DataFrame],
+    frames: Mapping[str, pd.DataFrame | Columns],
     sidecars: Mapping[str, Mapping[str, Any]],
     *,
     targets: Mapping[str, str] | None = None,
@@ -269,7 +276,8 @@ def summarize(
     """Summary table, one row per cell and segment, from per-run frames and their sidecars.
 
     Args:
-        frames: run id -> per-step frame (columns of :mod:`mibench.results.schema`).
+        frames: run id -> per-step frame (columns of :mod:`mibench.results.schema`), or just
+            its ``SUMMARY_COLUMNS`` as NumPy arrays (:func:`frame_columns`).
         sidecars: run id -> sidecar record (needs ``config``; ``critic_architecture`` and
             ``n_parameters`` are copied when present).
         targets: optional run id -> ``"mi"``/``"kl"`` (what ``true_mi`` measures).
@@ -288,7 +296,8 @@ def summarize(
             schema.CRITIC_ARCHITECTURE: first.get("critic_architecture", ""),
             schema.N_PARAMETERS: first.get("n_parameters", -1),
         }
-        rows.extend(_cell_rows([frames[r] for r in run_ids], first["config"], meta))
+        runs = [_as_columns(frames[r]) for r in run_ids]
+        rows.extend(_cell_rows(runs, first["config"], meta))
     if not rows:
         return pd.DataFrame(columns=[schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL])
     out = pd.DataFrame(rows)
@@ -302,6 +311,10 @@ def summarize(
         schema.SEGMENT,
     ]
     return out.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def _as_columns(frame: pd.DataFrame | Columns) -> Columns:
+    return frame_columns(frame) if isinstance(frame, pd.DataFrame) else frame
 
 
 def json_hash(text: str) -> str:

@@ -146,3 +146,23 @@ def test_f_value_columns_when_present(make_frame, make_sidecar):
     row = summarize({config.cell_hash(): frame}, {config.cell_hash(): make_sidecar(config)}).iloc[0]
     assert row[schema.F_VALUE] == pytest.approx(0.5)
     assert row[schema.F_BIAS] == pytest.approx(-0.25)
+
+
+def test_f_truth_follows_the_staircase_level(make_frame, make_sidecar):
+    config = _config(0, estimator="fmicl_pearson", task="staircase", task_params={"levels": [1, 2]})
+    frame = make_frame(config, estimate=lambda s: np.ones(len(s)),
+                       truth=lambda s: np.where(s < 50, 1.0, 2.0))  # fmt: skip
+    frame[schema.F_VALUE] = 0.25
+    frame[schema.TRUE_F_MI] = np.where(frame[schema.STEP] < 50, np.expm1(2.0), np.expm1(4.0))
+    summary = summarize({config.cell_hash(): frame}, {config.cell_hash(): make_sidecar(config)})
+    assert summary[schema.TRUE_F_MI].tolist() == pytest.approx([np.expm1(2.0), np.expm1(4.0)])
+
+
+def test_numpy_columns_give_the_same_summary(make_frame, make_sidecar):
+    from mibench.results.summary import frame_columns
+
+    configs = [_config(s) for s in range(2)]
+    frames = {c.cell_hash(): make_frame(c, estimate=lambda s: np.sin(s)) for c in configs}
+    sidecars = {c.cell_hash(): make_sidecar(c) for c in configs}
+    columns = {k: frame_columns(v) for k, v in frames.items()}
+    pd.testing.assert_frame_equal(summarize(frames, sidecars), summarize(columns, sidecars))
