@@ -28,7 +28,9 @@ repeat. It writes ``benchmarks/results/<UTC timestamp>.json`` with machine infor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -96,7 +98,7 @@ def mlp_matmul_flops(sizes: Sequence[int], rows: int) -> int:
 
     .. math::  F = \sum_l 2\, n\, a_l\, b_l   \quad (2mnk \text{ per } (m\times k)(k\times n) \text{ matmul})
     """
-    return sum(2 * rows * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    return sum(2 * rows * a * b for a, b in itertools.pairwise(sizes))
 
 
 def forward_flops(setup: Setup, K: int | None = None) -> int:
@@ -151,10 +153,8 @@ def reset_peak_memory(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         return
-    try:  # Linux: writing 5 resets the VmHWM (peak RSS) counter of this process
+    with contextlib.suppress(OSError):  # Linux: writing 5 resets this process's VmHWM (peak RSS)
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def peak_memory_mib(device: torch.device) -> float:
@@ -200,7 +200,7 @@ def stacked_rate(setup: Setup, n_runs: int, n_steps: int, device: torch.device) 
 
 def _mlp(sizes: Sequence[int], device: torch.device) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for index, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for index, (a, b) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(a, b))
         if index < len(sizes) - 2:
             layers.append(nn.ReLU())
