@@ -49,10 +49,11 @@ SEED_ALPHA = 0.35
 MEAN_LINEWIDTH = 1.7
 TRUTH_COLOUR = "black"
 LOG_K_COLOUR = "0.45"
-# Shared y-range of the estimate panels: the central 99 % of the binned per-seed values (plus
-# the truth and log K lines), so one exploding run cannot squash every other panel flat.
+# Shared y-range of the estimate panels: see _shared_ylim.
 YLIM_QUANTILES = (0.005, 0.995)
 YLIM_PAD_FRACTION = 0.06
+YLIM_MAX_OVER_TRUTH = 1.5
+YLIM_MIN_UNDER_ZERO = 0.5
 ESS_FLOOR = 1e-3  # lower y-limit of the log-scale ESS axis when the data go no lower
 
 TRAINING_CURVE_COLUMNS: tuple[str, ...] = (
@@ -146,11 +147,16 @@ def _truth_steps(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _shared_ylim(values: np.ndarray, references: Sequence[float]) -> tuple[float, float]:
+    """Shared y-range: the central 99 % of the binned values, but never beyond
+    YLIM_MAX_OVER_TRUTH x the top reference (true MI or log K) above nor YLIM_MIN_UNDER_ZERO x it
+    below zero, so exploding estimators cannot squash the others flat."""
     finite = values[np.isfinite(values)]
     refs = [r for r in references if math.isfinite(r)]
     lo_q, hi_q = np.quantile(finite, YLIM_QUANTILES) if finite.size else (0.0, 0.0)
-    lo = min(lo_q, 0.0, *refs) if refs else min(lo_q, 0.0)
-    hi = max(hi_q, *refs) if refs else hi_q
+    top = max(refs) if refs else max(hi_q, 1.0)
+    scale = max(top, 1.0)
+    hi = min(max(hi_q, top), YLIM_MAX_OVER_TRUTH * scale)
+    lo = max(min(lo_q, 0.0, *refs), -YLIM_MIN_UNDER_ZERO * scale)
     pad = YLIM_PAD_FRACTION * max(hi - lo, 1.0)
     return lo - pad, hi + pad
 
@@ -197,8 +203,7 @@ def training_curves(
     binned_panels = _groups(binned, panel_by)
     eval_panels = _groups(evals, panel_by) if not evals.empty else {}
 
-    # The y-range is shared: the central 99 % of the binned values plus truth and log K; a panel
-    # with values beyond it says "(clipped)" in its title.
+    # The y-range is shared (see _shared_ylim); a panel with values beyond it says "(clipped)".
     references = np.r_[train[schema.TRUE_MI].to_numpy(float), train[schema.LOG_K].to_numpy(float)]
     ylim = _shared_ylim(
         binned[schema.ESTIMATE].to_numpy(dtype=float),

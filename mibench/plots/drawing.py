@@ -60,8 +60,9 @@ FIGURES: tuple[FigureSpec, ...] = (
         draw=training_curves,
         what=(
             "Estimate vs training step per estimator: seeds thin, their mean bold, held-out "
-            "estimates as circles; black = true MI, dashed = log K (Poole et al. 2019 Fig. 2, "
-            "FlatNCE Fig. 1)."
+            "estimates (on the larger eval batch) as circles; black = true MI, dashed = log K "
+            "of the training batch; '(clipped)' marks panels with values beyond the shared "
+            "y-range (Poole et al. 2019 Fig. 2, FlatNCE Fig. 1)."
         ),
         reading=readings.training_curves_reading,
         per_task=True,

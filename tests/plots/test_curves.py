@@ -162,3 +162,23 @@ def test_ess_curves_bad_input(runs_frame: pd.DataFrame) -> None:
         ess_curves(runs_frame.drop(columns=schema.ESS))
     with pytest.raises(FigureNotApplicableError, match="no finite 'ess'"):
         ess_curves(runs_frame.assign(**{schema.ESS: np.nan}))
+
+
+def test_shared_ylim_is_not_stretched_by_exploding_runs() -> None:
+    from mibench.plots.curves import (
+        YLIM_MAX_OVER_TRUTH,
+        YLIM_MIN_UNDER_ZERO,
+        YLIM_PAD_FRACTION,
+        _shared_ylim,
+    )
+
+    healthy = np.linspace(0.0, 6.0, 100)
+    exploding = np.r_[healthy, np.full(30, 1e9), np.full(30, -1e9)]
+    truth_top = 6.0
+    lo, hi = _shared_ylim(exploding, [0.0, truth_top])
+    span = YLIM_MAX_OVER_TRUTH * truth_top + YLIM_MIN_UNDER_ZERO * truth_top
+    pad = YLIM_PAD_FRACTION * span
+    assert (lo, hi) == pytest.approx((-YLIM_MIN_UNDER_ZERO * truth_top - pad, 9.0 + pad))
+    # Without outliers the range is the data and references only.
+    lo, hi = _shared_ylim(healthy, [0.0, truth_top])
+    assert (lo, hi) == pytest.approx((-YLIM_PAD_FRACTION * 6.0, 6.0 + YLIM_PAD_FRACTION * 6.0))
