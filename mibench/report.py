@@ -49,6 +49,7 @@ REPORT_HTML = "report.html"
 VERIFY_JSON = "verify.json"
 MAX_DISTINCT_SHOWN = 12  # a configuration key with more distinct values is shown truncated
 SIGNIFICANT_DIGITS = 3
+LONG_VALUE_CHARS = 40
 
 # Sidecar keys that describe one run rather than the suite or the machine.
 PER_RUN_KEYS = frozenset(
@@ -88,12 +89,18 @@ ENVIRONMENT_HINTS = (
     "os",
 )
 WALL_TIME_KEYS = ("wall_time_s", "wall_time")
+# Columns of the full summary table in the report (summary.parquet has more: ids, windows, JSON
+# parameters); absent ones are left out.
 SUMMARY_TABLE_COLUMNS: tuple[str, ...] = (
     schema.ESTIMATOR,
     schema.TASK,
+    schema.TARGET,
     schema.MI_LEVEL,
+    schema.TRUE_MI,
     schema.BATCH_SIZE,
     schema.CRITIC,
+    schema.DIM,
+    schema.MEAN_ESTIMATE,
     schema.BIAS,
     schema.VAR_WITHIN,
     schema.VAR_ACROSS,
@@ -104,6 +111,11 @@ SUMMARY_TABLE_COLUMNS: tuple[str, ...] = (
     schema.ESS_MEAN,
     schema.DIVERGED_FRACTION,
     schema.N_SEEDS,
+    schema.HELDOUT_BIAS,
+    schema.HELDOUT_MSE,
+    schema.F_VALUE,
+    schema.TRUE_F_MI,
+    schema.F_BIAS,
 )
 
 
@@ -148,8 +160,8 @@ def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            out.update(_flatten(value, f"{name}."))
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{name}."))  # an empty mapping adds nothing
         else:
             out[name] = value
     return out
@@ -190,13 +202,12 @@ def load_verify(suite_dir: str | Path) -> list[dict[str, Any]] | None:
 
 def _config_and_environment(
     sidecars: Sequence[Mapping[str, Any]],
-) -> tuple[dict[str, list[Any]], dict[str, list[Any]], float | None]:
-    """Distinct values per configuration key and per environment key, and the summed wall time."""
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]], list[float]]:
+    """Distinct values per configuration key and per environment key, and the run wall times."""
     config_fields = {f.name for f in fields(RunConfig)}
     config: dict[str, list[Any]] = {}
     environment: dict[str, list[Any]] = {}
-    wall = 0.0
-    has_wall = False
+    walls: list[float] = []
     for sidecar in sidecars:
         nested = sidecar.get("config")
         run_config = (
@@ -212,8 +223,7 @@ def _config_and_environment(
             if top == "config" or (nested is None and top in config_fields):
                 continue
             if leaf in WALL_TIME_KEYS and isinstance(value, int | float):
-                wall += float(value)
-                has_wall = True
+                walls.append(float(value))
                 continue
             if leaf in PER_RUN_KEYS:
                 continue
@@ -223,7 +233,7 @@ def _config_and_environment(
                 environment.setdefault(key, []).append(value)
             else:
                 config.setdefault(key, []).append(value)
-    return config, environment, (wall if has_wall else None)
+    return config, environment, walls
 
 
 # --------------------------------------------------------------------------- formatting
@@ -259,9 +269,10 @@ def _natural(text: str) -> tuple[int, float, str]:
 
 def _distinct(values: Iterable[Any]) -> str:
     shown = sorted({_fmt(v) for v in values}, key=_natural)
-    if len(shown) > MAX_DISTINCT_SHOWN:
-        return ", ".join(shown[:MAX_DISTINCT_SHOWN]) + f", … ({len(shown)} distinct)"
-    return ", ".join(shown)
+    more = len(shown) > MAX_DISTINCT_SHOWN
+    shown = shown[:MAX_DISTINCT_SHOWN] + ([f"… ({len(shown)} distinct)"] if more else [])
+    # Long values (critic architectures) may hold commas: one per line instead.
+    return ("\n" if any(len(v) > LONG_VALUE_CHARS for v in shown) else ", ").join(shown)
 
 
 def _frame_table(frame: pd.DataFrame, caption: str = "") -> Table:
@@ -289,7 +300,7 @@ def _overview(suite: str, runs: pd.DataFrame) -> list[Block]:
 
 def _configuration(sidecars: Sequence[Mapping[str, Any]], suite_dir: Path) -> list[Block]:
     blocks: list[Block] = [Heading("Suite configuration")]
-    config, environment, wall = _config_and_environment(sidecars)
+    config, environment, walls = _config_and_environment(sidecars)
     if config:
         rows = [[key, _distinct(values)] for key, values in sorted(config.items())]
         blocks.append(Table(["setting", "values over the runs"], rows))
@@ -305,8 +316,13 @@ def _configuration(sidecars: Sequence[Mapping[str, Any]], suite_dir: Path) -> li
         blocks.append(Table(["key", "values over the runs"], rows))
     else:
         blocks.append(Paragraph("The sidecars record no versions or device."))
-    if wall is not None:
-        blocks.append(Paragraph(f"Summed wall time of the runs: {wall:.1f} s."))
+    if walls:
+        blocks.append(
+            Paragraph(
+                f"Wall time per run: {min(walls):.1f} to {max(walls):.1f} s (runs trained together "
+                "in one stack record the stack's time)."
+            )
+        )
     return blocks
 
 
@@ -345,14 +361,18 @@ def _summary_tables(summary: pd.DataFrame | None, suite_dir: Path) -> list[Block
                     )
                 )
     columns = [c for c in SUMMARY_TABLE_COLUMNS if c in summary.columns]
-    columns += [c for c in summary.columns if c not in columns]
     order = [c for c in (schema.TASK, schema.MI_LEVEL, schema.BATCH_SIZE) if c in summary]
     full = summary[columns]
     if schema.ESTIMATOR in full:
         rank = {e: i for i, e in enumerate(sort_estimators(map(str, full[schema.ESTIMATOR])))}
         full = full.assign(_rank=full[schema.ESTIMATOR].astype(str).map(rank))
         full = full.sort_values([*order, "_rank"], kind="stable").drop(columns="_rank")
-    blocks.append(_frame_table(full, caption="Every cell of summary.parquet"))
+    blocks.append(
+        _frame_table(
+            full,
+            caption="Every cell of summary.parquet (main columns; the file has them all)",
+        )
+    )
     skipped_path = suite_dir / store.SKIPPED_FILE
     if skipped_path.is_file():
         skipped = json.loads(skipped_path.read_text())
@@ -507,6 +527,10 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 .reading { margin-top: 0.3em; }
 """
 MIME = {".png": "image/png", ".svg": "image/svg+xml"}
+
+
+def _html_cell(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
 
 
 def to_html(blocks: Sequence[Block], *, title: str) -> str:

@@ -81,9 +81,11 @@ def test_markdown_has_every_section_and_table(report: tuple[Path, str, str]) -> 
         assert heading in md
     for metric in (schema.BIAS, schema.STD, schema.MSE):
         assert f"*{metric} by estimator and true MI — task gaussian" in md
-    assert "*Every cell of summary.parquet*" in md
+    assert "*Every cell of summary.parquet (main columns; the file has them all)*" in md
     assert "| batch_size | 32 |" in md  # configuration from the sidecars
     assert "| versions.torch |" in md  # environment from the sidecars
+    assert "| estimator_params | {} |" not in md  # empty mappings add no row
+    assert "Wall time per run:" in md
 
 
 def test_markdown_references_every_drawn_figure(report: tuple[Path, str, str]) -> None:

@@ -23,6 +23,7 @@ from mibench.results import schema
 
 FINAL_FRACTION = 0.1  # "final" = the last 10 % of logged training steps
 NEAR_TRUTH_FRACTION = 0.1  # an estimate within 10 % of the truth counts as "near the truth"
+AT_LOG_K_FRACTION = 0.05  # a final estimate within 5 % of log K counts as saturated
 N_NAMED = 3  # how many estimators a reading names at most
 
 
@@ -30,6 +31,15 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:N_NAMED]) + (
         f" and {len(items) - N_NAMED} more" if len(items) > N_NAMED else ""
     )
+
+
+def _num(value: float) -> str:
+    """Two decimals for ordinary values, 3 significant digits for exploding ones."""
+    return f"{value:.2f}" if abs(value) < 1e4 else f"{value:.3g}"
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.2f}" if abs(value) < 1e4 else f"{value:+.3g}"
 
 
 def _count(n: int, noun: str) -> str:
@@ -55,16 +65,19 @@ def training_curves_reading(runs: pd.DataFrame) -> str:
     means = means.reindex(sort_estimators(means.index.astype(str)))
     log_k = float(at_top[schema.LOG_K].median())
     near = [e for e, v in means.items() if abs(v - top) <= NEAR_TRUTH_FRACTION * top]
-    capped = [e for e, v in means.items() if v <= log_k + 0.05 * log_k and top > log_k]
+    # Saturated: within AT_LOG_K_FRACTION of log K while the truth is above it.
+    capped = [
+        e for e, v in means.items() if top > log_k and abs(v - log_k) <= AT_LOG_K_FRACTION * log_k
+    ]
     best, worst = (means - top).abs().idxmin(), (means - top).abs().idxmax()
     text = (
-        f"At the highest true MI ({top:g} nats; log K = {log_k:.2f}) the final mean estimates "
-        f"(last 10 % of steps) run from {means.min():.2f} to {means.max():.2f} nats; closest: "
-        f"{best} ({means[best]:.2f}), farthest: {worst} ({means[worst]:.2f})."
+        f"At the highest true MI ({top:.3g} nats; log K = {log_k:.2f}) the final mean estimates "
+        f"(last 10 % of steps) run from {_num(means.min())} to {_num(means.max())} nats; "
+        f"closest: {best} ({_num(means[best])}), farthest: {worst} ({_num(means[worst])})."
     )
     text += f" {len(near)} of {len(means)} end within 10 % of the truth"
     if capped:
-        text += f"; at or under log K: {_names(capped)}"
+        text += f"; saturated at log K (within 5 %): {_names(capped)}"
     return text + "."
 
 
@@ -113,10 +126,10 @@ def bias_variance_reading(summary: pd.DataFrame) -> str:
         variance = (at_top[schema.STD].astype(float) ** 2).dropna()
         if bias.empty:
             continue
+        low, high = bias.abs().idxmin(), bias.abs().idxmax()
         sentence = (
-            f"{task} at I = {top:g}: |bias| smallest for {bias.abs().idxmin()} "
-            f"({bias[bias.abs().idxmin()]:+.2f}), largest for {bias.abs().idxmax()} "
-            f"({bias[bias.abs().idxmax()]:+.2f})"
+            f"{task} at I = {top:.3g}: |bias| smallest for {low} ({_signed(bias[low])}), "
+            f"largest for {high} ({_signed(bias[high])})"
         )
         if not variance.empty:
             sentence += (
@@ -166,9 +179,9 @@ def batch_size_reading(summary: pd.DataFrame) -> str:
     rise = (table[k_max] - table[k_min]).dropna().sort_values(ascending=False)
     if rise.empty:
         return "No estimator ran at both the smallest and the largest batch size."
-    names = [f"{e} ({table.loc[e, k_min]:.2f} → {table.loc[e, k_max]:.2f})" for e in rise.index]
+    names = [f"{e} ({_num(table.loc[e, k_min])} → {_num(table.loc[e, k_max])})" for e in rise.index]
     return (
-        f"At I = {top:g} nats, from K = {int(k_min)} to K = {int(k_max)} (log K {math.log(k_min):.2f} "
+        f"At I = {top:.3g} nats, from K = {int(k_min)} to K = {int(k_max)} (log K {math.log(k_min):.2f} "
         f"→ {math.log(k_max):.2f}) the mean estimate rises most for {_names(names)}."
     )
 
@@ -188,5 +201,5 @@ def divergence_reading(summary: pd.DataFrame) -> str:
     return (
         f"{total} of {n} runs diverged, in {_count(len(by_estimator), 'estimator')} "
         f"({_names([f'{e}: {int(v)}' for e, v in by_estimator.items()])}); the worst cell is "
-        f"{first[schema.ESTIMATOR]} on {first[schema.TASK]} at I = {float(first[schema.MI_LEVEL]):g}."
+        f"{first[schema.ESTIMATOR]} on {first[schema.TASK]} at I = {float(first[schema.MI_LEVEL]):.3g}."
     )
