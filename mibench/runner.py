@@ -471,20 +471,35 @@ def summary_tables(summary: pd.DataFrame) -> list[Table]:
             f"K={values[schema.BATCH_SIZE]}{extras}: bias/std/MSE (nats), last "
             f"{schema.EVAL_FRACTION:.0%} of steps"
         )
-        table = Table(title=title, title_justify="left", min_width=len(title))
         levels = sorted(group[schema.MI_LEVEL].unique())
-        table.add_column("estimator")
-        for level in levels:
-            table.add_column(f"{unit}={level:.3g}", justify="right")
         keys = [schema.ESTIMATOR, schema.ESTIMATOR_PARAMS]
         several = group.groupby(schema.ESTIMATOR)[schema.ESTIMATOR_PARAMS].nunique() > 1
+        body = []
         for (estimator, params), rows in group.groupby(keys, sort=False):
             label = f"{estimator} {params}" if several[estimator] else str(estimator)
             by_level = {row[schema.MI_LEVEL]: row for _, row in rows.iterrows()}
-            cells = [_cell_text(by_level[lv]) if lv in by_level else "" for lv in levels]
-            table.add_row(label, *cells)
-        tables.append(table)
+            body.append(
+                [label, *(_cell_text(by_level[lv]) if lv in by_level else "" for lv in levels)]
+            )
+        headers = ["estimator", *(f"{unit}={level:.3g}" for level in levels)]
+        tables.append(_full_width_table(title, headers, body))
     return tables
+
+
+def _full_width_table(title: str, headers: list[str], body: list[list[str]]) -> Table:
+    """A table whose columns are as wide as their longest cell: printed with ``crop=False`` it
+    never truncates a number, however narrow the terminal (or the 80 columns of a log file)."""
+    table = Table(title=title, title_justify="left")
+    widths = [max([len(h), *(len(row[i]) for row in body)]) for i, h in enumerate(headers)]
+    # Borders and padding take 3 characters per column plus 1; widen the first column so that
+    # the title fits on one line too.
+    widths[0] = max(widths[0], len(title) - sum(widths[1:]) - 3 * len(widths) - 1)
+    for index, (header, width) in enumerate(zip(headers, widths, strict=True)):
+        justify = "left" if index == 0 else "right"
+        table.add_column(header, justify=justify, no_wrap=True, min_width=width)
+    for row in body:
+        table.add_row(*row)
+    return table
 
 
 def f_value_table(summary: pd.DataFrame) -> Table | None:
@@ -494,51 +509,66 @@ def f_value_table(summary: pd.DataFrame) -> Table | None:
     rows = summary[summary[schema.F_VALUE].notna()]
     if rows.empty:
         return None
-    table = Table(title="f-MICL: f-value / true f-MI (window means)", title_justify="left")
-    for column in ("estimator", "task", "MI level", "f-value", "true f-MI", "gap"):
-        table.add_column(column, justify="left" if column in ("estimator", "task") else "right")
+    body = []
     for _, row in rows.iterrows():
         true_f = row[schema.TRUE_F_MI]
         known = true_f is not None and math.isfinite(true_f)
-        table.add_row(
-            str(row[schema.ESTIMATOR]),
-            str(row[schema.TASK]),
-            f"{row[schema.MI_LEVEL]:.3g}",
-            f"{row[schema.F_VALUE]:.3f}",
-            f"{true_f:.3f}" if known else "unknown",
-            f"{row[schema.F_BIAS]:+.3f}" if known else "-",
+        body.append(
+            [
+                str(row[schema.ESTIMATOR]),
+                str(row[schema.TASK]),
+                f"{row[schema.MI_LEVEL]:.3g}",
+                _number(row[schema.F_VALUE]),
+                _number(true_f) if known else "unknown",
+                _number(row[schema.F_BIAS], signed=True) if known else "-",
+            ]
         )
-    return table
+    headers = ["estimator", "task", "MI level", "f-value", "true f-MI", "gap"]
+    return _full_width_table("f-MICL: f-value / true f-MI (window means)", headers, body)
+
+
+def skipped_lines(skipped: Sequence[dict[str, str]]) -> list[str]:
+    """One line per task, critic and reason, listing the estimators it applies to."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for item in skipped:
+        estimator = item["estimator"]
+        reason = item["reason"].removeprefix(f"{estimator} ")  # "sincere needs labels; ..."
+        groups.setdefault((item["task"], item["critic"], reason), []).append(estimator)
+    return [
+        f"{task} with {critic}: {', '.join(names)} - {reason}"
+        for (task, critic, reason), names in groups.items()
+    ]
 
 
 def print_report(report: RunReport, console: Console) -> None:
     """Summary tables, skipped combinations and the run totals."""
     for table in summary_tables(report.summary):
-        console.print(table)
+        console.print(table, crop=False)
     f_table = f_value_table(report.summary)
     if f_table is not None:
-        console.print(f_table)
+        console.print(f_table, crop=False)
     if report.skipped:
-        reasons: dict[str, int] = {}
-        for item in report.skipped:
-            reasons[item["reason"]] = reasons.get(item["reason"], 0) + 1
         console.print(
-            f"skipped {len(report.skipped)} estimator-task-critic combinations "
-            f"that do not apply (listed in {report.suite_dir / store.SKIPPED_FILE}):"
+            f"skipped {len(report.skipped)} estimator-task-critic combinations that do not "
+            f"apply (listed in {report.suite_dir / store.SKIPPED_FILE}):",
+            soft_wrap=True,
         )
-        for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
-            console.print(f"  {count} x {reason}")
-    diverged = (
-        report.summary[report.summary[schema.DIVERGED_FRACTION] > 0]
-        if not report.summary.empty
-        else report.summary
-    )
-    if not diverged.empty:
-        console.print(f"{len(diverged)} cell windows had diverged runs (column diverged_fraction)")
+        for line in skipped_lines(report.skipped):
+            console.print(f"  {line}", soft_wrap=True)
+    if not report.summary.empty:
+        diverged = report.summary[report.summary[schema.DIVERGED_FRACTION] > 0]
+        for _, row in diverged.iterrows():
+            console.print(
+                f"diverged: {row[schema.ESTIMATOR]} on {row[schema.TASK_ID]}: "
+                f"{row[schema.DIVERGED_FRACTION]:.0%} of {row[schema.N_SEEDS]} seeds "
+                "(left out of that cell's metrics)",
+                soft_wrap=True,
+            )
     console.print(
         f"{report.n_cells} runs ({report.n_trained} trained, {report.n_reused} already finished), "
         f"{report.run_steps} run-steps in {report.wall_time_s:.1f} s "
-        f"({report.run_steps_per_s:.0f} run-steps/s); results in {report.suite_dir}"
+        f"({report.run_steps_per_s:.0f} run-steps/s); results in {report.suite_dir}",
+        soft_wrap=True,
     )
     for figure in report.figures:
         console.print(f"figure: {figure}")

@@ -270,3 +270,30 @@ def test_workers_by_default_only_for_large_plans(tmp_path, trainer, suite_file, 
     assert runner.default_workers(prepared) == max(1, os.cpu_count() or 1)
     with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
         runner.execute(prepared, workers=0, show_progress=False)
+
+
+def test_skipped_lines_group_estimators_by_reason():
+    skipped = [
+        {"estimator": "sincere", "task": "gaussian", "critic": "encoder",
+         "reason": "sincere needs labels; task gaussian has none"},
+        {"estimator": "supcon", "task": "gaussian", "critic": "encoder",
+         "reason": "supcon needs labels; task gaussian has none"},
+        {"estimator": "nwj", "task": "labeled", "critic": "separable",
+         "reason": "nwj needs paired samples (x, y); task labeled has no y"},
+    ]  # fmt: skip
+    assert runner.skipped_lines(skipped) == [
+        "gaussian with encoder: sincere, supcon - needs labels; task gaussian has none",
+        "labeled with separable: nwj - needs paired samples (x, y); task labeled has no y",
+    ]
+
+
+def test_tables_never_truncate_numbers_on_narrow_consoles(tmp_path, suite_file, trainer):
+    from rich.console import Console
+
+    report = runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    console = Console(record=True, width=40)
+    runner.print_report(report, console)
+    text = console.export_text()
+    assert "…" not in text
+    row = report.summary.iloc[-1]
+    assert f"{row[schema.BIAS]:+.2f}/{row[schema.STD]:.2f}/{row[schema.MSE]:.2f}" in text
