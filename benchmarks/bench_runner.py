@@ -60,6 +60,9 @@ TARGET_SECONDS = 2.0
 CALIBRATION_STEPS = 10
 MIN_STEPS = 20
 MI_NATS = 2.0
+# Held-out readouts (first and last step only) on the smallest batch: the default 4K would add
+# two K^2-sized evaluations (16 x a training forward for the concat critic) to a short timing.
+EVAL_BATCH = 2
 LR = 5e-4
 # FLOPs of backward ~ 2 x forward for every matmul (input and weight gradients).
 BACKWARD_FACTOR = 2
@@ -185,6 +188,7 @@ def stacked_configs(
             seed=seed,
             log_every=n_steps,
             eval_every=n_steps,
+            eval_batch_size=EVAL_BATCH,
             suite="bench",
             device=str(device),
         )
