@@ -135,13 +135,19 @@ class StackedMLP:
         return torch.bmm(h_a, weight[:, :split]), torch.baddbmm(bias, h_b, weight[:, split:])
 
     def forward_from_first(self, pre: Tensor) -> Tensor:
-        """Finish the forward pass from first-layer pre-activations ``pre`` (a fresh tensor)."""
+        """Finish the forward pass from first-layer pre-activations ``pre`` (a fresh tensor).
+
+        ``pre`` is ``(R, ..., width)``; the result is ``(R, n, sizes[-1])`` with n the product of
+        the middle axes. The activation is applied to ``pre`` itself *before* it is flattened: an
+        in-place activation on a reshaped view would make autograd record a CopySlices node whose
+        backward fills and copies the whole K^2-sized tensor (it cost most of a concat-critic step).
+        """
         act = self._activation()
-        h = pre
         last = len(self.weights) - 1
+        flat = (pre.shape[0], -1, pre.shape[-1])
         if last == 0:
-            return h
-        h = act(h)
+            return pre.reshape(flat)
+        h = act(pre).reshape(flat)
         for index in range(1, last + 1):
             h = torch.baddbmm(self.biases[index], h, self.weights[index])
             if index < last:

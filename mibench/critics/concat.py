@@ -64,7 +64,7 @@ class ConcatCritic(Critic):
     def _scores(self, x: Tensor, y: Tensor) -> Tensor:
         R, n_rows, n_cols = x.shape[0], x.shape[1], y.shape[1]
         pre_x, pre_y = self.mlp.first_layer_split(x, y)
-        pre = (pre_x.unsqueeze(2) + pre_y.unsqueeze(1)).reshape(R, n_rows * n_cols, -1)
+        pre = pre_x.unsqueeze(2) + pre_y.unsqueeze(1)  # (R, rows, cols, h1), not a view
         return self.mlp.forward_from_first(pre).reshape(R, n_rows, n_cols)
 
     def paired_scores(self, x: Tensor, y: Tensor) -> Tensor:
