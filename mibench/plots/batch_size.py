@@ -43,6 +43,8 @@ BATCH_SIZE_COLUMNS: tuple[str, ...] = (
 )
 LOG_K_POINTS = 200
 ERRORBAR_CAPSIZE = 2.0
+YLIM_OVER_REFERENCE = 1.5
+YLIM_UNDER_ZERO = 0.5
 
 
 def _mean_estimate(summary: pd.DataFrame, truth: str) -> np.ndarray:
@@ -50,6 +52,22 @@ def _mean_estimate(summary: pd.DataFrame, truth: str) -> np.ndarray:
     if schema.MEAN_ESTIMATE in summary.columns:
         return summary[schema.MEAN_ESTIMATE].to_numpy(dtype=float)
     return (summary[truth].astype(float) + summary[schema.BIAS].astype(float)).to_numpy()
+
+
+def _panel_ylim(cells: pd.DataFrame, level: float, k_max: float) -> tuple[float, float]:
+    """From min(0, lowest mean - std) to the highest mean + std, but at most YLIM_OVER_REFERENCE
+    x the larger of the true MI and log K_max, so one exploding estimator cannot flatten the
+    others (its points are drawn on the edge, circled)."""
+    reference = max(level, math.log(k_max), 1.0)
+    mean = cells["_mean"].to_numpy(dtype=float)
+    std = np.nan_to_num(cells[schema.STD].to_numpy(dtype=float))
+    finite = np.isfinite(mean)
+    top = float(np.max(mean[finite] + std[finite])) if finite.any() else reference
+    bottom = float(np.min(mean[finite] - std[finite])) if finite.any() else 0.0
+    return (
+        max(min(0.0, bottom), -YLIM_UNDER_ZERO * reference),
+        min(max(top, reference), YLIM_OVER_REFERENCE * reference),
+    )
 
 
 def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL_WRAP) -> Figure:
@@ -90,16 +108,21 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
     k_grid = np.geomspace(sizes[0], sizes[-1], LOG_K_POINTS)
 
     fig, axes = facet_grid(len(panels), col_wrap=col_wrap, panel_size=(3.4, 2.8), sharey=False)
+    any_clipped = False
     for ax, (task, level) in zip(axes, panels, strict=True):
         cells = data[(data[schema.TASK] == task) & (data[schema.MI_LEVEL] == level)]
+        ylim = _panel_ylim(cells, level, float(sizes[-1]))
         for estimator in estimators:
             rows = cells[cells[schema.ESTIMATOR] == estimator].sort_values(schema.BATCH_SIZE)
             if rows.empty:
                 continue
+            k = rows[schema.BATCH_SIZE].to_numpy(dtype=float)
+            mean = rows["_mean"].to_numpy(dtype=float)
+            shown = np.clip(mean, *ylim)
             ax.errorbar(
-                rows[schema.BATCH_SIZE].to_numpy(dtype=float),
-                rows["_mean"].to_numpy(dtype=float),
-                yerr=rows[schema.STD].to_numpy(dtype=float),
+                k,
+                shown,
+                yerr=np.where(shown == mean, rows[schema.STD].to_numpy(dtype=float), 0.0),
                 color=colours[estimator],
                 marker=markers[estimator],
                 ls=styles[estimator],
@@ -108,6 +131,19 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
                 elinewidth=0.8,
                 capsize=ERRORBAR_CAPSIZE,
             )
+            beyond = np.isfinite(mean) & (shown != mean)
+            if beyond.any():
+                any_clipped = True
+                ax.plot(
+                    k[beyond],
+                    shown[beyond],
+                    ls="none",
+                    marker="o",
+                    ms=9,
+                    mfc="none",
+                    mec=colours[estimator],
+                    mew=1.6,
+                )
         ax.plot(k_grid, np.log(k_grid), color="0.45", ls="--", lw=1.0)
         true_values = cells[truth].astype(float).unique()
         for value in true_values[np.isfinite(true_values)]:
@@ -117,8 +153,8 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
         ax.minorticks_off()
         ax.set_title(f"{task}, I = {level:g} nats", fontsize=PANEL_TITLE_FONTSIZE)
         ax.grid(alpha=0.25, lw=0.5)
-        top = max(float(np.nanmax(cells["_mean"] + cells[schema.STD])), level, math.log(sizes[-1]))
-        ax.set_ylim(min(0.0, float(np.nanmin(cells["_mean"] - cells[schema.STD]))), 1.1 * top)
+        pad = 0.06 * (ylim[1] - ylim[0])
+        ax.set_ylim(ylim[0] - pad, ylim[1] + pad)
     ncols = min(len(panels), col_wrap)
     label_outer(axes, ncols=ncols, xlabel="batch size K", ylabel="mean estimate (nats)")
     label = setting_label(setting)
@@ -128,5 +164,9 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
         for e in estimators
     ]
     handles += [Line2D([], [], color="black", lw=1.0), Line2D([], [], color="0.45", ls="--")]
-    legend_right(fig, handles, [*estimators, "true MI", "log K"], title="estimator")
+    labels = [*estimators, "true MI", "log K"]
+    if any_clipped:
+        handles.append(Line2D([], [], ls="none", marker="o", ms=9, mfc="none", mec="0.3", mew=1.6))
+        labels.append("beyond the axis (drawn at its edge)")
+    legend_right(fig, handles, labels, title="estimator")
     return fig

@@ -95,9 +95,17 @@ def _most_common(frame: pd.DataFrame, present: list[str]) -> tuple:
     counts = grouped[schema.RUN_ID].nunique() if schema.RUN_ID in frame.columns else grouped.size()
     keys = [k if isinstance(k, tuple) else (k,) for k in counts.index]
     ranked = sorted(
-        zip(keys, counts.to_numpy(), strict=True), key=lambda kv: (-kv[1], tuple(map(str, kv[0])))
+        zip(keys, counts.to_numpy(), strict=True),
+        key=lambda kv: (-kv[1], tuple(_sort_key(v) for v in kv[0])),
     )
     return tuple(None if pd.isna(v) else v for v in ranked[0][0])
+
+
+def _sort_key(value: object) -> tuple[int, float, str]:
+    """Numbers first and numerically (K = 8 before K = 32), then text."""
+    if isinstance(value, int | float | np.integer | np.floating) and not pd.isna(value):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
 
 
 def _matching(frame: pd.DataFrame, present: list[str], chosen: tuple) -> np.ndarray:

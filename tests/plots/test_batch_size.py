@@ -26,7 +26,9 @@ def _estimator_line(ax, estimator: str) -> tuple[np.ndarray, np.ndarray]:
     (line,) = [
         line
         for line in ax.get_lines()
-        if line.get_color() == colour and line.get_marker() == marker
+        if line.get_color() == colour
+        and line.get_marker() == marker
+        and line.get_markerfacecolor() != "none"  # not the open "beyond the axis" circles
     ]
     return np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
 
@@ -86,3 +88,24 @@ def test_one_batch_size_does_not_apply(summary_frame: pd.DataFrame) -> None:
 def test_missing_column(summary_frame: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="estimate_vs_batch_size: missing columns bias"):
         estimate_vs_batch_size(summary_frame.drop(columns=schema.BIAS))
+
+
+def test_an_exploding_estimator_is_drawn_on_the_edge(summary_frame: pd.DataFrame) -> None:
+    from mibench.plots.batch_size import YLIM_OVER_REFERENCE
+
+    frame = summary_frame.copy()
+    exploding = frame[schema.ESTIMATOR] == "flatnce"
+    frame.loc[exploding, schema.MEAN_ESTIMATE] = 1e6
+    fig = estimate_vs_batch_size(frame)
+    ax = _panels(fig)[-1]  # I = 6 nats; log K_max = log 64 < 6, so the reference is 6
+    edge = YLIM_OVER_REFERENCE * max(MI_LEVELS)
+    _, y = _estimator_line(ax, "flatnce")
+    assert np.allclose(y, edge)
+    # The healthy estimators are untouched.
+    infonce = summary_frame[
+        (summary_frame[schema.ESTIMATOR] == "infonce")
+        & (summary_frame[schema.MI_LEVEL] == max(MI_LEVELS))
+    ].sort_values(schema.BATCH_SIZE)
+    assert np.allclose(_estimator_line(ax, "infonce")[1], infonce[schema.MEAN_ESTIMATE])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "beyond the axis (drawn at its edge)" in labels
