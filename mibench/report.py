@@ -28,6 +28,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -529,6 +530,11 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 MIME = {".png": "image/png", ".svg": "image/svg+xml"}
 
 
+def _inline_code(escaped: str) -> str:
+    """Markdown `code` spans of an already escaped paragraph as <code> elements."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+
+
 def _html_cell(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
@@ -545,7 +551,7 @@ def to_html(blocks: Sequence[Block], *, title: str) -> str:
         if isinstance(block, Heading):
             out.append(f"<h{block.level}>{esc(block.text)}</h{block.level}>")
         elif isinstance(block, Paragraph):
-            out.append(f"<p>{esc(block.text)}</p>")
+            out.append(f"<p>{_inline_code(esc(block.text))}</p>")
         elif isinstance(block, Code):
             out.append(f"<pre>{esc(block.text)}</pre>")
         elif isinstance(block, Table):

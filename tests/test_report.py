@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from mibench.cli import app
 from mibench.plots.synthetic import synthetic_runs, write_synthetic_suite
+from mibench.report import Paragraph, diverged_runs, load_verify, to_html, to_markdown, write_report
 from mibench.report import Table as ReportTable
-from mibench.report import diverged_runs, load_verify, to_markdown, write_report
 from mibench.results import schema
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -176,3 +176,9 @@ def test_cli_report(suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     missing = runner.invoke(app, ["report", "absent", "--out", str(tmp_path)])
     assert missing.exit_code == 2
     assert missing.output.strip().startswith("error: no finished runs")
+
+
+def test_html_escapes_text_and_renders_code_spans() -> None:
+    page = to_html([Paragraph("run `mibench verify` & <b>")], title="a < b")
+    assert "<title>a &lt; b</title>" in page
+    assert "<p>run <code>mibench verify</code> &amp; &lt;b&gt;</p>" in page
