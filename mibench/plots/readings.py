@@ -24,6 +24,7 @@ from mibench.results import schema
 FINAL_FRACTION = 0.1  # "final" = the last 10 % of logged training steps
 NEAR_TRUTH_FRACTION = 0.1  # an estimate within 10 % of the truth counts as "near the truth"
 AT_LOG_K_FRACTION = 0.05  # a final estimate within 5 % of log K counts as saturated
+STEADY_FRACTION = 0.05  # an ESS that ends within 5 % of where it started "stays"
 N_NAMED = 3  # how many estimators a reading names at most
 
 
@@ -94,8 +95,9 @@ def ess_reading(runs: pd.DataFrame) -> str:
     end = _final_window(train).groupby(schema.ESTIMATOR, observed=True)[schema.ESS]
     change = pd.DataFrame({"start": start.mean(), "end": end.mean()}).dropna()
     change["ratio"] = change["end"] / change["start"]
-    falls = change[change["ratio"] < 1].sort_values("ratio")
-    rises = change[change["ratio"] > 1].sort_values("ratio", ascending=False)
+    falls = change[change["ratio"] < 1 - STEADY_FRACTION].sort_values("ratio")
+    rises = change[change["ratio"] > 1 + STEADY_FRACTION].sort_values("ratio", ascending=False)
+    steady = len(change) - len(falls) - len(rises)
 
     def describe(rows: pd.DataFrame) -> str:
         return _names([f"{e} ({r.start:.2f} → {r.end:.2f})" for e, r in rows.iterrows()])
@@ -108,6 +110,8 @@ def ess_reading(runs: pd.DataFrame) -> str:
         )
     if not rises.empty:
         parts.append(f"rises for {len(rises)}, most for {describe(rises)}")
+    if steady:
+        parts.append(f"stays within {STEADY_FRACTION:.0%} for {steady}")
     return (
         "; ".join(parts) or "ESS does not change over training"
     ) + " (means over MI levels and seeds)."

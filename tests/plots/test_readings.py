@@ -66,3 +66,11 @@ def test_divergence_reading(summary_frame: pd.DataFrame) -> None:
     )
     clean = summary_frame.assign(**{schema.DIVERGED_FRACTION: 0.0})
     assert readings.divergence_reading(clean) == f"None of the {int(n)} runs produced a NaN/Inf."
+
+
+def test_ess_reading_counts_a_flat_ess_as_steady(runs_frame: pd.DataFrame) -> None:
+    flat = runs_frame.copy()
+    flat.loc[flat[schema.ESTIMATOR] == "flatnce", schema.ESS] = 0.3
+    text = readings.ess_reading(flat)
+    assert "rises for 1, most for nwj" in text
+    assert f"stays within {readings.STEADY_FRACTION:.0%} for 1" in text
