@@ -15,10 +15,15 @@ from mibench.critics.base import (
     as_hidden,
 )
 from mibench.critics.registry import Critic, CriticSpec, register
+from mibench.critics.tiled import tiled_pair_scores
 
 # Without gradients (evaluation batches of 4K), score rows are produced in chunks so the hidden
 # activations (R x rows x K x width) stay under this many elements (512 MiB in float32).
 NO_GRAD_CHUNK_ELEMENTS = 2**27
+# Pair activations larger than this (R x K x K' x width elements) go through the tiled, recomputing
+# path of mibench.critics.tiled (training and evaluation); smaller ones (tests, tiny suites) through
+# plain autograd, which is as fast when everything already fits in cache.
+TILED_MIN_ELEMENTS = 2**20
 
 
 class ConcatCritic(Critic):
@@ -53,9 +58,13 @@ class ConcatCritic(Critic):
         return f"concat MLP([x; y]): {self.mlp.describe()}"
 
     def scores(self, x: Tensor, y: Tensor) -> Tensor:
-        n_rows, n_cols = x.shape[1], y.shape[1]
+        R, n_rows, n_cols = x.shape[0], x.shape[1], y.shape[1]
         width = max(self.mlp.sizes[1:])
-        per_row = x.shape[0] * n_cols * width
+        if R * n_rows * n_cols * width >= TILED_MIN_ELEMENTS and len(self.mlp.weights) > 1:
+            mlp = self.mlp
+            pre_x, pre_y = mlp.first_layer_split(x, y)
+            return tiled_pair_scores(pre_x, pre_y, mlp.weights[1:], mlp.biases[1:], mlp.activation)
+        per_row = R * n_cols * width
         if torch.is_grad_enabled() or n_rows * per_row <= NO_GRAD_CHUNK_ELEMENTS:
             return self._scores(x, y)
         step = max(1, NO_GRAD_CHUNK_ELEMENTS // per_row)

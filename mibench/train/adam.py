@@ -90,12 +90,17 @@ class StackedAdam:
         return self._rows(grads)
 
     @torch.no_grad()
-    def grad_norms(self, grad_rows: list[list[Tensor]]) -> Tensor:
-        """``(R,)`` Euclidean norm of each run's whole gradient (one ``_foreach_norm`` call)."""
-        flat = [row for rows in grad_rows for row in rows]
-        squares = torch.stack(torch._foreach_norm(flat)).square()
-        total = torch.zeros(self.n_runs, dtype=squares.dtype, device=squares.device)
-        return total.index_add_(0, self._row_run, squares).sqrt()
+    def grad_norms(self, grads: Sequence[Tensor]) -> Tensor:
+        """``(R,)`` Euclidean norm of each run's whole gradient over all its leaves.
+
+        One vectorised row-norm per leaf (a leaf's rows are runs ``run_slices[l]``), not one call
+        per (run, leaf): at R = 32 on the Poole critic that is 12 calls instead of 384.
+        """
+        total = torch.zeros(self.n_runs, dtype=grads[0].dtype, device=grads[0].device)
+        for grad, span in zip(grads, self.run_slices, strict=True):
+            rows = torch.linalg.vector_norm(grad.reshape(grad.shape[0], -1), dim=1)
+            total[span] += rows.square()
+        return total.sqrt()
 
     @torch.no_grad()
     def step(self, grads: Sequence[Tensor] | list[list[Tensor]], alive: Tensor) -> None:

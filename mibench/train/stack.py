@@ -696,9 +696,8 @@ class _Stack:
         grads = [
             torch.zeros_like(p) if g is None else g for p, g in zip(self.leaves, grads, strict=True)
         ]
-        grad_rows = self.adam.grad_rows(grads)
         with torch.no_grad():
-            grad_norm = self.adam.grad_norms(grad_rows)
+            grad_norm = self.adam.grad_norms(grads)
             loss = loss.detach()
             finite = torch.isfinite(loss) & torch.isfinite(grad_norm)
             if forced is not None:
@@ -720,7 +719,7 @@ class _Stack:
                 )
             diverged_at = torch.where(alive & ~finite, step, diverged_at)
             alive = alive & finite
-        self.adam.step(grad_rows, alive)
+        self.adam.step(grads, alive)
         if self.system is not None:  # hook: MoCo momentum update, then enqueue (after the loss)
             self.system.after_step(alive)
         for group, state in zip(self.groups, new_states, strict=True):

@@ -56,7 +56,7 @@ def test_grad_norms_are_each_runs_norm_over_all_its_leaves() -> None:
         [slice(0, 3), slice(1, 3)],
         [1e-3] * 3,
     )
-    norms = adam.grad_norms(adam.grad_rows([shared, head]))
+    norms = adam.grad_norms([shared, head])
     expected = [
         shared[0].norm(),
         torch.cat([shared[1].flatten(), head[0].flatten()]).norm(),
