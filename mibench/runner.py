@@ -540,13 +540,20 @@ def skipped_lines(skipped: Sequence[dict[str, str]]) -> list[str]:
     ]
 
 
+def print_wide(console: Console, table: Table) -> None:
+    """Print ``table`` at its natural width even when the console is narrower (a log file is 80
+    columns): rich would otherwise shrink the columns, squeezing the estimator names to nothing."""
+    natural = sum(column.min_width or 0 for column in table.columns) + 3 * len(table.columns) + 1
+    console.print(table, crop=False, width=max(console.width, natural))
+
+
 def print_report(report: RunReport, console: Console) -> None:
     """Summary tables, skipped combinations and the run totals."""
     for table in summary_tables(report.summary):
-        console.print(table, crop=False)
+        print_wide(console, table)
     f_table = f_value_table(report.summary)
     if f_table is not None:
-        console.print(f_table, crop=False)
+        print_wide(console, f_table)
     if report.skipped:
         console.print(
             f"skipped {len(report.skipped)} estimator-task-critic combinations that do not "
