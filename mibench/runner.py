@@ -543,8 +543,14 @@ def skipped_lines(skipped: Sequence[dict[str, str]]) -> list[str]:
 def print_wide(console: Console, table: Table) -> None:
     """Print ``table`` at its natural width even when the console is narrower (a log file is 80
     columns): rich would otherwise shrink the columns, squeezing the estimator names to nothing."""
-    natural = sum(column.min_width or 0 for column in table.columns) + 3 * len(table.columns) + 1
-    console.print(table, crop=False, width=max(console.width, natural))
+    natural = console.measure(table, options=console.options.update_width(10**4)).maximum
+    # print(width=...) is capped at the console's width, so widen the console itself meanwhile.
+    width = console.width
+    console.width = max(width, natural)
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = width
 
 
 def print_report(report: RunReport, console: Console) -> None:

@@ -22,7 +22,8 @@ from mibench.critics.tiled import tiled_pair_scores
 NO_GRAD_CHUNK_ELEMENTS = 2**27
 # Pair activations larger than this (R x K x K' x width elements) go through the tiled, recomputing
 # path of mibench.critics.tiled (training and evaluation); smaller ones (tests, tiny suites) through
-# plain autograd, which is as fast when everything already fits in cache.
+# plain autograd, which is as fast when everything already fits in cache. CPU only: a GPU has the
+# bandwidth for the plain path, and cache-sized tiles would turn one kernel into hundreds.
 TILED_MIN_ELEMENTS = 2**20
 
 
@@ -60,7 +61,8 @@ class ConcatCritic(Critic):
     def scores(self, x: Tensor, y: Tensor) -> Tensor:
         R, n_rows, n_cols = x.shape[0], x.shape[1], y.shape[1]
         width = max(self.mlp.sizes[1:])
-        if R * n_rows * n_cols * width >= TILED_MIN_ELEMENTS and len(self.mlp.weights) > 1:
+        large = R * n_rows * n_cols * width >= TILED_MIN_ELEMENTS
+        if large and x.device.type == "cpu" and len(self.mlp.weights) > 1:
             mlp = self.mlp
             pre_x, pre_y = mlp.first_layer_split(x, y)
             return tiled_pair_scores(pre_x, pre_y, mlp.weights[1:], mlp.biases[1:], mlp.activation)
