@@ -38,9 +38,10 @@ import torch
 from torch import Tensor
 
 # Hidden activations per tile (all runs of the stack, a few score rows): 2^18 float32 numbers are
-# 1 MiB, one core's L2 here. Smaller tiles lose to per-op overhead, larger ones to cache misses
-# (measured at R = 8, BMI size: 2^16 -> 64, 2^17 -> 92, 2^18 -> 126-135, 2^20 -> 112-129
-# run-steps/s with the trainer of benchmarks/bench_runner.py).
+# 1 MiB, one core's L2 here. Smaller tiles lose to per-op overhead, much larger ones to cache
+# misses. BMI-size trainer, run-steps/s at R = 8: 2^16 -> 64, 2^17 -> 96, 2^18 -> 158-231,
+# 2^19 -> 216, 2^20 -> 166-178, 2^21 -> 120; at R = 64: 2^18 -> 153, 2^20 -> 174, 2^22 -> 135 (a
+# broad optimum from 2^18 to 2^20, within this VM's run-to-run noise).
 TILE_ELEMENTS = 2**18
 
 Activation = Callable[[Tensor], Tensor]
