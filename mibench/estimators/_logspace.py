@@ -2,7 +2,8 @@
 
 All take ``scores`` of shape ``(..., K, K)`` in the orientation of :mod:`mibench.estimators`
 and never exponentiate a raw score: every reduction goes through ``torch.logsumexp``, which
-subtracts the maximum first, so scores of magnitude 1e3 stay finite.
+subtracts the maximum first, or exponentiates max-shifted scores (:func:`exp_row_off_shifted`),
+so scores of magnitude 1e3 stay finite.
 """
 
 from __future__ import annotations
@@ -38,6 +39,16 @@ def lse_row(scores: Tensor) -> Tensor:
 def lse_row_off(scores: Tensor) -> Tensor:
     """``(..., K)``: log sum_{j != i} exp(S_ij)."""
     return torch.logsumexp(mask_diag(scores), dim=-1)
+
+
+def exp_row_off_shifted(scores: Tensor) -> Tensor:
+    """``(..., K, K)``: exp(S_ij − max_{j' != i} S_ij') off the diagonal, 0 on it.
+
+    The max-shifted exponentials a log-sum-exp sums: every entry lies in [0, 1] and each row's
+    largest is exactly 1, so row sums of them and of their powers neither overflow nor vanish.
+    """
+    off = mask_diag(scores)
+    return (off - off.amax(dim=-1, keepdim=True)).exp_()
 
 
 def lme_row_off(scores: Tensor) -> Tensor:

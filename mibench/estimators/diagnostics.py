@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from mibench.estimators._logspace import diag, lme_off, lse_row, lse_row_off, mask_diag
+from mibench.estimators._logspace import diag, exp_row_off_shifted, lme_off, lse_row
 
 
 def infonce_value(scores: Tensor) -> Tensor:
@@ -37,8 +37,11 @@ def ess(scores: Tensor) -> Tensor:
     .. math::  w_{ij} = \frac{e^{S_{ij} - S_{ii}}}{\sum_{j' \ne i} e^{S_{ij'} - S_{ii}}},\qquad
                \mathrm{ESS}_i = \frac{1}{n \sum_{j \ne i} w_{ij}^2} \in [1/n, 1]
 
-    with n = K - 1 in-batch negatives per row (Algorithm S2 of [1] writes K for n). Computed in
-    log space: log sum_j w_ij^2 = logsumexp_j(2 log w_ij).
+    with n = K - 1 in-batch negatives per row (Algorithm S2 of [1] writes K for n). Computed as
+    the log-sum-exp trick does: with m_i = max_{j≠i} S_ij and e_ij = exp(S_ij − m_i) ∈ (0, 1]
+    (the largest is exactly 1, so neither sum below can underflow to 0 or overflow),
+    ESS_i = (Σ_j e_ij)² / (n Σ_j e_ij²) — one exponential per entry instead of two
+    log-sum-exps (the float64 readout evaluates it at every logged step).
 
     Args:
         scores: ``(..., K, K)``.
@@ -49,10 +52,11 @@ def ess(scores: Tensor) -> Tensor:
         [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (4) and Algorithm S2.
     """
     K = scores.shape[-1]
-    # The S_ii shift cancels in the softmax; only the off-diagonal entries carry weight.
-    log_w = mask_diag(scores) - lse_row_off(scores).unsqueeze(-1)
-    log_sum_w2 = (2.0 * log_w).logsumexp(dim=-1)
-    return (-(log_sum_w2 + math.log(K - 1))).exp().mean(dim=-1)
+    # The S_ii shift cancels in the normalised weights; only the off-diagonal entries carry weight.
+    shifted = exp_row_off_shifted(scores)
+    total = shifted.sum(dim=-1)
+    squares = shifted.square_().sum(dim=-1)
+    return (total.square() / ((K - 1) * squares)).mean(dim=-1)
 
 
 # Wang & Isola (2020) defaults: alpha = 2 in L_align, t = 2 in L_unif.

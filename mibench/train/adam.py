@@ -76,6 +76,10 @@ class StackedAdam:
             dtype=torch.int64,
             device=device,
         )
+        # Leaves grouped by the runs they cover (the critic's leaves all cover the whole stack).
+        self._by_slice: dict[tuple[int, int], list[int]] = {}
+        for index, span in enumerate(self.run_slices):
+            self._by_slice.setdefault((span.start, span.stop), []).append(index)
         self._param_rows = self._rows(self.params)
         self._avg_rows = self._rows(self.exp_avg)
         self._sq_rows = self._rows(self.exp_avg_sq)
@@ -93,13 +97,17 @@ class StackedAdam:
     def grad_norms(self, grads: Sequence[Tensor]) -> Tensor:
         """``(R,)`` Euclidean norm of each run's whole gradient over all its leaves.
 
-        One vectorised row-norm per leaf (a leaf's rows are runs ``run_slices[l]``), not one call
-        per (run, leaf): at R = 32 on the Poole critic that is 12 calls instead of 384.
+        One vectorised row-norm per leaf (a leaf's rows are runs ``run_slices[l]``), summed over
+        the leaves that cover the same runs, not one call per (run, leaf): at R = 32 on the Poole
+        critic that is 12 norm calls instead of 384.
         """
         total = torch.zeros(self.n_runs, dtype=grads[0].dtype, device=grads[0].device)
-        for grad, span in zip(grads, self.run_slices, strict=True):
-            rows = torch.linalg.vector_norm(grad.reshape(grad.shape[0], -1), dim=1)
-            total[span] += rows.square()
+        for span, indices in self._by_slice.items():
+            rows = [
+                torch.linalg.vector_norm(grads[i].reshape(grads[i].shape[0], -1), dim=1)
+                for i in indices
+            ]
+            total[span[0] : span[1]] += torch.stack(rows).square().sum(dim=0)
         return total.sqrt()
 
     @torch.no_grad()
