@@ -149,6 +149,7 @@ class _TiledPairScores(torch.autograd.Function):
         n_runs, n_rows, width = pre_x.shape
         n_cols = pre_y.shape[1]
         rows = row_tile(n_runs, n_cols, width, tile_elements=tile_elements)
+        # Hidden units leading, as every tile op wants them; backward reuses these copies.
         u_all, v = pre_x.transpose(1, 2).contiguous(), pre_y.transpose(1, 2).contiguous()
         scores = pre_x.new_empty(n_runs, n_rows, n_cols)
         for start in range(0, n_rows, rows):
@@ -160,20 +161,19 @@ class _TiledPairScores(torch.autograd.Function):
         ctx.activation = activation
         ctx.rows = rows
         ctx.n_layers = n_layers
-        ctx.save_for_backward(pre_x, pre_y, *layers)
+        ctx.save_for_backward(u_all, v, *layers)
         return scores
 
     @staticmethod
     def backward(  # type: ignore[override]
         ctx: torch.autograd.function.FunctionCtx, grad_scores: Tensor
     ) -> tuple[Tensor | None, ...]:
-        pre_x, pre_y, *layers = ctx.saved_tensors
+        u_all, v, *layers = ctx.saved_tensors
         weights, biases = layers[: ctx.n_layers], layers[ctx.n_layers :]
         name = ctx.activation
-        n_runs, n_rows, width = pre_x.shape
-        n_cols = pre_y.shape[1]
-        u_all, v = pre_x.transpose(1, 2).contiguous(), pre_y.transpose(1, 2).contiguous()
-        grad_u = pre_x.new_empty(n_runs, width, n_rows)
+        n_runs, width, n_rows = u_all.shape
+        n_cols = v.shape[2]
+        grad_u = torch.empty_like(u_all)
         grad_v = torch.zeros_like(v)
         grad_w = [torch.zeros_like(w) for w in weights]
         grad_b = [torch.zeros_like(b) for b in biases]

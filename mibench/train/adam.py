@@ -70,12 +70,6 @@ class StackedAdam:
         for index, span in enumerate(self.run_slices):
             for r in range(span.start, span.stop):
                 self.members[r].append((index, r - span.start))
-        # Flat (run-major) list of every run's rows, and the run each row belongs to.
-        self._row_run = torch.tensor(
-            [r for r in range(self.n_runs) for _ in self.members[r]],
-            dtype=torch.int64,
-            device=device,
-        )
         # Leaves grouped by the runs they cover (the critic's leaves all cover the whole stack).
         self._by_slice: dict[tuple[int, int], list[int]] = {}
         for index, span in enumerate(self.run_slices):
@@ -85,13 +79,9 @@ class StackedAdam:
         self._sq_rows = self._rows(self.exp_avg_sq)
 
     def _rows(self, tensors: Sequence[Tensor]) -> list[list[Tensor]]:
-        """Per-run lists of row views of ``tensors`` (persistent views of persistent tensors)."""
+        """Per-run lists of row views of ``tensors`` (one list per run, leaves in order)."""
         rows = [t.unbind(0) for t in tensors]
         return [[rows[i][k] for i, k in self.members[r]] for r in range(self.n_runs)]
-
-    def grad_rows(self, grads: Sequence[Tensor]) -> list[list[Tensor]]:
-        """Per-run row views of ``grads`` (one list per run, leaves in order)."""
-        return self._rows(grads)
 
     @torch.no_grad()
     def grad_norms(self, grads: Sequence[Tensor]) -> Tensor:
@@ -111,15 +101,12 @@ class StackedAdam:
         return total.sqrt()
 
     @torch.no_grad()
-    def step(self, grads: Sequence[Tensor] | list[list[Tensor]], alive: Tensor) -> None:
-        """One update; runs with ``alive[r] == False`` keep p, m, v unchanged.
-
-        ``grads`` are the leaves' gradients or their per-run rows from :meth:`grad_rows`.
-        """
+    def step(self, grads: Sequence[Tensor], alive: Tensor) -> None:
+        """One update from the leaves' gradients; runs with ``alive[r] == False`` keep p, m, v."""
         self.t += 1
         self.step_count.add_(1.0)
         frozen = (~alive).to(torch.float32).unbind(0)
-        grad_rows = grads if grads and isinstance(grads[0], list) else self._rows(grads)
+        grad_rows = self._rows(grads)
         steps = [self.step_count]
         for r in range(self.n_runs):
             torch._fused_adam_(
