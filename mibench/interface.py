@@ -58,6 +58,8 @@ class Estimator:
     ``needs``: ``dual`` (``(..., K)``, the critic's dual head evaluated on what ``dual_of`` says),
     ``labels`` (``(..., n)`` int64) and ``state`` (returned by ``state_fn(scores, state)``, which the
     trainer calls once per step *before* ``loss``; ``state=None`` means "first step").
+    ``readout`` says in words what ``value`` reports (a bound, its direction and cap, or which
+    other reading of the critic), so a user can tell bounds from diagnostics.
     """
 
     name: str
@@ -75,6 +77,9 @@ class Estimator:
     state_fn: Callable[..., Any] | None = None
     extras_fn: Callable[..., dict[str, Tensor]] | None = None
     description: str = ""
+    # What the reported number (``value``) is, in words: which bound (and its direction and cap)
+    # or which diagnostic reading; ``mibench list estimators`` shows it.
+    readout: str = ""
 
     def value(self, scores: Tensor, **inputs: Any) -> Tensor:
         """The reported estimate, one per leading index of ``scores``."""

@@ -140,16 +140,16 @@ def dv_ge_nwj(ctx: ClaimContext) -> ClaimResult:
     "u* = lme_{j≠i}(S_ij − S_ii).",
     source="FlatNCE [Chen et al. 2021] Lemma S3 Eq. (22), Eq. (27), Prop. S6",
     kind="analytic",
-    uses=("flo", "flatnce"),
+    uses=("flo", "per_row_dv"),
 )
 def fenchel_equality(ctx: ClaimContext) -> ClaimResult:
-    flo, flatnce = ctx.estimator("flo"), ctx.estimator("flatnce")
+    flo, row_dv = ctx.estimator("flo"), ctx.function("per_row_dv")
     gap_error = Worst()
     negative_gap = Worst()
     printed_gaps: list[torch.Tensor] = []
     for label, scores in _families(ctx):
         tol = rounding_tolerance(scores)
-        per_row_dv = flatnce.value(scores)
+        per_row_dv = row_dv(scores)
         u_star = lme_row_off(scores) - diag(scores)
         for delta in (0.0, *FENCHEL_OFFSETS):
             flo_value = flo.value(scores, dual=u_star + delta)

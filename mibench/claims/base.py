@@ -80,6 +80,7 @@ DEFAULT_FUNCTIONS: dict[str, str] = {
     "ess": "mibench.estimators.diagnostics:ess",
     "infonce_value": "mibench.estimators.diagnostics:infonce_value",
     "flatnce_with_positive_loss": "mibench.estimators.contrastive:flatnce_with_positive_loss",
+    "per_row_dv": "mibench.estimators.contrastive:per_row_dv",
     "importance_weights": "mibench.estimators.contrastive:importance_weights",
     "sincere_coefficients": "mibench.estimators.supervised:anchor_gradient_coefficients",
     "train_stack": "mibench.train:train_stack",

@@ -9,15 +9,20 @@ per anchor x_i over the candidates y_j. The FlatNCE family works with the *contr
 which are formed before any log-sum-exp (the positive's own score never enters a reduction next to
 the negatives, which is the precision point of §2 of [1]).
 
-Which estimate each objective reports
--------------------------------------
-FlatNCE's Eq. (3) is identically 1, so its spec reports the bound it implicitly optimises: the
-*per-row Donsker–Varadhan* value at the optimal FLO dual (Corollary S5, Eq. (27) of [1]),
+Which estimate each objective reports (its readout)
+---------------------------------------------------
+FlatNCE's Eq. (3) is identically 1, and the FlatNCE paper does not read an MI number off it:
+"Since FlatNCE itself is not associated with a number to bound MI ... we use an InfoNCE estimate
+based on the FlatNCE representation" (Appendix C, discussion of Fig. 1). So ``flatnce``,
+``holder_flatnce`` and the term-dropping ``infonce_drop`` report the **InfoNCE value of the same
+scores** (<= log K for every critic). The *per-row Donsker–Varadhan* value at the optimal FLO dual
+(Corollary S5, Eq. (27) of [1]),
 
 .. math::  \hat I_{\rm rowDV}(S) = \frac1K\sum_i \Big(S_{ii} - \log\frac1{K-1}\sum_{j\ne i}e^{S_{ij}}\Big),
 
-which also equals the term-dropping InfoNCE value (with the constant log(K-1), see
-:func:`infonce_drop_value`) and FLO at u* (:func:`flo_lower_bound`). It is *not* capped at log K.
+which these objectives implicitly optimise, is kept as the extra column ``per_row_dv``: it is not
+a finite-K bound and runs away once the critic's margin grows (tens to 1e11 nats above the truth in
+the Poole staircase), which is why it is a diagnostic and not the readout.
 
 References:
     [1] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive Learners
@@ -42,6 +47,7 @@ from mibench.estimators.registry import register
 from mibench.interface import Estimator
 
 DEFAULT_HOLDER_GAMMA = 0.5
+PER_ROW_DV = "per_row_dv"  # extra column of the FlatNCE family (see the module docstring)
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,26 +254,30 @@ def flatnce_loss(scores: Tensor) -> Tensor:
 
 
 def flatnce_value(scores: Tensor) -> Tensor:
-    r"""Reported FlatNCE estimate: the per-row DV value at the optimal dual (Corollary S5).
+    r"""Reported FlatNCE estimate: the InfoNCE value of the same scores (<= log K).
 
-    .. math::  \hat I = \frac1K\sum_i\big(S_{ii} - \mathrm{lme}_{j\ne i}S_{ij}\big)
+    .. math::  \hat I = \frac1K\sum_i\big(S_{ii} - \log\sum_j e^{S_{ij}}\big) + \log K
 
-    Eq. (3) of [1] is identically 1; §3 and the proof of Corollary S5 put back the non-gradient
-    term u* (Eq. (27)), which makes the objective the FLO bound at its optimal dual. Eq. (27) as
-    printed averages over all K candidates — that is the Eq. (12) variant, for which the same
-    construction returns the InfoNCE value (Corollary S5's equality); Eq. (3) keeps only the K-1
-    negatives, which gives this per-row DV value. (Appendix C says Fig. 1 plots an InfoNCE
-    estimate of the FlatNCE critic instead; the trainer records that as ``infonce_value``.)
+    Eq. (3) of [1] is identically 1 and FlatNCE "is not associated with a number to bound MI"
+    (Appendix C, discussion of Fig. 1), so the paper reads the FlatNCE critic with InfoNCE (Eq. (1));
+    this does the same. The per-row DV value the objective implicitly optimises (Corollary S5,
+    Eq. (27)) is :func:`per_row_dv`, recorded beside it as the extra column ``per_row_dv``.
 
     Args:
         scores: ``(..., K, K)``, K >= 2.
     Returns:
-        ``(...)``, nats (not capped at log K).
+        ``(...)``, nats; always ``<= log K``.
 
     References:
-        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Corollary S5, Eq. (27).
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (1), Eq. (3), Appendix C.
     """
-    return per_row_dv(scores)
+    check_scores(scores)
+    return infonce_value(scores)
+
+
+def per_row_dv_extra(scores: Tensor, **_hyper: float) -> dict[str, Tensor]:
+    """The FlatNCE family's diagnostic extra: ``{"per_row_dv": per_row_dv(scores)}``."""
+    return {PER_ROW_DV: per_row_dv(scores)}
 
 
 def flatnce_with_positive_loss(scores: Tensor) -> Tensor:
@@ -355,8 +365,8 @@ def holder_flatnce_loss(scores: Tensor, *, gamma: float = DEFAULT_HOLDER_GAMMA) 
 
 
 def holder_flatnce_value(scores: Tensor, *, gamma: float = DEFAULT_HOLDER_GAMMA) -> Tensor:
-    """Reported Hölder-FlatNCE estimate: :func:`per_row_dv`, as for FlatNCE (``gamma`` unused)."""
-    return per_row_dv(scores)
+    """Reported Hölder-FlatNCE estimate: the InfoNCE value, as for FlatNCE (``gamma`` unused)."""
+    return flatnce_value(scores)
 
 
 register(
@@ -368,6 +378,7 @@ register(
         citation="van den Oord et al. 2018 (CPC); FlatNCE (Chen et al. 2021) Eq. (1)",
         kind="lower_bound",
         caps_at_log_k=True,
+        readout="InfoNCE lower bound (<= log K for every critic)",
         description="Softmax cross-entropy bound; value <= log K.",
     )
 )
@@ -376,16 +387,19 @@ register(
     Estimator(
         name="infonce_drop",
         family="contrastive",
-        value_fn=infonce_drop_value,
+        value_fn=flatnce_value,
         loss_fn=infonce_drop_loss,
         citation=(
             "FlatNCE (Chen et al. 2021) §3 term-dropping InfoNCE (= per-row DV, Eq. (26)); "
-            "Poole et al. 2019 §2.2 TUBA with the plug-in baseline"
+            "Poole et al. 2019 §2.2 TUBA with the plug-in baseline; readout: Appendix C"
         ),
-        kind="lower_bound",
+        kind="surrogate",
+        caps_at_log_k=True,
+        extras_fn=per_row_dv_extra,
+        readout="InfoNCE value of the same scores (<= log K); the per-row DV it optimises is the per_row_dv column",
         description=(
-            "InfoNCE with the positive dropped from the denominator, + log(K-1); no log K cap; "
-            "same gradient as FlatNCE Eq. (3)."
+            "InfoNCE with the positive dropped from the denominator, + log(K-1) (trained); "
+            "same gradient as FlatNCE Eq. (3); reports the InfoNCE value."
         ),
     )
 )
@@ -400,6 +414,7 @@ register(
         kind="lower_bound",
         needs=frozenset({"dual"}),
         dual_of="pair",
+        readout="FLO lower bound with the learned dual u(x, y) (lower bound in expectation; no cap)",
         description="Fenchel-Legendre bound with a dual critic u(x_i, y_i); tight at u* (Eq. 27).",
     )
 )
@@ -410,10 +425,13 @@ register(
         family="contrastive",
         value_fn=flatnce_value,
         loss_fn=flatnce_loss,
-        citation="FlatNCE (Chen et al. 2021) Eq. (3), Algorithm S1; value: Corollary S5, Eq. (27)",
+        citation="FlatNCE (Chen et al. 2021) Eq. (3), Algorithm S1; readout: Appendix C (Fig. 1)",
         kind="surrogate",
+        caps_at_log_k=True,
+        extras_fn=per_row_dv_extra,
+        readout="InfoNCE value of the same scores (<= log K), as the FlatNCE paper reads it; per-row DV in per_row_dv",
         description=(
-            "Loss exp(c - detach c) (identically 1); reports the per-row DV at the optimal dual."
+            "Loss exp(c - detach c) (identically 1); reports the InfoNCE value of its critic."
         ),
     )
 )
@@ -424,9 +442,12 @@ register(
         family="contrastive",
         value_fn=holder_flatnce_value,
         loss_fn=holder_flatnce_loss,
-        citation="FlatNCE (Chen et al. 2021) Def. S7-S8, Eq. (28), Prop. S9",
+        citation="FlatNCE (Chen et al. 2021) Def. S7-S8, Eq. (28), Prop. S9; readout: Appendix C",
         kind="surrogate",
+        caps_at_log_k=True,
+        extras_fn=per_row_dv_extra,
         hyper={"gamma": DEFAULT_HOLDER_GAMMA},
-        description="Hölder-mean FlatNCE (gamma = 1 is FlatNCE); reports the per-row DV.",
+        readout="InfoNCE value of the same scores (<= log K), as flatnce; per-row DV in per_row_dv",
+        description="Hölder-mean FlatNCE (gamma = 1 is FlatNCE); reports the InfoNCE value.",
     )
 )

@@ -382,6 +382,10 @@ def _bind(row: FDivergence) -> Estimator:
         kind="f_bound",
         hyper=dict(row.hyper),
         extras_fn=extras,
+        readout=(
+            "NWJ bound of S + 1 (the critic read as a log density ratio, as js); the f-MI lower "
+            "bound of the f-MICL paper is the f_value column"
+        ),
         description=f"{row.description}; value = NWJ of S + 1, extras f_value = f-MI bound.",
     )
 

@@ -121,6 +121,7 @@ register(
         kind="lower_bound",
         layout="views",
         ceiling_fn=ntxent_ceiling,
+        readout="NT-Xent lower bound log(2N - 1) - L (<= log(2N - 1))",
         description="Symmetric SimCLR loss over 2N views; value = log(2N - 1) - L <= log(2N - 1).",
     )
 )

@@ -287,6 +287,7 @@ register(
         kind="supervised",
         layout="labels",
         needs=frozenset({"labels"}),
+        readout="log|N_t| - L_t, a lower bound on the class-conditional KL (SINCERE Thm. 3)",
         description="Supervised InfoNCE without same-class negatives; value = log|N_t| - L_t (KL bound).",
     )
 )
@@ -301,6 +302,7 @@ register(
         kind="supervised",
         layout="labels",
         needs=frozenset({"labels"}),
+        readout="log|N_t| - L_t read as for SINCERE (not a KL bound: same-class terms sit in the denominator)",
         description="Supervised contrastive loss, denominator over all i != t; value = log|N_t| - L_t.",
     )
 )

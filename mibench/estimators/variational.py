@@ -383,6 +383,10 @@ register(
         loss_fn=dv_loss,
         citation="Donsker & Varadhan 1983; FlatNCE (Chen et al. 2021) Table S2, Eq. (26)",
         kind="lower_bound",
+        readout=(
+            "DV bound of the batch (a lower bound on I in the population limit; the batch "
+            "log-mean-exp of the partition biases it upward; no cap)"
+        ),
         description="mean(diag S) - log mean_{i!=j} exp(S_ij).",
     )
 )
@@ -398,6 +402,7 @@ register(
         needs=frozenset({"state"}),
         hyper={"ema_rate": DEFAULT_EMA_RATE},
         state_fn=mine_next_state,
+        readout="the DV value of the batch, as dv (only MINE's gradient differs)",
         description="DV value; partition gradient divided by a moving average (per-run state).",
     )
 )
@@ -410,6 +415,7 @@ register(
         loss_fn=nwj_loss,
         citation="Nguyen, Wainwright & Jordan 2010; FlatNCE (Chen et al. 2021) Table S2; Poole et al. 2019 §2.2",
         kind="lower_bound",
+        readout="NWJ lower bound (a lower bound on I in expectation for every critic; no cap)",
         description="mean(diag S) - e^-1 mean_{i!=j} exp(S_ij); optimal critic 1 + log ratio.",
     )
 )
@@ -424,6 +430,7 @@ register(
         kind="lower_bound",
         needs=frozenset({"dual"}),
         dual_of="x",
+        readout="TUBA lower bound with the learned baseline a(x) (lower bound in expectation; no cap)",
         description="1 + mean(diag S - a) - mean_{i!=j} exp(S_ij - a_i); a = 1 gives NWJ.",
     )
 )
@@ -436,6 +443,7 @@ register(
         loss_fn=js_loss,
         citation="Poole et al. 2019 §2.2 (I_JS); Nowozin et al. 2016 Table 1 (JS f-GAN); Hjelm et al. 2019",
         kind="lower_bound",
+        readout="NWJ bound of S + 1 (the JS-trained critic read as a log density ratio); lower bound in expectation",
         description="Trained with the f-GAN JS loss; reports NWJ of S + 1.",
     )
 )
@@ -449,6 +457,10 @@ register(
         citation="Song & Ermon 2020 §4 (I_SMILE, clipped density ratio); JS loss of Poole et al. 2019 §2.2",
         kind="surrogate",
         hyper={"clip": DEFAULT_SMILE_CLIP},
+        readout=(
+            "DV value with the partition's scores clipped to [-clip, clip]: not a bound "
+            "(clipping trades bias for variance)"
+        ),
         description="DV with exp(clip(S_ij, -tau, tau)) in the partition; trained with the JS loss.",
     )
 )
@@ -465,6 +477,7 @@ register(
         dual_of="y",
         ceiling_fn=alpha_ceiling,
         hyper={"alpha": DEFAULT_ALPHA},
+        readout="Poole et al. I_alpha lower bound; capped at 1 + log(K-1) - log(alpha)",
         description="TUBA/NWJ with baseline alpha*m(y) + (1-alpha)*q(y); alpha=1 is InfoNCE-like.",
     )
 )

@@ -112,9 +112,19 @@ def test_our_specs_declare_what_they_need() -> None:
         "smile",
         "flatnce",
         "holder_flatnce",
+        "infonce_drop",
     }
     assert estimators.get("infonce").ceiling(64) == pytest.approx(math.log(64))
     assert estimators.get("dv").ceiling(64) is None
+
+
+def test_every_estimator_states_its_readout() -> None:
+    """What the reported number is must be readable in the spec (and `mibench list estimators`)."""
+    for name in estimators.names():
+        readout = estimators.get(name).readout
+        assert len(readout) > 20, name
+    for name in ("flatnce", "holder_flatnce", "infonce_drop", "infonce"):
+        assert "log K" in estimators.get(name).readout, name
 
 
 def test_with_hyper_rejects_unknown_names() -> None:
