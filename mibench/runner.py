@@ -442,7 +442,26 @@ def _number(value: float, *, signed: bool = False) -> str:
     return format(value, ("+" if signed else "") + spec)
 
 
+def _share(value: float) -> str:
+    """A share as a percentage that never rounds a non-zero share to 0 % or a partial one to 100 %."""
+    percent = 100.0 * value
+    if 0 < percent < 0.1:
+        return "<0.1%"
+    if 99.9 < percent < 100:
+        return ">99.9%"
+    return f"{percent:.1f}%" if percent < 10 else f"{percent:.0f}%"
+
+
+def is_unstable(row: pd.Series) -> bool:
+    """The summary's ``unstable`` flag (False for summaries written before it existed)."""
+    return bool(row.get(schema.UNSTABLE, False))
+
+
 def _cell_text(row: pd.Series) -> str:
+    """``bias/std/MSE``; an unstable cell shows its median bias and wild share instead."""
+    if is_unstable(row):
+        median = _number(row[schema.MEDIAN_BIAS], signed=True)
+        return f"unstable: median {median}, wild {_share(row[schema.WILD_FRACTION])}"
     bias, std, mse = row[schema.BIAS], row[schema.STD], row[schema.MSE]
     return f"{_number(bias, signed=True)}/{_number(std)}/{_number(mse)}"
 
@@ -469,7 +488,8 @@ def summary_tables(summary: pd.DataFrame) -> list[Table]:
         title = (
             f"{values[schema.TASK]} (d={values[schema.DIM]}), {values[schema.CRITIC]} critic, "
             f"K={values[schema.BATCH_SIZE]}{extras}: bias/std/MSE (nats), last "
-            f"{schema.EVAL_FRACTION:.0%} of steps"
+            f"{schema.EVAL_FRACTION:.0%} of steps; unstable = a readout off by > "
+            f"max({schema.WILD_NATS:g}, I)"
         )
         levels = sorted(group[schema.MI_LEVEL].unique())
         keys = [schema.ESTIMATOR, schema.ESTIMATOR_PARAMS]
@@ -513,18 +533,55 @@ def f_value_table(summary: pd.DataFrame) -> Table | None:
     for _, row in rows.iterrows():
         true_f = row[schema.TRUE_F_MI]
         known = true_f is not None and math.isfinite(true_f)
+        median = row.get(schema.F_VALUE_MEDIAN, row[schema.F_VALUE])
         body.append(
             [
                 str(row[schema.ESTIMATOR]),
                 str(row[schema.TASK]),
                 f"{row[schema.MI_LEVEL]:.3g}",
-                _number(row[schema.F_VALUE]),
+                _number(median),
                 _number(true_f) if known else "unknown",
-                _number(row[schema.F_BIAS], signed=True) if known else "-",
+                _number(median - true_f, signed=True) if known else "-",
             ]
         )
-    headers = ["estimator", "task", "MI level", "f-value", "true f-MI", "gap"]
-    return _full_width_table("f-MICL: f-value / true f-MI (window means)", headers, body)
+    headers = ["estimator", "task", "MI level", "f-value (median)", "true f-MI", "gap"]
+    title = "f-MICL: f-value / true f-MI (window medians: one exploding batch cannot move them)"
+    return _full_width_table(title, headers, body)
+
+
+_CELL_FIELDS = (
+    schema.CRITIC,
+    schema.BATCH_SIZE,
+    schema.LR,
+    schema.DTYPE,
+    schema.NEGATIVES,
+    schema.N_STEPS,
+    schema.ESTIMATOR_PARAMS,
+    schema.CRITIC_PARAMS,
+)
+
+
+def diverged_lines(summary: pd.DataFrame) -> list[str]:
+    """One line per cell with diverged seeds (its worst segment), naming the fields that tell it
+    apart from the other cells of the same estimator and task (e.g. two flo cells at two lr)."""
+    if summary.empty or schema.DIVERGED_FRACTION not in summary.columns:
+        return []
+    lines = []
+    diverged = summary[summary[schema.DIVERGED_FRACTION] > 0]
+    for _, rows in diverged.groupby(schema.CELL_ID, sort=False):
+        row = rows.loc[rows[schema.DIVERGED_FRACTION].idxmax()]
+        same = summary[
+            (summary[schema.ESTIMATOR] == row[schema.ESTIMATOR])
+            & (summary[schema.TASK_ID] == row[schema.TASK_ID])
+        ]
+        varying = [f for f in _CELL_FIELDS if f in same.columns and same[f].nunique() > 1]
+        which = "".join(f", {field}={row[field]}" for field in varying)
+        lines.append(
+            f"diverged: {row[schema.ESTIMATOR]} on {row[schema.TASK_ID]}{which}: "
+            f"{row[schema.DIVERGED_FRACTION]:.0%} of {row[schema.N_SEEDS]} seeds "
+            "(left out of that cell's metrics)"
+        )
+    return lines
 
 
 def skipped_lines(skipped: Sequence[dict[str, str]]) -> list[str]:
@@ -568,15 +625,8 @@ def print_report(report: RunReport, console: Console) -> None:
         )
         for line in skipped_lines(report.skipped):
             console.print(f"  {line}", soft_wrap=True)
-    if not report.summary.empty:
-        diverged = report.summary[report.summary[schema.DIVERGED_FRACTION] > 0]
-        for _, row in diverged.iterrows():
-            console.print(
-                f"diverged: {row[schema.ESTIMATOR]} on {row[schema.TASK_ID]}: "
-                f"{row[schema.DIVERGED_FRACTION]:.0%} of {row[schema.N_SEEDS]} seeds "
-                "(left out of that cell's metrics)",
-                soft_wrap=True,
-            )
+    for line in diverged_lines(report.summary):
+        console.print(line, soft_wrap=True)
     console.print(
         f"{report.n_cells} runs ({report.n_trained} trained, {report.n_reused} already finished), "
         f"{report.run_steps} run-steps in {report.wall_time_s:.1f} s "

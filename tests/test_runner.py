@@ -314,3 +314,74 @@ def test_tables_never_truncate_numbers_on_narrow_consoles(tmp_path, suite_file, 
     assert "…" not in text
     row = report.summary.iloc[-1]
     assert f"{row[schema.BIAS]:+.2f}/{row[schema.STD]:.2f}/{row[schema.MSE]:.2f}" in text
+
+
+def _summary_row(**overrides) -> dict:
+    row = {
+        schema.CELL_ID: "c0",
+        schema.ESTIMATOR: "js",
+        schema.TASK: "gaussian",
+        schema.TASK_ID: "gaussian-d5-mi10",
+        schema.TARGET: "mi",
+        schema.DIM: 5,
+        schema.MI_LEVEL: 10.0,
+        schema.CRITIC: "separable",
+        schema.BATCH_SIZE: 64,
+        schema.DTYPE: "float32",
+        schema.NEGATIVES: "offdiag",
+        schema.N_STEPS: 600,
+        schema.LR: 1e-3,
+        schema.CRITIC_PARAMS: "{}",
+        schema.TASK_PARAMS: '{"dim": 5, "mi": 10}',
+        schema.ESTIMATOR_PARAMS: "{}",
+        schema.N_SEEDS: 3,
+        schema.BIAS: -9.8e61,
+        schema.STD: 1e62,
+        schema.MSE: 1e124,
+        schema.MEDIAN_BIAS: -1.234,
+        schema.WILD_FRACTION: 0.004,
+        schema.UNSTABLE: True,
+        schema.DIVERGED_FRACTION: 0.0,
+    }
+    return row | overrides
+
+
+def test_unstable_cells_show_median_and_wild_share_never_the_exploded_mean():
+    from rich.console import Console
+
+    summary = pd.DataFrame(
+        [
+            _summary_row(),
+            _summary_row(
+                **{schema.CELL_ID: "c1", schema.ESTIMATOR: "infonce", schema.BIAS: -5.84},
+                **{schema.STD: 0.02, schema.MSE: 34.1, schema.UNSTABLE: False},
+            ),
+        ]
+    )
+    console = Console(record=True, width=200)
+    for table in runner.summary_tables(summary):
+        runner.print_wide(console, table)
+    text = console.export_text()
+    assert "unstable: median -1.23, wild 0.4%" in text
+    assert "e+61" not in text and "e+124" not in text
+    assert "-5.84/0.02/34.10" in text
+
+
+def test_diverged_lines_name_what_tells_two_cells_apart():
+    summary = pd.DataFrame(
+        [
+            _summary_row(**{schema.ESTIMATOR: "flo", schema.LR: 1e-3, schema.CELL_ID: "a"}),
+            _summary_row(
+                **{schema.ESTIMATOR: "flo", schema.LR: 0.1, schema.CELL_ID: "b"},
+                **{schema.DIVERGED_FRACTION: 2 / 3},
+            ),
+            # a second segment of the same cell: one line per cell, not per segment
+            _summary_row(
+                **{schema.ESTIMATOR: "flo", schema.LR: 0.1, schema.CELL_ID: "b"},
+                **{schema.DIVERGED_FRACTION: 1 / 3},
+            ),
+        ]
+    )
+    assert runner.diverged_lines(summary) == [
+        "diverged: flo on gaussian-d5-mi10, lr=0.1: 67% of 3 seeds (left out of that cell's metrics)"
+    ]

@@ -101,6 +101,25 @@ HELDOUT_MEAN = "heldout_mean"  # the same metrics over the held-out ("eval") rea
 HELDOUT_BIAS = "heldout_bias"
 HELDOUT_STD = "heldout_std"
 HELDOUT_MSE = "heldout_mse"
+# Robust summaries (definitions in mibench/results/summary.py and tasks/README.md): over the
+# window readouts pooled across the cell's non-diverged seeds.
+MEDIAN_BIAS = "median_bias"  # median of (estimate - true_mi)
+IQR = "iqr"  # interquartile range of (estimate - true_mi): q75 - q25
+BIAS_CI_LOW = "bias_ci_low"  # 95 % Student-t interval of the bias over seeds (NaN with 1 seed)
+BIAS_CI_HIGH = "bias_ci_high"
+WILD_FRACTION = "wild_fraction"  # share of window readouts non-finite or |estimate - I| > bound
+UNSTABLE = "unstable"  # wild_fraction > WILD_THRESHOLD: tables show median bias + wild share
+HELDOUT_MEDIAN_BIAS = "heldout_median_bias"
+HELDOUT_WILD_FRACTION = "heldout_wild_fraction"
+# A readout is wild when it is non-finite or farther than max(WILD_NATS, true_mi) from the
+# truth: for I <= 10 an estimate outside [I - 10, I + 10], for larger I outside [0, 2I]. Honest
+# saturation (InfoNCE at log K << I) is never wild: log K > 0 = I - I.
+WILD_NATS = 10.0
+# A cell is unstable when more than this share of its window readouts is wild. Zero: one
+# exploding readout already decides a mean (a single 1e61 among 10^4 readouts moves it by 1e57).
+WILD_THRESHOLD = 0.0
+PER_ROW_DV = "per_row_dv"  # FlatNCE-family extra: per-row DV of the scores (not the readout)
 F_VALUE = "f_value"  # f-MICL extras: window mean of the f-value, the task's f-MI, their gap
+F_VALUE_MEDIAN = "f_value_median"  # window median of the f-value (robust to exploding batches)
 TRUE_F_MI = "true_f_mi"
 F_BIAS = "f_bias"

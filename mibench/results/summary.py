@@ -32,9 +32,26 @@ trailing moving average of the estimate over ``STEPS_TO_90_SMOOTH`` (5 %) of the
 reaches 0.9 min(I, ceiling); the cell value is the median over seeds, a seed that never reaches it
 counting as +inf (NaN when the median is +inf).
 
+Robust summaries. One exploding batch decides a mean (a single 1e61 among 10^4 readouts moves
+it by 1e57), so beside the mean-based metrics every cell gets, over the window readouts pooled
+across its non-diverged seeds, with errors :math:`e = \hat I - I`:
+
+* ``median_bias`` = median e; ``iqr`` = q75(e) - q25(e) (the interquartile range: a spread that
+  ignores the worst quarter on each side; for a normal it is 1.35 sigma);
+* ``bias_ci_low``/``bias_ci_high``: a 95 % confidence interval of ``bias`` over seeds, the
+  Student-t interval mean_s(m_s - I) +- t_{0.975, n-1} sd_s(m_s) / sqrt(n) (each seed's window mean
+  is one independent observation, so the autocorrelation of a seed's readouts does not enter;
+  NaN with one seed);
+* ``wild_fraction``: the share of window readouts that are non-finite or farther than
+  max(``WILD_NATS``, I) = max(10 nats, I) from the truth (schema.WILD_NATS);
+* ``unstable``: ``wild_fraction > WILD_THRESHOLD`` (0: any wild readout). Tables, the report and
+  the figures show an unstable cell as such, with its wild share and median bias, never its mean.
+
 The held-out readout (``readout == "eval"``, a fresh batch every ``eval_every`` steps) gives the
-``heldout_*`` columns with the same definitions over its rows in the window. f-MICL runs add
-``f_value`` (window mean), ``true_f_mi`` and ``f_bias`` when their frames carry those columns.
+``heldout_*`` columns with the same definitions over its rows in the window (robust ones:
+``heldout_median_bias``, ``heldout_wild_fraction``). f-MICL runs add
+``f_value`` (window mean), ``f_value_median``, ``true_f_mi`` and ``f_bias`` when their frames carry
+those columns.
 """
 
 from __future__ import annotations
@@ -47,6 +64,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from mibench.results import schema
 
@@ -142,21 +160,61 @@ def _steps_to_target(steps: np.ndarray, estimate: np.ndarray, start: int, target
     return math.inf if len(hit) == 0 else float(steps[hit[0]] - start)
 
 
+CI_LEVEL = 0.95
+
+
+def wild_mask(estimate: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """True where a readout is wild: non-finite, or farther than max(WILD_NATS, I) from I."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        error = np.abs(estimate - truth)
+        return ~np.isfinite(estimate) | (error > np.maximum(schema.WILD_NATS, np.abs(truth)))
+
+
+def _robust_stats(per_seed: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Median bias, IQR, wild share (pooled readouts) and the bias's t-interval over seeds."""
+    keys = ("median_bias", "iqr", "wild_fraction", "ci_low", "ci_high")
+    if not per_seed:
+        return dict.fromkeys(keys, math.nan)
+    estimate = np.concatenate([est for est, _ in per_seed])
+    truth = np.concatenate([tr for _, tr in per_seed])
+    wild = wild_mask(estimate, truth)
+    finite = np.isfinite(estimate)
+    error = estimate[finite] - truth[finite]
+    out = dict.fromkeys(keys, math.nan)
+    out["wild_fraction"] = float(wild.mean())
+    if len(error):
+        q25, q50, q75 = np.quantile(error, [0.25, 0.5, 0.75])
+        out.update(median_bias=float(q50), iqr=float(q75 - q25))
+    seed_bias = np.array([np.mean(est - tr) for est, tr in per_seed])
+    n = len(seed_bias)
+    if n > 1 and np.isfinite(seed_bias).all():
+        centre = float(seed_bias.mean())
+        with np.errstate(over="ignore", invalid="ignore"):
+            half = float(
+                scipy_stats.t.ppf(0.5 + CI_LEVEL / 2, n - 1) * seed_bias.std(ddof=1) / math.sqrt(n)
+            )
+        out.update(ci_low=centre - half, ci_high=centre + half)
+    return out
+
+
 def _window_stats(per_seed: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
-    """Bias, variances and MSE from (estimates, truths) window arrays, one pair per seed."""
+    """Bias, variances, MSE and the robust statistics from (estimates, truths) window arrays,
+    one pair per seed."""
     per_seed = [(est, truth) for est, truth in per_seed if len(est)]
     n = len(per_seed)
     if n == 0:
         keys = ("mean", "bias", "var_within", "var_across", "std", "mse")
-        return dict.fromkeys(keys, math.nan)
-    means = np.array([est.mean() for est, _ in per_seed])
-    truths = np.array([truth.mean() for _, truth in per_seed])
-    variances = [est.var(ddof=1) if len(est) > 1 else math.nan for est, _ in per_seed]
-    sq_errors = [np.mean((est - truth) ** 2) for est, truth in per_seed]
-    var_within = float(np.mean(variances))
-    var_across = float(np.var(means, ddof=1)) if n > 1 else math.nan
-    total = var_within + (0.0 if n == 1 else var_across)
-    return {
+        return dict.fromkeys(keys, math.nan) | _robust_stats([])
+    # Exploding readouts (1e61 and beyond) overflow squares and variances to inf: the honest value.
+    with np.errstate(over="ignore", invalid="ignore"):
+        means = np.array([est.mean() for est, _ in per_seed])
+        truths = np.array([truth.mean() for _, truth in per_seed])
+        variances = [est.var(ddof=1) if len(est) > 1 else math.nan for est, _ in per_seed]
+        sq_errors = [np.mean((est - truth) ** 2) for est, truth in per_seed]
+        var_within = float(np.mean(variances))
+        var_across = float(np.var(means, ddof=1)) if n > 1 else math.nan
+        total = var_within + (0.0 if n == 1 else var_across)
+    return _robust_stats(per_seed) | {
         "mean": float(means.mean()),
         "bias": float(np.mean(means - truths)),
         "var_within": var_within,
@@ -254,14 +312,30 @@ def _cell_rows(
             schema.HELDOUT_BIAS: held_stats["bias"],
             schema.HELDOUT_STD: held_stats["std"],
             schema.HELDOUT_MSE: held_stats["mse"],
+            schema.MEDIAN_BIAS: stats["median_bias"],
+            schema.IQR: stats["iqr"],
+            schema.BIAS_CI_LOW: stats["ci_low"],
+            schema.BIAS_CI_HIGH: stats["ci_high"],
+            schema.WILD_FRACTION: stats["wild_fraction"],
+            schema.UNSTABLE: bool(stats["wild_fraction"] > schema.WILD_THRESHOLD),
+            schema.HELDOUT_MEDIAN_BIAS: held_stats["median_bias"],
+            schema.HELDOUT_WILD_FRACTION: held_stats["wild_fraction"],
         }
         if has_f:
             f_all = np.concatenate(f_values) if f_values else np.array([])
-            f_mean = float(f_all.mean()) if len(f_all) else math.nan
+            with np.errstate(over="ignore", invalid="ignore"):
+                f_mean = float(f_all.mean()) if len(f_all) else math.nan
+            f_finite = f_all[np.isfinite(f_all)]
+            f_median = float(np.median(f_finite)) if len(f_finite) else math.nan
             f_truth = np.concatenate(f_truths) if f_truths else np.array([])
             true_f = float(f_truth.mean()) if len(f_truth) else math.nan
             row.update(
-                {schema.F_VALUE: f_mean, schema.TRUE_F_MI: true_f, schema.F_BIAS: f_mean - true_f}
+                {
+                    schema.F_VALUE: f_mean,
+                    schema.F_VALUE_MEDIAN: f_median,
+                    schema.TRUE_F_MI: true_f,
+                    schema.F_BIAS: f_mean - true_f,
+                }
             )
         rows.append(row)
     return rows

@@ -166,3 +166,68 @@ def test_numpy_columns_give_the_same_summary(make_frame, make_sidecar):
     sidecars = {c.cell_hash(): make_sidecar(c) for c in configs}
     columns = {k: frame_columns(v) for k, v in frames.items()}
     pd.testing.assert_frame_equal(summarize(frames, sidecars), summarize(columns, sidecars))
+
+
+# ---------------------------------------------------------------------------------------------
+# Robust summaries: median bias, IQR, the bias's t-interval over seeds, wild readouts
+def test_robust_columns_match_numpy(make_frame, make_sidecar):
+    from scipy import stats
+
+    rng = np.random.default_rng(11)
+    configs = [_config(s) for s in range(3)]
+    noise = {c.seed: rng.normal(0.0, 0.2, size=100) for c in configs}
+    frames = {
+        c.cell_hash(): make_frame(c, estimate=lambda s, c=c: 1.7 + 0.1 * c.seed + noise[c.seed][s])
+        for c in configs
+    }
+    summary = summarize(frames, {c.cell_hash(): make_sidecar(c) for c in configs})
+    row = summary.iloc[0]
+    windows = [1.7 + 0.1 * s + noise[s][80:100] for s in range(3)]
+    errors = np.concatenate(windows) - 2.0
+    assert row[schema.MEDIAN_BIAS] == pytest.approx(np.median(errors), abs=1e-12)
+    q25, q75 = np.quantile(errors, [0.25, 0.75])
+    assert row[schema.IQR] == pytest.approx(q75 - q25, abs=1e-12)
+    seed_bias = np.array([w.mean() - 2.0 for w in windows])
+    half = stats.t.ppf(0.975, 2) * seed_bias.std(ddof=1) / math.sqrt(3)
+    assert row[schema.BIAS_CI_LOW] == pytest.approx(seed_bias.mean() - half, abs=1e-12)
+    assert row[schema.BIAS_CI_HIGH] == pytest.approx(seed_bias.mean() + half, abs=1e-12)
+    assert row[schema.BIAS_CI_LOW] < row[schema.BIAS] < row[schema.BIAS_CI_HIGH]
+    assert row[schema.WILD_FRACTION] == 0.0
+    assert not row[schema.UNSTABLE]
+
+
+def test_one_exploding_readout_flags_the_cell_but_not_its_median(make_frame, make_sidecar):
+    """A single 1e61 in a 60-readout window decides the mean (bias ~1.7e59) while the median bias
+    and the IQR stay those of the other readouts; the wild share is exactly 1/60."""
+    configs = [_config(s) for s in range(3)]
+
+    def estimate(steps, seed):
+        values = 2.0 + 0.01 * np.sin(steps + seed)
+        return np.where((steps == 90) & (seed == 1), 1e61, values)
+
+    frames = {
+        c.cell_hash(): make_frame(c, estimate=lambda s, c=c: estimate(s, c.seed)) for c in configs
+    }
+    row = summarize(frames, {c.cell_hash(): make_sidecar(c) for c in configs}).iloc[0]
+    assert row[schema.BIAS] > 1e59
+    assert abs(row[schema.MEDIAN_BIAS]) < 0.01 and row[schema.IQR] < 0.02
+    assert row[schema.WILD_FRACTION] == pytest.approx(1 / 60)
+    assert row[schema.UNSTABLE]
+
+
+@pytest.mark.parametrize(
+    ("estimate", "truth", "wild"),
+    [
+        (12.0, 2.0, False),  # 10 nats off at I = 2: on the bound, not beyond
+        (12.01, 2.0, True),
+        (-8.5, 2.0, True),
+        (4.16, 30.0, False),  # saturation at log 64 far below a large truth is not wild
+        (-0.01, 30.0, True),  # ... but a negative estimate there is (farther than I)
+        (math.nan, 2.0, True),
+        (math.inf, 2.0, True),
+    ],
+)
+def test_wild_bound(estimate, truth, wild):
+    from mibench.results.summary import wild_mask
+
+    assert bool(wild_mask(np.array([estimate]), np.array([truth]))[0]) is wild
