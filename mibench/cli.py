@@ -267,8 +267,21 @@ def verify_command(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every claim's random streams.")] = 0,
     device: Annotated[str, typer.Option(help="Device of the training claims.")] = "cpu",
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            "--results",
+            help="Judge the literature's findings on this finished suite folder's stored runs "
+            "(e.g. results/default) instead of running the paper claims.",
+        ),
+    ] = None,
 ) -> None:
-    """Check the papers' claims: table of id, claim, source, evidence, verdict; exit 1 if any fails."""
+    """Check the papers' claims: table of id, claim, source, evidence, verdict; exit 1 if any fails.
+
+    With --results DIR, judge the result claims (InfoNCE <= log K on every readout, NWJ variance
+    growth, SMILE vs NWJ, ...) on that suite's stored runs: seconds, no training; a claim whose
+    data the suite lacks is N/A.
+    """
     from mibench.claims import (
         ClaimContext,
         ClaimResult,
@@ -279,12 +292,31 @@ def verify_command(
     )
 
     ids = [c.strip() for c in claims.split(",") if c.strip()] if claims else None
+    if json_file is not None and not json_file.parent.is_dir():
+        raise typer.BadParameter(f"folder {json_file.parent} does not exist", param_hint="--json")
+    if results is not None:
+        from mibench.claims.results import judge
+
+        if not (results / "summary.parquet").is_file():
+            raise typer.BadParameter(
+                f"{str(results)!r} is not a finished suite folder (no summary.parquet); run "
+                "`mibench run` first or pass e.g. results/default",
+                param_hint="--results",
+            )
+        from mibench.interface import UnknownNameError
+
+        try:
+            verdicts = judge(results, ids)
+        except UnknownNameError as error:
+            raise typer.BadParameter(str(error), param_hint="--claims") from None
+        console.print(verdict_table(verdicts))
+        if json_file is not None:
+            write_results_json(verdicts, json_file)
+        raise typer.Exit(code=0 if all(v.passed for v in verdicts) else 1)
     try:
         select_claims(ids, quick)
     except (KeyError, ValueError) as error:
         raise typer.BadParameter(str(error), param_hint="--claims") from None
-    if json_file is not None and not json_file.parent.is_dir():
-        raise typer.BadParameter(f"folder {json_file.parent} does not exist", param_hint="--json")
 
     def progress(result: ClaimResult) -> None:
         console.print(f"{result.verdict} {result.claim_id} ({result.seconds:.1f} s)", markup=False)

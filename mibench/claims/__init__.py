@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from mibench.claims import analytic, gradients, statistical, supervised, training  # noqa: F401
@@ -108,6 +109,7 @@ def run_claims(
             statement=claim.statement,
             source=claim.source,
             seconds=time.perf_counter() - start,
+            differs_from_paper=claim.differs_from_paper,
         )
         results.append(result)
         if on_result is not None:
@@ -129,13 +131,27 @@ def claim_table() -> Table:
 
 def verdict_table(results: Sequence[ClaimResult]) -> Table:
     """The ``mibench verify`` table: id, claim, source, evidence (with tolerance), verdict."""
-    passed = sum(r.passed for r in results)
-    table = Table(title=f"mibench verify: {passed}/{len(results)} claims pass", show_lines=True)
+    judged = [r for r in results if r.applicable]
+    passed = sum(r.passed for r in judged)
+    na = len(results) - len(judged)
+    title = f"mibench verify: {passed}/{len(judged)} claims pass" + (
+        f" ({na} not applicable)" if na else ""
+    )
+    table = Table(title=title, show_lines=True)
     for column in ("id", "claim", "source", "evidence", "verdict"):
         table.add_column(column, overflow="fold")
     for r in results:
-        verdict = "[green]PASS[/green]" if r.passed else "[bold red]FAIL[/bold red]"
-        evidence = f"{r.summary}\n[dim]tolerance: {r.tolerance} — {r.why}; {r.seconds:.1f} s[/dim]"
+        verdict = {"PASS": "[green]PASS[/green]", "N/A": "[dim]N/A[/dim]"}.get(
+            r.verdict, "[bold red]FAIL[/bold red]"
+        )
+        evidence = escape(r.summary)
+        evidence += (
+            f"\n[dim]tolerance: {escape(r.tolerance)} — {escape(r.why)}; {r.seconds:.1f} s[/dim]"
+        )
+        if r.differs_from_paper and not r.passed:
+            evidence += (
+                f"\n[yellow]our setting vs the paper's: {escape(r.differs_from_paper)}[/yellow]"
+            )
         table.add_row(r.claim_id, r.statement, r.source, evidence, verdict)
     return table
 

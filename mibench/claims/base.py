@@ -41,7 +41,9 @@ class ClaimResult:
     ``evidence`` holds the measured numbers (JSON-ready scalars or short lists); ``summary`` is
     the one-line reading printed in the table; ``tolerance`` says what margin the decision
     allowed and ``why`` justifies that margin. ``claim_id``, ``statement``, ``source`` and
-    ``seconds`` are filled in by :func:`mibench.claims.run_claims`.
+    ``seconds`` are filled in by :func:`mibench.claims.run_claims`. ``applicable`` is False for a
+    result claim whose data the suite lacks (verdict ``N/A``, which is not a failure);
+    ``differs_from_paper`` says, for a paper claim, how our setting differs from the paper's.
     """
 
     passed: bool
@@ -53,9 +55,13 @@ class ClaimResult:
     statement: str = ""
     source: str = ""
     seconds: float = math.nan
+    applicable: bool = True
+    differs_from_paper: str = ""
 
     @property
     def verdict(self) -> str:
+        if not self.applicable:
+            return "N/A"
         return "PASS" if self.passed else "FAIL"
 
     def as_dict(self) -> dict[str, Any]:
@@ -71,6 +77,8 @@ class ClaimResult:
                 "why": self.why,
             },
             "passed": bool(self.passed),
+            "verdict": self.verdict,
+            "differs_from_paper": self.differs_from_paper,
             "seconds": round(float(self.seconds), 3),
         }
 
@@ -171,6 +179,9 @@ class Claim:
     kind: ClaimKind
     check: Callable[[ClaimContext], ClaimResult]
     uses: tuple[str, ...] = ()  # the registry names (estimators, tasks, trainer) it exercises
+    # How our setting differs from the paper's, for claims our measurement does not confirm
+    # (shown beside a FAIL in the verify table and the report).
+    differs_from_paper: str = ""
 
     @property
     def quick(self) -> bool:
@@ -194,13 +205,27 @@ def register(claim: Claim) -> Claim:
 
 
 def claim(
-    *, id: str, statement: str, source: str, kind: ClaimKind, uses: tuple[str, ...] = ()
+    *,
+    id: str,
+    statement: str,
+    source: str,
+    kind: ClaimKind,
+    uses: tuple[str, ...] = (),
+    differs_from_paper: str = "",
 ) -> Callable[[Callable[[ClaimContext], ClaimResult]], Callable[[ClaimContext], ClaimResult]]:
     """Decorator form of :func:`register` for a check function."""
 
     def wrap(check: Callable[[ClaimContext], ClaimResult]) -> Callable[[ClaimContext], ClaimResult]:
         register(
-            Claim(id=id, statement=statement, source=source, kind=kind, check=check, uses=uses)
+            Claim(
+                id=id,
+                statement=statement,
+                source=source,
+                kind=kind,
+                check=check,
+                uses=uses,
+                differs_from_paper=differs_from_paper,
+            )
         )
         return check
 

@@ -293,6 +293,12 @@ def decide_ess_trajectories(frame: pd.DataFrame) -> ClaimResult:
     source="FlatNCE [Chen et al. 2021] §2 (Eq. 2), App. C and Fig. 1",
     kind="training",
     uses=("infonce", "flatnce", "gaussian", "cosine", "train_stack"),
+    differs_from_paper=(
+        "The paper trains SimCLR/FlatCLR ResNets on CIFAR-10 for hundreds of epochs; we train a "
+        "bounded cosine critic on a Gaussian for a few thousand steps: InfoNCE's estimate saturates"
+        " but its critic keeps improving, and FlatNCE's advantage is a fixed offset rather than a "
+        "widening gap."
+    ),
 )
 def log_k_curse(ctx: ClaimContext) -> ClaimResult:
     return decide_log_k_curse(logk_frame(ctx))
@@ -316,6 +322,11 @@ def flatnce_small_batch(ctx: ClaimContext) -> ClaimResult:
     source="FlatNCE [Chen et al. 2021] App. C ('ESS for monitoring'), Fig. 6",
     kind="training",
     uses=("infonce", "flatnce", "ess", "train_stack"),
+    differs_from_paper=(
+        "The paper's Fig. 6 is SimCLR on CIFAR-10 with a ResNet encoder; with our cosine critic at "
+        "a fixed tau = 0.1 the temperature sets the ESS for both objectives, so both trajectories "
+        "stay flat."
+    ),
 )
 def ess_trajectories(ctx: ClaimContext) -> ClaimResult:
     return decide_ess_trajectories(logk_frame(ctx))
@@ -361,6 +372,11 @@ def decide_precision(frame32: pd.DataFrame, frame64: pd.DataFrame) -> ClaimResul
     "because of the larger bias'), §2",
     kind="training",
     uses=("infonce", "gaussian", "cosine", "train_stack"),
+    differs_from_paper=(
+        "The paper argues float32 limits InfoNCE near saturation; on our Gaussian task float64 "
+        "lifts the true-MI proxy only marginally (below our 4-standard-error threshold), consistent"
+        " with the float32-gradient-snr finding."
+    ),
 )
 def log_k_curse_precision(ctx: ClaimContext) -> ClaimResult:
     return decide_precision(logk_frame(ctx), logk_float64_frame(ctx))
@@ -460,6 +476,11 @@ def decide_ess_scheduling(outcome: pd.DataFrame) -> ClaimResult:
     source="FlatNCE [Chen et al. 2021] Algorithm S2, §4, App. C and Fig. 7",
     kind="training",
     uses=("flatnce_ess", "gaussian", "cosine", "train_stack"),
+    differs_from_paper=(
+        "Algorithm S2 as printed updates the inverse temperature in the direction that lowers the "
+        "ESS; the claim is judged on the printed algorithm (it FAILs), and the sign-corrected "
+        "update (our training default) reaches the target."
+    ),
 )
 def ess_scheduling_reaches_target(ctx: ClaimContext) -> ClaimResult:
     from mibench.train.ess_schedule import SCHEDULED_FLATNCE, register_ess_scheduled

@@ -153,7 +153,12 @@ def write_synthetic_suite(
         config = RunConfig.make(
             estimator=str(first[schema.ESTIMATOR]),
             task=str(first[schema.TASK]),
-            task_params={"id": str(first[schema.TASK_ID])},
+            # The fixed MI level as the real tasks store it (NaN level: the schedule task).
+            task_params=(
+                {"mi": float(first[schema.MI_LEVEL])}
+                if np.isfinite(first[schema.MI_LEVEL])
+                else {"schedule": str(first[schema.TASK_ID])}
+            ),
             critic=str(first[schema.CRITIC]),
             batch_size=int(first[schema.BATCH_SIZE]),
             n_steps=int(run[schema.STEP].max() + 1),
