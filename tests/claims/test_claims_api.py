@@ -98,6 +98,8 @@ def test_write_results_json_round_trips(tmp_path: Path) -> None:
             "source": "src",
             "evidence": {"a": 1.0, "summary": "s", "tolerance": "t", "why": "w"},
             "passed": True,
+            "verdict": "PASS",
+            "differs_from_paper": "",
             "seconds": 0.25,
         }
     ]

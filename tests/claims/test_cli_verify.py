@@ -93,7 +93,16 @@ def test_json_writes_the_records(calls: list[dict[str, Any]], tmp_path: Path) ->
     assert outcome.exit_code == 0, outcome.output
     records = json.loads(target.read_text())
     assert [r["id"] for r in records] == ["ess-range"]
-    assert set(records[0]) == {"id", "statement", "source", "evidence", "passed", "seconds"}
+    assert set(records[0]) == {
+        "id",
+        "statement",
+        "source",
+        "evidence",
+        "passed",
+        "verdict",
+        "differs_from_paper",
+        "seconds",
+    }
 
 
 def test_a_real_quick_claim_end_to_end(tmp_path: Path) -> None:
