@@ -137,19 +137,24 @@ def make_stacks(
 ) -> list[list[RunConfig]]:
     """Group configs that may share one stacked computation, in first-seen order.
 
-    Each group is cut into equal parts of at most ``max_stack`` runs, and into at least
-    ``workers`` parts when it is the only group, so that every worker has a stack.
+    Each group is cut into equal parts of at most ``max_stack`` runs; with ``workers > 1`` a group
+    whose run-steps exceed a worker's fair share (all run-steps / workers) is also cut into that
+    many parts, so that no worker is left with one big stack while the others idle (a plan of 8
+    runs on 4 workers is 4 stacks, not one of 8).
     """
     from mibench import train
 
     groups: dict[tuple[Any, ...], list[RunConfig]] = {}
     for config in configs:
         groups.setdefault((config.device, *train.stack_key(config)), []).append(config)
+    total = sum(c.n_steps for c in configs)
+    share = total / max(1, workers)
     stacks = []
     for members in groups.values():
         parts = math.ceil(len(members) / max_stack)
-        if len(groups) == 1:
-            parts = max(parts, min(workers, len(members)))
+        if workers > 1:
+            work = sum(c.n_steps for c in members)
+            parts = max(parts, min(len(members), math.ceil(work / share - 1e-9)))
         size = math.ceil(len(members) / parts)
         stacks.extend(members[start : start + size] for start in range(0, len(members), size))
     return stacks
