@@ -406,7 +406,7 @@ def shipped_suite_dir() -> Traversable | None:
     ``mibench.suites`` is the repository's top-level ``tasks/`` (pyproject.toml maps that folder
     into the package, so there is one copy of each suite file); importlib.resources finds it in a
     wheel install and in an editable one. A checkout used without installing it (``mibench`` on
-    ``PYTHONPATH``) has no such package, so its ``tasks/`` is used.
+    ``PYTHONPATH``) has no such package, so its own ``tasks/`` is used.
     """
     try:
         return importlib.resources.files(SHIPPED_SUITES_PACKAGE)
