@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("mibench")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+local"
+# The one place of the version: pyproject.toml reads it (setuptools' dynamic `attr`), so the
+# installed distribution's version and `mibench --version` cannot disagree.
+__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from mibench.api import MIEstimate, estimate_mi

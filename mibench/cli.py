@@ -44,6 +44,7 @@ class ListWhat(StrEnum):
     tasks = "tasks"
     critics = "critics"
     claims = "claims"
+    suites = "suites"
 
 
 def _estimator_table() -> Table:
@@ -82,11 +83,36 @@ def _task_table() -> Table:
     return table
 
 
+def _suite_table() -> Table:
+    """Every suite a name reaches, with its size from the planner (expansion only, no training)."""
+    from rich.text import Text
+
+    from mibench import suite as suite_schema
+
+    table = Table(title="suites (mibench run NAME; ./tasks/NAME.toml comes before a shipped one)")
+    for column in ("name", "from", "size", "description"):
+        table.add_column(column, overflow="fold")
+    local = Path.cwd() / suite_schema.SUITE_DIR_NAME
+    for name, file in suite_schema.suite_files().items():
+        where = f"./{suite_schema.SUITE_DIR_NAME}" if Path(str(file)).parent == local else "shipped"
+        try:
+            loaded = suite_schema.load_suite(file)
+            configs = suite_schema.plan(loaded).configs
+        except ValueError as error:  # SuiteError and the registries' errors: list it, say why
+            table.add_row(*(Text(cell) for cell in (name, where, "invalid", str(error))))
+            continue
+        runs, steps = len(configs), sorted({config.n_steps for config in configs})
+        span = f"{steps[0]}" if len(steps) == 1 else f"{steps[0]}-{steps[-1]}"
+        size = f"{runs} runs x {span} steps"
+        table.add_row(*(Text(cell) for cell in (name, where, size, loaded.description)))
+    return table
+
+
 @app.command("list")
 def list_command(
     what: Annotated[ListWhat, typer.Argument(help="What to list.")] = ListWhat.estimators,
 ) -> None:
-    """List registered estimators, tasks, critics or claims."""
+    """List registered estimators, tasks, critics, claims or suites."""
     if what is ListWhat.estimators:
         console.print(_estimator_table())
     elif what is ListWhat.tasks:
@@ -95,6 +121,8 @@ def list_command(
         from mibench.critics import critic_table
 
         console.print(critic_table())
+    elif what is ListWhat.suites:
+        console.print(_suite_table())
     else:
         from mibench.claims import claim_table
 

@@ -15,11 +15,13 @@ the problem is, the bad value and the valid choices or range; the CLI prints it 
 
 from __future__ import annotations
 
+import importlib.resources
 import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from importlib.resources.abc import Traversable
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from typing import Any
 from mibench.interface import RunConfig, Task
 
 SUITE_DIR_NAME = "tasks"
+SHIPPED_SUITES_PACKAGE = "mibench.suites"  # the top-level tasks/, mapped in by pyproject.toml
 SUITE_SUFFIX = ".toml"
 DEFAULT_SUITE = "default"
 ALL = "all"
@@ -397,51 +400,75 @@ def parse_suite(document: Mapping[str, Any], *, source: str = "<memory>", name: 
     return Suite(name=suite_name, description=description, grids=tuple(grids), source=source)
 
 
-def suite_search_dirs() -> list[Path]:
-    """Where suite names are looked up: ``./tasks`` then the ``tasks/`` of the source tree."""
-    package_root = Path(__file__).resolve().parent.parent
-    dirs = [Path.cwd() / SUITE_DIR_NAME, package_root / SUITE_DIR_NAME]
-    unique: list[Path] = []
-    for directory in dirs:
-        if directory.resolve() not in [d.resolve() for d in unique]:
-            unique.append(directory)
-    return unique
+def shipped_suite_dir() -> Traversable | None:
+    """The suites shipped with the package, or None where there are none.
+
+    ``mibench.suites`` is the repository's top-level ``tasks/`` (pyproject.toml maps that folder
+    into the package, so there is one copy of each suite file); importlib.resources finds it in a
+    wheel install and in an editable one. A checkout used without installing it (``mibench`` on
+    ``PYTHONPATH``) has no such package, so its own ``tasks/`` is used.
+    """
+    try:
+        return importlib.resources.files(SHIPPED_SUITES_PACKAGE)
+    except ModuleNotFoundError:
+        checkout = Path(__file__).resolve().parent.parent / SUITE_DIR_NAME
+        return checkout if checkout.is_dir() else None
+
+
+def suite_files() -> dict[str, Path | Traversable]:
+    """Every suite a bare name reaches, name -> file, sorted by name.
+
+    ``./tasks/NAME.toml`` (the working folder's own suites) comes before the shipped suite of the
+    same name (:func:`shipped_suite_dir`).
+    """
+    found: dict[str, Path | Traversable] = {}
+    local = Path.cwd() / SUITE_DIR_NAME
+    if local.is_dir():
+        for path in local.glob(f"*{SUITE_SUFFIX}"):
+            if path.is_file():
+                found[path.stem] = path
+    shipped = shipped_suite_dir()
+    if shipped is not None and shipped.is_dir():
+        for entry in shipped.iterdir():
+            stem = entry.name.removesuffix(SUITE_SUFFIX)
+            if entry.name.endswith(SUITE_SUFFIX) and entry.is_file() and stem not in found:
+                found[stem] = entry
+    return dict(sorted(found.items()))
 
 
 def available_suites() -> list[str]:
-    """Names of the suite files found in :func:`suite_search_dirs`."""
-    found = set()
-    for directory in suite_search_dirs():
-        if directory.is_dir():
-            found.update(p.stem for p in directory.glob(f"*{SUITE_SUFFIX}"))
-    return sorted(found)
+    """Names of the suites found by :func:`suite_files` (``./tasks`` and the shipped ones)."""
+    return list(suite_files())
 
 
-def resolve_suite(name_or_path: str | Path | None) -> Path:
-    """A suite file path from a path or a bare name (``default`` -> ``tasks/default.toml``)."""
+def resolve_suite(name_or_path: str | Path | Traversable | None) -> Path | Traversable:
+    """A suite file from a path or a bare name; lookup order: an existing file at that path,
+    ``./tasks/NAME.toml``, then the shipped suite NAME (``default`` when None). A Traversable
+    that is not a path (an entry of :func:`suite_files`) is returned as it is."""
+    if name_or_path is not None and not isinstance(name_or_path, str | Path):
+        return name_or_path
     target = str(name_or_path) if name_or_path is not None else DEFAULT_SUITE
     path = Path(target)
     if path.is_file():
         return path
     if path.suffix != SUITE_SUFFIX and "/" not in target:
-        for directory in suite_search_dirs():
-            candidate = directory / f"{target}{SUITE_SUFFIX}"
-            if candidate.is_file():
-                return candidate
+        found = suite_files().get(target)
+        if found is not None:
+            return found
     choices = ", ".join(available_suites()) or "(none found)"
     raise SuiteError(f"suite {target!r} not found; valid choices: {choices} or a path to a .toml")
 
 
-def load_suite(name_or_path: str | Path | None = None) -> Suite:
+def load_suite(name_or_path: str | Path | Traversable | None = None) -> Suite:
     """Read, parse and validate a suite file (see :func:`resolve_suite` for the lookup)."""
     path = resolve_suite(name_or_path)
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise SuiteError(f"suite {path}: not valid TOML: {error}") from None
     except UnicodeDecodeError as error:
         raise SuiteError(f"suite {path}: not valid UTF-8 text: {error.reason}") from None
-    return parse_suite(document, source=str(path), name=path.stem)
+    return parse_suite(document, source=str(path), name=path.name.removesuffix(SUITE_SUFFIX))
 
 
 def parse_task_option(text: str) -> tuple[str, ...] | tuple[TaskEntry, ...]:
