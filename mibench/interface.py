@@ -80,6 +80,10 @@ class Estimator:
     # What the reported number (``value``) is, in words: which bound (and its direction and cap)
     # or which diagnostic reading; ``mibench list estimators`` shows it.
     readout: str = ""
+    # The critic a suite's ``critic = "auto"`` trains this estimator with (None: chosen by layout).
+    # The FlatNCE family needs a bounded one: its objective never saturates, so an unbounded
+    # critic's scores grow without limit (FlatNCE trains cosine similarities / temperature).
+    default_critic: str | None = None
 
     def value(self, scores: Tensor, **inputs: Any) -> Tensor:
         """The reported estimate, one per leading index of ``scores``."""

@@ -265,3 +265,25 @@ def test_option_parsers():
     assert parse_seeds_option("2-4") == (2, 3, 4)
     with pytest.raises(SuiteError, match=r"--seeds: invalid value 'x'; valid forms"):
         parse_seeds_option("x")
+
+
+def test_default_suite_is_the_canonical_staircase_comparison():
+    """Every registered estimator, 3 seeds; pair estimators on both staircases (Gaussian and
+    cubic); the FlatNCE family on the bounded cosine critic (auto), SINCERE/SupCon on labels."""
+    from mibench import estimators
+    from mibench.suite import load_suite, plan
+
+    expanded = plan(load_suite(None))
+    by_estimator: dict[str, set] = {}
+    for config in expanded.configs:
+        by_estimator.setdefault(config.estimator, set()).add(
+            (config.task, dict(config.task_params).get("base"), config.critic, config.seed)
+        )
+    assert set(by_estimator) == set(estimators.names())
+    for name in ("flatnce", "holder_flatnce", "infonce_drop"):
+        assert {critic for _, _, critic, _ in by_estimator[name]} == {"cosine"}
+    for name, cells in by_estimator.items():
+        assert {seed for *_, seed in cells} == {0, 1, 2}, name
+        if estimators.get(name).layout != "labels":
+            assert {base for _, base, _, _ in cells} == {"gaussian", "cubic"}, name
+    assert {t for t, *_ in by_estimator["sincere"]} == {"labeled_gaussians"}

@@ -396,6 +396,7 @@ register(
         kind="surrogate",
         caps_at_log_k=True,
         extras_fn=per_row_dv_extra,
+        default_critic="cosine",
         readout="InfoNCE value of the same scores (<= log K); the per-row DV it optimises is the per_row_dv column",
         description=(
             "InfoNCE with the positive dropped from the denominator, + log(K-1) (trained); "
@@ -429,6 +430,7 @@ register(
         kind="surrogate",
         caps_at_log_k=True,
         extras_fn=per_row_dv_extra,
+        default_critic="cosine",
         readout="InfoNCE value of the same scores (<= log K), as the FlatNCE paper reads it; per-row DV in per_row_dv",
         description=(
             "Loss exp(c - detach c) (identically 1); reports the InfoNCE value of its critic."
@@ -446,6 +448,7 @@ register(
         kind="surrogate",
         caps_at_log_k=True,
         extras_fn=per_row_dv_extra,
+        default_critic="cosine",
         hyper={"gamma": DEFAULT_HOLDER_GAMMA},
         readout="InfoNCE value of the same scores (<= log K), as flatnce; per-row DV in per_row_dv",
         description="Hölder-mean FlatNCE (gamma = 1 is FlatNCE); reports the InfoNCE value.",

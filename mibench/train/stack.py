@@ -168,11 +168,14 @@ def stack_key(config: RunConfig, task: Task | None = None) -> tuple[Any, ...]:
 
 
 def default_critic_for(spec: Estimator, task: Task) -> str:
-    """``encoder`` for the views/labels layouts (one shared network), ``separable`` otherwise.
+    """The critic ``auto`` picks: the spec's ``default_critic`` where it names one, else
+    ``encoder`` for the views/labels layouts (one shared network) and ``separable`` otherwise.
 
     NT-Xent on a pair task embeds view a = x and view b = y with the one shared encoder (so it
     needs dim_x == dim_y); SINCERE/SupCon embed the labeled task's x only.
     """
+    if spec.default_critic is not None:
+        return spec.default_critic
     return "encoder" if spec.layout in ("views", "labels") else "separable"
 
 
