@@ -24,10 +24,9 @@ References:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
-
-import math
 
 import torch
 from torch import Tensor
@@ -102,8 +101,7 @@ class DualHead:
             mean, log_scale = self.density
             standardised = (y - mean) * torch.exp(-log_scale)
             return (-0.5 * LOG_2PI - log_scale - 0.5 * standardised.square()).sum(dim=-1)
-        if self.kind == "x" or y is None:
-            inputs = x
-        else:
-            inputs = y if self.kind == "y" else torch.cat([x, y], dim=-1)
+        inputs = {"x": x, "y": y}.get(self.kind)
+        if inputs is None:  # "pair"
+            inputs = torch.cat([x, y], dim=-1)
         return self.mlp.forward(inputs).squeeze(-1)
