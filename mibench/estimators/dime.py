@@ -53,6 +53,13 @@ from mibench.interface import Estimator
 
 LOG_4 = math.log(4.0)
 
+UNBOUNDED_AT_LARGE_SCORES: dict[str, str] = {
+    name: "the training loss holds e^{lme_off(S)} (KL) or e^{lme_off(S/2)} (HD): +inf once "
+    "off-diagonal scores reach ~+1e3; the readout mean_i S_ii stays finite"
+    for name in ("kl_dime", "hd_dime")
+}
+"""Estimators of this module whose loss is honestly +inf at scores of magnitude 1e3, with why."""
+
 
 def dime_value(scores: Tensor) -> Tensor:
     r"""The f-DIME readout: (1/K) Σ_i S_ii, the mean log density ratio over the joint samples.
