@@ -31,9 +31,14 @@ import torch
 from torch import Tensor
 
 Layout = Literal["pairs", "views", "labels"]
-EstimatorKind = Literal["lower_bound", "surrogate", "f_bound", "supervised"]
-DualOf = Literal["x", "y", "pair"]
-Need = Literal["dual", "labels", "state"]
+EstimatorKind = Literal[
+    "lower_bound", "upper_bound", "estimate", "surrogate", "f_bound", "supervised"
+]
+DualOf = Literal["x", "y", "pair", "y_density"]
+Need = Literal["dual", "labels", "state", "entropy_y"]
+# What the score matrix must mean: any critic g(x_i, y_j) ("critic"), or a normalised
+# conditional log-density S_ij = log q(y_j | x_i) ("log_conditional", the generative estimators).
+ScoreKind = Literal["critic", "log_conditional"]
 
 
 class UnknownNameError(KeyError, ValueError):
@@ -56,8 +61,13 @@ class Estimator:
     it over runs). They differ where the paper trains one objective and reads another (JS/SMILE,
     FlatNCE, MINE's bias-corrected gradient). ``inputs`` are the keyword arguments named in
     ``needs``: ``dual`` (``(..., K)``, the critic's dual head evaluated on what ``dual_of`` says),
-    ``labels`` (``(..., n)`` int64) and ``state`` (returned by ``state_fn(scores, state)``, which the
-    trainer calls once per step *before* ``loss``; ``state=None`` means "first step").
+    ``labels`` (``(..., n)`` int64), ``state`` (returned by ``state_fn(scores, state)``, which the
+    trainer calls once per step *before* ``loss``; ``state=None`` means "first step") and
+    ``entropy_y`` (``(...)``, the task's differential entropy H(Y) in nats, for Barber–Agakov).
+    ``score_kind`` says what ``scores`` must mean (``"log_conditional"``: S_ij = log q(y_j | x_i)
+    of a normalised density, as the generative estimators need; the trainer pairs such an
+    estimator only with a critic of the same ``score_kind``). ``kind`` is what the reported value
+    is: a ``lower_bound`` or ``upper_bound`` on I(X;Y), a plain ``estimate`` (neither), etc.
     ``readout`` says in words what ``value`` reports (a bound, its direction and cap, or which
     other reading of the critic), so a user can tell bounds from diagnostics.
     """
@@ -84,6 +94,7 @@ class Estimator:
     # The FlatNCE family needs a bounded one: its objective never saturates, so an unbounded
     # critic's scores grow without limit (FlatNCE trains cosine similarities / temperature).
     default_critic: str | None = None
+    score_kind: ScoreKind = "critic"
 
     def value(self, scores: Tensor, **inputs: Any) -> Tensor:
         """The reported estimate, one per leading index of ``scores``."""

@@ -54,6 +54,7 @@ from rich.table import Table
 
 from mibench.interface import RunConfig
 from mibench.results import schema, store
+from mibench.results.sandwich import sandwich_intervals, sandwich_lines
 from mibench.results.summary import SUMMARY_COLUMNS, summarize
 from mibench.suite import (
     Overrides,
@@ -622,6 +623,9 @@ def print_report(report: RunReport, console: Console) -> None:
     f_table = f_value_table(report.summary)
     if f_table is not None:
         print_wide(console, f_table)
+    if not report.summary.empty:  # hook: mibench.results.sandwich (lower and upper bounds)
+        for line in sandwich_lines(sandwich_intervals(report.summary)):
+            console.print(f"sandwich: {line}", soft_wrap=True)
     if report.skipped:
         console.print(
             f"skipped {len(report.skipped)} estimator-task-critic combinations that do not "

@@ -4,20 +4,27 @@ r"""Dual (second) critic heads for estimators whose spec lists ``"dual"`` in ``n
 
 * ``"x"``: a(x_i), the log-baseline of TUBA ([1], Eq. (9));
 * ``"y"``: q(y_j), the learned baseline of the interpolated bound I_α ([1], Eq. (11));
-* ``"pair"``: u(x_i, y_i), the dual critic of FLO ([2], Eq. (24)-(25), Prop. S6).
+* ``"pair"``: u(x_i, y_i), the dual critic of FLO ([2], Eq. (24)-(25), Prop. S6);
+* ``"y_density"``: log q(y_j) of a *normalised* marginal model, the diagonal Gaussian
+  q(y) = N(m, diag s²) with learned m and log s (initialised at 0, i.e. N(0, I)), the second
+  density model of the difference-of-entropies estimator ([3] §6).
 
 A head is a separate stacked MLP ``input -> hidden -> 1`` (default hidden = the main critic's
-default (256, 256), ReLU) returning ``(R, K)``; its parameters are drawn from a generator of
-their own, so adding a head never changes the main critic's initialisation.
+default (256, 256), ReLU) returning ``(R, K)`` (the ``y_density`` head: 2 d_y parameters per run
+instead); its parameters are drawn from a generator of their own, so adding a head never changes
+the main critic's initialisation.
 
 References:
     [1] Poole et al., On Variational Bounds of Mutual Information, 2019, arXiv:1905.06922.
     [2] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive Learners
         with FlatNCE, 2021, arXiv:2107.01152 (seed 002).
+    [3] McAllester & Stratos, Formal Limitations on the Measurement of Mutual Information,
+        2020, arXiv:1811.04251.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +39,8 @@ from mibench.critics.base import (
     as_hidden,
 )
 
-DUAL_KINDS = ("x", "y", "pair")
+DUAL_KINDS = ("x", "y", "pair", "y_density")
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 class DualHead:
@@ -53,31 +61,47 @@ class DualHead:
         if kind not in DUAL_KINDS:
             raise ValueError(f"unknown dual head {kind!r}; valid choices: {', '.join(DUAL_KINDS)}")
         self.kind = kind
-        dim_in = {"x": dim_x, "y": dim_y, "pair": dim_x + dim_y}[kind]
         factory = ParameterFactory(generators, dtype=dtype, device=torch.device(device))
+        self.n_runs = factory.n_runs
+        self.mlp: StackedMLP | None = None
+        self.density: tuple[Tensor, ...] = ()
+        if kind == "y_density":
+            # (mean, log-scale), each (R, 1, dim_y): q(y) = N(0, I) at initialisation.
+            self.density = (
+                factory.constant((1, dim_y), 0.0),
+                factory.constant((1, dim_y), 0.0),
+            )
+            return
+        dim_in = {"x": dim_x, "y": dim_y, "pair": dim_x + dim_y}[kind]
         self.mlp = StackedMLP.build(
             (dim_in, *as_hidden(hidden), 1), activation=activation, factory=factory
         )
-        self.n_runs = factory.n_runs
 
     def parameters(self) -> list[Tensor]:
-        return self.mlp.parameters()
+        return list(self.density) if self.mlp is None else self.mlp.parameters()
 
     @property
     def n_parameters(self) -> int:
+        if self.mlp is None:
+            return sum(p[0].numel() for p in self.density)
         return StackedMLP.count(self.mlp.sizes)
 
     @property
     def architecture(self) -> str:
+        if self.mlp is None:
+            return "dual log q(y_j): diagonal Gaussian N(m, diag s^2), learned m and log s"
         reads = {"x": "a(x_i)", "y": "q(y_j)", "pair": "u(x_i, y_i)"}[self.kind]
         return f"dual {reads}: {self.mlp.describe()}"
 
     def forward(self, x: Tensor, y: Tensor | None) -> Tensor:
         """``(R, K, dim_x), (R, K, dim_y) -> (R, K)``."""
-        if self.kind == "x":
-            inputs = x
-        elif y is None:
+        if self.kind != "x" and y is None:
             raise ValueError(f"dual head {self.kind!r} needs y")
-        else:
-            inputs = y if self.kind == "y" else torch.cat([x, y], dim=-1)
+        if self.mlp is None:
+            mean, log_scale = self.density
+            standardised = (y - mean) * torch.exp(-log_scale)
+            return (-0.5 * LOG_2PI - log_scale - 0.5 * standardised.square()).sum(dim=-1)
+        inputs = {"x": x, "y": y}.get(self.kind)
+        if inputs is None:  # "pair"
+            inputs = torch.cat([x, y], dim=-1)
         return self.mlp.forward(inputs).squeeze(-1)

@@ -67,6 +67,9 @@ class CriticSpec:
     citation: str = ""
     layouts: frozenset[str] = frozenset({"pairs"})
     same_dims: bool = False  # True when x and y go through one network (dim_x must equal dim_y)
+    # What its scores mean (mibench.interface.ScoreKind): "log_conditional" critics return a
+    # normalised log-density log q(y_j | x_i), which the generative estimators require.
+    score_kind: str = "critic"
 
 
 _REGISTRY: dict[str, CriticSpec] = {}

@@ -22,6 +22,7 @@ from mibench.plots.accuracy import bias_variance, divergence_heatmap, mse_heatma
 from mibench.plots.batch_size import estimate_vs_batch_size
 from mibench.plots.curves import ess_curves, training_curves
 from mibench.plots.frames import FigureNotApplicableError, load_summary
+from mibench.plots.sandwich import sandwich_figure, sandwich_reading
 from mibench.results import load_runs, schema
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,13 @@ FIGURES: tuple[FigureSpec, ...] = (
         draw=divergence_heatmap,
         what="Runs that hit NaN/Inf, as diverged/total per estimator and task/MI level.",
         reading=readings.divergence_reading,
+    ),
+    FigureSpec(  # hook: mibench.plots.sandwich (suites with lower and upper bounds)
+        name="sandwich",
+        source="summary",
+        draw=sandwich_figure,
+        what="[best lower bound, best upper bound] per level against the true MI (black).",
+        reading=sandwich_reading,
     ),
 )
 

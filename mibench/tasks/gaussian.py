@@ -11,6 +11,10 @@ up to a constant) is
 .. math::  \log\frac{p(y|x)}{p(y)} = \sum_{k=1}^d \Big[-\tfrac12\log(1-\rho^2)
            - \frac{(y_k-\rho x_k)^2}{2(1-\rho^2)} + \frac{y_k^2}{2}\Big].
 
+The optimal variational conditional of the generative estimators is the true one,
+q*(y | x) = N(ρx, (1 − ρ²) I) (:func:`gaussian_log_conditional`), and the marginal of y is
+N(0, I), whose differential entropy H(Y) = (d/2) log(2πe) is :meth:`GaussianTask.entropy_y`.
+
 The f-mutual informations of this task (Pearson χ², squared Hellinger, Tsallis-α in closed form,
 Jensen–Shannon by Monte Carlo) are derived in :mod:`mibench.tasks.f_information`.
 """
@@ -33,6 +37,8 @@ from mibench.tasks.registry import TaskSpec, register
 __all__ = [
     "GaussianTask",
     "build_gaussian",
+    "gaussian_entropy",
+    "gaussian_log_conditional",
     "gaussian_log_ratio",
     "mi_from_rho",
     "rho_from_mi",
@@ -68,6 +74,28 @@ def gaussian_log_ratio(x: Tensor, y: Tensor, rho: float | Tensor) -> Tensor:
     )
     per_coord = -0.5 * log_one_minus - (y - rho * x).square() / (2.0 * one_minus) + 0.5 * y.square()
     return per_coord.sum(dim=-1)
+
+
+def gaussian_log_conditional(x: Tensor, y: Tensor, rho: float | Tensor) -> Tensor:
+    r"""log p(y | x) = Σ_k log N(y_k; ρ x_k, 1 − ρ²) of the correlated Gaussian (last axis summed).
+
+    The oracle score of the generative estimators: with ``x`` ``(..., K, 1, d)`` and ``y``
+    ``(..., 1, K, d)`` it is the K × K matrix S_ij = log p(y_j | x_i). ``rho`` broadcasts as in
+    :func:`gaussian_log_ratio`.
+    """
+    one_minus = 1.0 - rho * rho if not isinstance(rho, Tensor) else 1.0 - rho.square()
+    log_one_minus = (
+        math.log(one_minus) if not isinstance(one_minus, Tensor) else torch.log(one_minus)
+    )
+    per_coord = -0.5 * (math.log(2.0 * math.pi) + log_one_minus) - (y - rho * x).square() / (
+        2.0 * one_minus
+    )
+    return per_coord.sum(dim=-1)
+
+
+def gaussian_entropy(dim: int) -> float:
+    """Differential entropy of N(0, I_dim) in nats: (dim/2) log(2πe)."""
+    return 0.5 * dim * math.log(2.0 * math.pi * math.e)
 
 
 def sample_correlated_gaussian(
@@ -133,6 +161,10 @@ class GaussianTask:
     def log_ratio(self, x: Tensor, y: Tensor, *, steps: Tensor | None = None) -> Tensor:
         """Oracle critic log p(x,y)/(p(x)p(y)), ``x.shape[:-1]`` and ``y.shape[:-1]`` broadcast."""
         return gaussian_log_ratio(x, y, self.rho)
+
+    def entropy_y(self) -> float:
+        """H(Y) of y ~ N(0, I_d): (d/2) log(2πe) nats (for the Barber–Agakov bound)."""
+        return gaussian_entropy(self.dim)
 
     def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
         """f-mutual information ``name`` in nats (see :func:`~mibench.tasks.f_information.gaussian_f_mi`)."""

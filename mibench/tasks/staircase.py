@@ -32,7 +32,12 @@ from torch import Tensor
 from mibench.interface import Batch
 from mibench.tasks._validation import validate_choice, validate_dim, validate_int, validate_mi
 from mibench.tasks.f_information import gaussian_f_mi
-from mibench.tasks.gaussian import gaussian_log_ratio, rho_from_mi, sample_correlated_gaussian
+from mibench.tasks.gaussian import (
+    gaussian_entropy,
+    gaussian_log_ratio,
+    rho_from_mi,
+    sample_correlated_gaussian,
+)
 from mibench.tasks.registry import TaskSpec, register
 from mibench.tasks.transforms import (
     APPLY_TO,
@@ -167,6 +172,13 @@ class StaircaseTask:
         x0, y0 = invert_pair(x, y, self.transform_x, self.transform_y)
         rho = self._rho_per_sample(steps, x0.dtype, x0.device)
         return gaussian_log_ratio(x0, y0, rho)
+
+    def entropy_y(self) -> float | None:
+        """H(Y) = (d/2) log(2πe) at every level (y ~ N(0, I) whatever ρ) when y is untransformed.
+
+        None when a transform acts on y: it changes H(Y) (by E log|det J|), not given here.
+        """
+        return gaussian_entropy(self.dim) if self.transform_y is None else None
 
     def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
         """The Gaussian f-MI at the level of ``step`` (transforms leave it unchanged)."""

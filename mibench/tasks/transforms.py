@@ -228,6 +228,16 @@ class TransformedTask:
         x0, y0 = invert_pair(x, y, self.transform_x, self.transform_y)
         return self.base.log_ratio(x0, y0, steps=steps)
 
+    def entropy_y(self) -> float | None:
+        """The base task's H(Y) when y is untransformed; None when a map acts on y.
+
+        A map h on y changes the differential entropy by E log|det J_h(Y)| (for ``cubic``
+        d(log 3 − γ − log 2), for instance), which is not given here, so the tasks that need
+        H(Y) (Barber–Agakov) skip these.
+        """
+        entropy = getattr(self.base, "entropy_y", None)
+        return entropy() if entropy is not None and self.transform_y is None else None
+
     def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
         """The base task's f-MI (f-divergences are invariant under the bijection)."""
         return self.base.f_mi(name, step=step, alpha=alpha)

@@ -82,7 +82,7 @@ _NEVER = 2**62  # "no bad estimate" sentinel for first-bad-step minima
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Dual-head order; also the order of estimator groups inside a stack (runs needing the same head
 # are contiguous, so every head and every group is a slice of the run axis).
-_HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3}
+_HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3, "y_density": 4}
 _TRAIN_METRICS = (schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM)
 
 Progress = Callable[[int], None]
@@ -176,7 +176,15 @@ def default_critic_for(spec: Estimator, task: Task) -> str:
     """
     if spec.default_critic is not None:
         return spec.default_critic
+    if spec.score_kind == "log_conditional":  # generative estimators need a density model
+        return "gaussian_conditional"
     return "encoder" if spec.layout in ("views", "labels") else "separable"
+
+
+def task_entropy_y(task: Task) -> float | None:
+    """The task's differential entropy H(Y) in nats where it is known in closed form, else None."""
+    entropy = getattr(task, "entropy_y", None)
+    return None if entropy is None else entropy()
 
 
 def compatibility(estimator_name: str, task: Task, critic_name: str) -> str | None:
@@ -204,6 +212,14 @@ def compatibility(estimator_name: str, task: Task, critic_name: str) -> str | No
         )
     if "dual" in spec.needs and spec.dual_of not in critic_registry.DUAL_KINDS:
         return f"{estimator_name} needs a dual head but names dual_of={spec.dual_of!r}"
+    # A log-density is a valid critic for every estimator; the converse does not hold.
+    if spec.score_kind == "log_conditional" and critic.score_kind != "log_conditional":
+        return (
+            f"{estimator_name} reads scores as log q(y|x) and needs a density critic such as "
+            f"'gaussian_conditional'; {critic_name!r} gives unnormalised scores"
+        )
+    if "entropy_y" in spec.needs and task_entropy_y(task) is None:
+        return f"{estimator_name} needs H(Y) in closed form; task {task.name} does not give it"
     return None
 
 
@@ -443,6 +459,11 @@ class _Stack:
                         uses_state,
                     )
                 )
+        self.entropy_y = torch.tensor(
+            [task_entropy_y(r.task) if "entropy_y" in r.spec.needs else math.nan for r in runs],
+            dtype=torch.float64,
+            device=device,
+        )
         self.adam = StackedAdam(self.leaves, self.slices, [r.config.lr for r in runs])
         self.data_gens = [rng.generator(r.config, rng.STREAM_DATA) for r in runs]
         self.eval_gens = [rng.generator(r.config, rng.STREAM_EVAL) for r in runs]
@@ -552,6 +573,8 @@ class _Stack:
             inputs["labels"] = labels[..., group.start : group.stop, :]
         if "state" in needs:
             inputs["state"] = state
+        if "entropy_y" in needs:
+            inputs["entropy_y"] = self.entropy_y[group.start : group.stop]
         return inputs
 
     def _diagnostics(self, scores64: Tensor) -> tuple[Tensor, Tensor]:

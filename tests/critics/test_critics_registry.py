@@ -15,6 +15,7 @@ SMALL = {
     "cosine": {"hidden": (7,), "embed_dim": 5, "tau": 0.5},
     "gaussian_kernel": {"hidden": (7,), "embed_dim": 5, "sigma": 0.7},
     "bilinear": {},
+    "gaussian_conditional": {"hidden": (7,)},
     "concat": {"hidden": (7, 6)},
     "encoder": {"hidden": (7,), "embed_dim": 5, "tau": 0.5},
     "encoder_projection": {

@@ -42,7 +42,9 @@ def _inputs(spec: Estimator, scores: Tensor, dual: Tensor | None = None) -> dict
         inputs["dual"] = dual
     if "state" in spec.needs:
         inputs["state"] = spec.next_state(scores, None)
-    unknown = set(spec.needs) - {"dual", "state"}
+    if "entropy_y" in spec.needs:  # Barber–Agakov's H(Y): a constant offset of the value
+        inputs["entropy_y"] = torch.full(scores.shape[:-2], 1.5, dtype=scores.dtype)
+    unknown = set(spec.needs) - {"dual", "state", "entropy_y"}
     if unknown:
         pytest.skip(f"{spec.name}: needs {sorted(unknown)}, not supplied for the pairs layout")
     return inputs
@@ -150,6 +152,9 @@ PREDICTED_ON_COLUMN_CONSTANT: dict[str, Callable[[np.ndarray], float]] = {
 }
 ORIENTATION = {name: "row" for name in PREDICTED_ON_COLUMN_CONSTANT}
 ORIENTATION.update({"tuba": "row_base", "alpha": "col_base"})
+# L1Out's mixture for y_i runs down column i: 0 on a column-constant S, the per-row DV of c on a
+# row-constant one (the mirror image of the "row" class).
+ORIENTATION.update({"l1out": "col"})
 ORIENTATION.update({name: "global" for name in ("dv", "mine", "nwj", "js", "smile")})
 
 
@@ -169,6 +174,13 @@ def test_orientation_rows_are_x(name: str) -> None:
         expected = PREDICTED_ON_COLUMN_CONSTANT[name](c.numpy())
         assert abs(expected) > 0.1  # the probe distinguishes the orientations
         assert on_cols.item() == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    elif kind == "col":
+        on_rows = spec.value(row_constant, **_inputs(spec, row_constant))
+        on_cols = spec.value(column_constant, **_inputs(spec, column_constant))
+        torch.testing.assert_close(on_cols, torch.tensor(0.0, dtype=torch.float64))
+        expected = _rowdv_of_column_constant(c.numpy())
+        assert abs(expected) > 0.1
+        assert on_rows.item() == pytest.approx(expected, rel=1e-12, abs=1e-12)
     elif kind in {"row_base", "col_base"}:
         on_rows = spec.value(row_constant, **_inputs(spec, row_constant, c))
         on_cols = spec.value(column_constant, **_inputs(spec, column_constant, c))
@@ -211,7 +223,7 @@ def _declared_unbounded() -> dict[str, str]:
     """
     reason = "exp of a log-mean-exp of positive 1e3 scores: the true value is below -1e308"
     declared = {name: reason for name in ("nwj", "tuba", "js", "alpha", "flo")}
-    for module_name in ("fdiv", "supervised", "ntxent"):
+    for module_name in ("fdiv", "supervised", "ntxent", "dime"):
         try:
             module = importlib.import_module(f"mibench.estimators.{module_name}")
         except ImportError:

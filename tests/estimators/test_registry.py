@@ -74,7 +74,7 @@ def test_every_spec_is_complete(name: str) -> None:
     if "state" in spec.needs:
         assert spec.state_fn is not None
     if "dual" in spec.needs:
-        assert spec.dual_of in {"x", "y", "pair"}
+        assert spec.dual_of in {"x", "y", "pair", "y_density"}
     else:
         assert spec.dual_of is None
     # Hyperparameters reach both functions as keywords (named keyword-only, or through **hyper);
