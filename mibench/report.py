@@ -184,6 +184,7 @@ class Table:
     columns: Sequence[str]
     rows: Sequence[Sequence[str]]
     caption: str = ""
+    nowrap: bool = False  # numeric cells kept on one line (the table scrolls sideways instead)
 
 
 @dataclass(frozen=True)
@@ -512,7 +513,7 @@ def _rich_table(table: Any) -> Table:
     headers = [str(column.header) for column in table.columns]
     cells = [[str(c) for c in column.cells] for column in table.columns]
     rows = [list(row) for row in zip(*cells, strict=True)] if cells else []
-    return Table(headers, rows, caption=str(table.title or ""))
+    return Table(headers, rows, caption=str(table.title or ""), nowrap=True)
 
 
 def _summary_tables(summary: pd.DataFrame | None, suite_dir: Path) -> list[Block]:
@@ -875,6 +876,7 @@ ul.findings { margin: 0.3em 0 0.9em; }
 details > summary { cursor: pointer; font-size: 1.25em; font-weight: bold; margin: 1em 0; }
 .reading { margin-top: 0.3em; }
 .table-wrap { overflow-x: auto; }
+table.nowrap td { white-space: nowrap; }
 """
 MIME = {".png": "image/png", ".svg": "image/svg+xml"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -930,7 +932,8 @@ def _html_blocks(blocks: Sequence[Block]) -> list[str]:
         elif isinstance(block, Code):
             out.append(f"<pre>{esc(block.text)}</pre>")
         elif isinstance(block, Table):
-            rows = ['<div class="table-wrap"><table>']
+            table_class = ' class="nowrap"' if block.nowrap else ""
+            rows = [f'<div class="table-wrap"><table{table_class}>']
             if block.caption:
                 rows.append(f"<caption>{esc(block.caption)}</caption>")
             rows.append(
