@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter
 from mibench.plots.frames import (
     SUMMARY_SETTING_COLUMNS,
     FigureNotApplicableError,
+    diverged_runs_per_cell,
     label_tasks,
     main_setting,
     require_columns,
@@ -455,11 +456,13 @@ def divergence_heatmap(summary: pd.DataFrame) -> Figure:
             annotations[i, j] = (f"0/{int(n)}", True)  # muted: nothing to see
         else:
             annotations[i, j] = (f"{int(diverged[i, j])}/{int(n)}", False)
-    total = int(np.nansum(diverged))
+    # The total counts each run once (a staircase cell's runs are in every level's row).
+    per_cell = diverged_runs_per_cell(data)
+    total, n_total = int(per_cell["diverged"].sum()), int(per_cell["runs"].sum())
     return _heatmap(
         table,
         title="Diverged runs (NaN/Inf) per cell, summed over K and critics",
-        setting=f"{total} of {int(np.nansum(runs))} runs diverged",
+        setting=f"{total} of {n_total} runs diverged",
         colourbar="fraction of runs diverged",
         cmap="Reds",
         log=False,

@@ -258,3 +258,31 @@ def label_tasks(frame: pd.DataFrame) -> pd.DataFrame:
     # Mapped through the task id (one id, one task): fast on categorical columns.
     shown = frame[schema.TASK_ID].astype(str).map(labels)
     return frame.assign(**{schema.TASK: shown.to_numpy()})
+
+
+def diverged_runs_per_cell(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: ``estimator``, ``task``, ``runs`` (its seeds) and ``diverged`` (seeds
+    diverged by its last segment's end).
+
+    A schedule task's cell has one summary row per level, all over the same runs, so counting
+    runs row by row would count each run once per level; rows of one ``cell_id`` are one cell
+    (``diverged_fraction`` only grows along the segments: its maximum is the last). Summaries
+    without ``cell_id`` count each row as a cell.
+    """
+    runs = summary[schema.N_SEEDS].astype(float)
+    diverged = (summary[schema.DIVERGED_FRACTION].astype(float) * runs).round()
+    frame = pd.DataFrame(
+        {
+            schema.ESTIMATOR: summary[schema.ESTIMATOR].astype(str).to_numpy(),
+            schema.TASK: summary[schema.TASK].astype(str).to_numpy(),
+            "runs": runs.to_numpy(),
+            "diverged": diverged.to_numpy(),
+        }
+    )
+    if schema.CELL_ID not in summary.columns:
+        return frame
+    frame[schema.CELL_ID] = summary[schema.CELL_ID].astype(str).to_numpy()
+    cells = frame.groupby(schema.CELL_ID, sort=False).agg(
+        {schema.ESTIMATOR: "first", schema.TASK: "first", "runs": "first", "diverged": "max"}
+    )
+    return cells.reset_index(drop=True)

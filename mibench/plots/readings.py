@@ -18,6 +18,7 @@ import pandas as pd
 from mibench.plots.frames import (
     BATCH_SWEEP_SETTING_COLUMNS,
     SUMMARY_SETTING_COLUMNS,
+    diverged_runs_per_cell,
     label_tasks,
     main_setting,
     truth_column,
@@ -264,13 +265,14 @@ def divergence_reading(summary: pd.DataFrame) -> str:
     """How many runs diverged, and the estimator and MI level with the most."""
     labelled = label_tasks(summary)
     fixed = labelled[np.isfinite(labelled[schema.MI_LEVEL].astype(float))]
-    runs = fixed[schema.N_SEEDS].astype(float)
-    diverged = (fixed[schema.DIVERGED_FRACTION].astype(float) * runs).round()
-    total, n = int(diverged.sum()), int(runs.sum())
+    per_cell = diverged_runs_per_cell(fixed)  # each run once, however many levels it spans
+    total, n = int(per_cell["diverged"].sum()), int(per_cell["runs"].sum())
     if total == 0:
         return f"None of the {n} runs produced a NaN/Inf."
+    runs = fixed[schema.N_SEEDS].astype(float)
+    diverged = (fixed[schema.DIVERGED_FRACTION].astype(float) * runs).round()
     worst = fixed.assign(_d=diverged.to_numpy()).sort_values("_d", ascending=False)
-    by_estimator = worst.groupby(schema.ESTIMATOR, observed=True)["_d"].sum()
+    by_estimator = per_cell.groupby(schema.ESTIMATOR)["diverged"].sum()
     by_estimator = by_estimator[by_estimator > 0].sort_values(ascending=False)
     first = worst.iloc[0]
     return (

@@ -132,3 +132,19 @@ def test_readings_work_on_summaries_without_the_robust_columns(
     geo = np.exp(np.log(cells[schema.MSE]).groupby(cells[schema.ESTIMATOR]).mean()).sort_values()
     assert f"lowest for {geo.index[0]} ({geo.iloc[0]:.2g})" in readings.mse_reading(old)
     assert "unstable" not in readings.bias_variance_reading(old)
+
+
+def test_divergence_reading_counts_each_staircase_run_once() -> None:
+    """A staircase cell has one summary row per level over the same two runs: one diverged at
+    level 4 is 1 of 2 runs, not 2 of 10."""
+    rows = pd.DataFrame(
+        {
+            schema.CELL_ID: "c0",
+            schema.ESTIMATOR: "nwj",
+            schema.TASK: "staircase",
+            schema.MI_LEVEL: [2.0, 4.0, 6.0, 8.0, 10.0],
+            schema.N_SEEDS: 2,
+            schema.DIVERGED_FRACTION: [0.0, 0.0, 0.0, 0.5, 0.5],
+        }
+    )
+    assert readings.divergence_reading(rows).startswith("1 of 2 runs diverged, in 1 estimator")
