@@ -54,6 +54,8 @@ from rich.table import Table
 
 from mibench.interface import RunConfig
 from mibench.results import schema, store
+from mibench.results.formatting import number as _number
+from mibench.results.formatting import share as _share
 from mibench.results.sandwich import sandwich_intervals, sandwich_lines
 from mibench.results.summary import SUMMARY_COLUMNS, summarize
 from mibench.suite import (
@@ -71,7 +73,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_OUT = Path("results")
 DEFAULT_MAX_STACK = 256  # runs per train_stack call: bounds memory; larger stacks gain little
 FMICL_PREFIX = "fmicl_"
-LARGE_VALUE = 1000.0  # table cells above this switch to 3 significant digits
 MAX_BARS_KEPT = 8  # with more stacks than this, finished stacks' bars are removed
 DEFAULT_WORKERS = 1
 WORKER_THREADS = 1  # torch threads per worker process
@@ -438,24 +439,6 @@ _SWEPT_TASK_PARAMS = ("mi", "rho")  # the table's columns
 def _task_rest(task_params: str) -> str:
     params = json.loads(task_params)
     return ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in _SWEPT_TASK_PARAMS)
-
-
-def _number(value: float, *, signed: bool = False) -> str:
-    """Two decimals for ordinary values, three significant digits for exploding ones."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    spec = ".2f" if abs(value) < LARGE_VALUE else ".3g"
-    return format(value, ("+" if signed else "") + spec)
-
-
-def _share(value: float) -> str:
-    """A share as a percentage that never rounds a non-zero share to 0 % or a partial one to 100 %."""
-    percent = 100.0 * value
-    if 0 < percent < 0.1:
-        return "<0.1%"
-    if 99.9 < percent < 100:
-        return ">99.9%"
-    return f"{percent:.1f}%" if percent < 10 else f"{percent:.0f}%"
 
 
 def is_unstable(row: pd.Series) -> bool:

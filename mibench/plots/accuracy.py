@@ -8,6 +8,7 @@ row of Poole et al. 2019, Fig. 2 (bias, variance, MSE vs I) and an estimator x t
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -15,11 +16,14 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from mibench.plots.frames import (
     SUMMARY_SETTING_COLUMNS,
     FigureNotApplicableError,
+    diverged_runs_per_cell,
+    label_tasks,
     main_setting,
     require_columns,
     setting_label,
@@ -29,6 +33,7 @@ from mibench.plots.layout import (
     LEGEND_FONTSIZE,
     PANEL_TITLE_FONTSIZE,
     figure_title,
+    legend_below,
     legend_right,
     new_figure,
 )
@@ -38,7 +43,9 @@ from mibench.plots.palette import (
     estimator_markers,
     sort_estimators,
 )
+from mibench.plots.robust import shown_bias, unstable_mask, wild_share
 from mibench.results import schema
+from mibench.results.formatting import share
 
 SUMMARY_KEY_COLUMNS: tuple[str, ...] = (schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL)
 BIAS_VARIANCE_COLUMNS: tuple[str, ...] = (
@@ -63,6 +70,12 @@ LOG_SPAN_DECADES = 3.0  # log axes/colours reach at most this many decades above
 BIAS_SPAN_TRUTHS = 2.0
 BIAS_SPAN_MEDIANS = 5.0
 CLIPPED_MARKER = "o"
+UNSTABLE_MARKER = "X"  # an unstable cell (some wild readouts): median bias, or on the top edge
+UNSTABLE_HATCH_COLOUR = "0.55"
+UNSTABLE_LEGEND = (
+    f"unstable cell (a window readout off by > max({schema.WILD_NATS:g}, I) nats): "
+    "median bias; variance and MSE on the top edge"
+)
 DARK_LUMINANCE = 0.45  # relative luminance below which a cell gets white text
 
 
@@ -77,15 +90,18 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
     One row of panels per task; each estimator is drawn at its most common setting (K, critic,
     d, dtype, negatives), named in the title. Where a few estimators explode (values many
     decades beyond the rest) the axis stops short of them and their points sit on its edge,
-    circled (see :func:`_display_limits`). Variance is ``std**2 = var_within + var_across`` (batch noise plus
-    run-to-run spread, the summary's definitions). Poole et al. 2019, Fig. 2 (bottom row).
+    circled (see :func:`_display_limits`). Variance is ``std**2 = var_within + var_across`` (batch
+    noise plus run-to-run spread, the summary's definitions). An *unstable* cell (some window
+    readout wild, :mod:`mibench.plots.robust`) is never drawn at its exploded mean: the bias panel
+    shows its median bias with an ``X``, the variance and MSE panels an ``X`` on the top edge
+    (the line skips it). Poole et al. 2019, Fig. 2 (bottom row).
 
     Raises:
         ValueError: a required column is missing.
         FigureNotApplicableError: no row has a fixed MI level (schedule tasks only).
     """
     require_columns(summary, BIAS_VARIANCE_COLUMNS, what="bias_variance")
-    data, setting = main_setting(_fixed_levels(summary), SUMMARY_SETTING_COLUMNS)
+    data, setting = main_setting(_fixed_levels(label_tasks(summary)), SUMMARY_SETTING_COLUMNS)
     if data.empty:
         raise FigureNotApplicableError("bias_variance: no summary row has a finite mi_level")
     truth = truth_column(data)
@@ -97,31 +113,38 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
     fig = new_figure(12.5, 3.1 * len(tasks) + 0.8)
     grid = fig.subplots(len(tasks), 3, squeeze=False, sharex="row")
     columns = (
-        ("bias", "bias (nats)", lambda f: f[schema.BIAS]),
-        ("variance", "variance (nats²)", lambda f: f[schema.STD] ** 2),
-        ("MSE", "MSE (nats²)", lambda f: f[schema.MSE]),
+        ("bias", "bias (nats)", shown_bias),
+        ("variance", "variance (nats²)", lambda f: f[schema.STD].to_numpy(dtype=float) ** 2),
+        ("MSE", "MSE (nats²)", lambda f: f[schema.MSE].to_numpy(dtype=float)),
     )
     any_clipped = False
+    any_unstable = False
     for row, task in zip(grid, tasks, strict=True):
         cells = data[data[schema.TASK] == task]
+        unstable = unstable_mask(cells)
+        x_all = cells[truth].to_numpy(dtype=float)
         for ax, (name, ylabel, metric) in zip(row, columns, strict=True):
             log = name != "bias"
-            values = metric(cells).to_numpy(dtype=float)
-            if log:  # NaN stays a gap; exact zeros sit on the floor
+            values = np.asarray(metric(cells), dtype=float)
+            if log:  # NaN stays a gap; exact zeros sit on the floor; unstable cells go on top
                 values = np.where(values <= 0, LOG_FLOOR, values)
-            limits = _display_limits(values, log=log, truth=cells[truth].to_numpy(dtype=float))
+                values = np.where(unstable, np.nan, values)
+            limits = _display_limits(values, log=log, truth=x_all)
+            padded = _padded(limits, log=log)
             for estimator in estimators:
                 mask = (cells[schema.ESTIMATOR] == estimator).to_numpy()
                 if not mask.any():
                     continue
-                order = np.argsort(cells[truth].to_numpy(dtype=float)[mask], kind="stable")
-                x = cells[truth].to_numpy(dtype=float)[mask][order]
+                order = np.argsort(x_all[mask], kind="stable")
+                x = x_all[mask][order]
                 y = values[mask][order]
+                flagged = unstable[mask][order]
                 shown = np.clip(y, *limits)
+                colour = colours[estimator]
                 ax.plot(
                     x,
                     shown,
-                    color=colours[estimator],
+                    color=colour,
                     marker=markers[estimator],
                     ls=styles[estimator],
                     ms=4,
@@ -137,15 +160,31 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
                         marker=CLIPPED_MARKER,
                         ms=9,
                         mfc="none",
-                        mec=colours[estimator],
+                        mec=colour,
                         mew=1.6,
+                    )
+                if flagged.any():
+                    any_unstable = True
+                    # Bias: at the median bias; variance/MSE: on the top edge of the axis.
+                    y_flag = shown[flagged] if not log else np.full(flagged.sum(), padded[1])
+                    ax.plot(
+                        x[flagged],
+                        y_flag,
+                        ls="none",
+                        marker=UNSTABLE_MARKER,
+                        ms=8,
+                        mfc="white",
+                        mec=colour,
+                        mew=1.4,
+                        clip_on=False,
+                        zorder=5,
                     )
             if log:
                 ax.set_yscale("log")
             else:
                 ax.axhline(0.0, color="black", lw=0.8)
-            ax.set_ylim(*_padded(limits, log=log))
-            ax.set_xticks(np.unique(cells[truth].to_numpy(dtype=float)))
+            ax.set_ylim(*padded)
+            ax.set_xticks(np.unique(x_all))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
             ax.set_title(f"{name} — {task}", fontsize=PANEL_TITLE_FONTSIZE)
             ax.set_xlabel("true MI (nats)")
@@ -163,8 +202,18 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
             Line2D([], [], ls="none", marker=CLIPPED_MARKER, ms=9, mfc="none", mec="0.3", mew=1.6)
         )
         labels.append("beyond the axis (drawn at its edge)")
+    if any_unstable:
+        handles.append(
+            Line2D([], [], ls="none", marker=UNSTABLE_MARKER, ms=8, mfc="white", mec="0.3", mew=1.4)
+        )
+        labels.append(_wrapped(UNSTABLE_LEGEND))
     legend_right(fig, handles, labels, title="estimator")
     return fig
+
+
+def _wrapped(text: str, width: int = 34) -> str:
+    """``text`` broken into lines of at most ``width`` characters (for a narrow legend)."""
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def _display_limits(values: np.ndarray, *, log: bool, truth: np.ndarray) -> tuple[float, float]:
@@ -197,14 +246,16 @@ def _padded(limits: tuple[float, float], *, log: bool) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def _estimator_by_level(summary: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
+def _estimator_by_level(
+    summary: pd.DataFrame, values: pd.Series, aggfunc: str = "mean"
+) -> pd.DataFrame:
     """Pivot ``values`` (indexed like ``summary``) to estimators x (task, MI level) columns."""
     frame = summary.assign(_value=values.to_numpy())
     table = frame.pivot_table(
         index=schema.ESTIMATOR,
         columns=[schema.TASK, schema.MI_LEVEL],
         values="_value",
-        aggfunc="mean",
+        aggfunc=aggfunc,
         observed=True,
         dropna=False,
     )
@@ -226,14 +277,19 @@ def _heatmap(
     annotations: np.ndarray,  # (text, muted) per cell
     vmin: float | None = None,
     vmax: float | None = None,
+    unstable: np.ndarray | None = None,  # bool per cell: hatched, left out of the colour scale
 ) -> Figure:
     n_rows, n_cols = table.shape
+    flagged = np.zeros(table.shape, dtype=bool) if unstable is None else unstable
+    # Two-line annotations ("unstable" + wild share) need taller cells.
+    cell_height = HEATMAP_CELL_IN[1] * (1.35 if flagged.any() else 1.0)
     fig = new_figure(
-        max(5.5, HEATMAP_CELL_IN[0] * n_cols + 3.2), max(3.0, HEATMAP_CELL_IN[1] * n_rows + 1.6)
+        max(5.5, HEATMAP_CELL_IN[0] * n_cols + 3.2),
+        max(3.0, cell_height * n_rows + 1.6 + (0.4 if flagged.any() else 0.0)),
     )
     ax = fig.subplots()
     values = table.to_numpy(dtype=float)
-    masked = np.ma.masked_invalid(values)
+    masked = np.ma.masked_invalid(np.where(flagged, np.nan, values))
     clipped = False
     if log:
         masked = np.ma.masked_less_equal(masked, 0.0)
@@ -259,13 +315,27 @@ def _heatmap(
         interpolation="nearest",
     )
     cell_colours = image.to_rgba(masked)
+    for i, j in zip(*np.nonzero(flagged), strict=True):
+        # Neutral: white with grey hatching, never a colour of the scale.
+        ax.add_patch(
+            Rectangle(
+                (j - 0.5, i - 0.5),
+                1.0,
+                1.0,
+                facecolor="white",
+                edgecolor=UNSTABLE_HATCH_COLOUR,
+                hatch="////",
+                lw=0.0,
+                zorder=1,
+            )
+        )
     for i in range(n_rows):
         for j in range(n_cols):
             text, muted = annotations[i, j]
             if not text:
                 continue
             r, g, b, _ = cell_colours[i, j]
-            dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < DARK_LUMINANCE
+            dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < DARK_LUMINANCE and not flagged[i, j]
             ax.text(
                 j,
                 i,
@@ -274,6 +344,9 @@ def _heatmap(
                 va="center",
                 fontsize=HEATMAP_ANNOTATE_FONTSIZE,
                 color=MUTED_TEXT_COLOUR if muted else ("white" if dark else "black"),
+                zorder=2,
+                linespacing=1.0,
+                bbox={"facecolor": "white", "lw": 0, "pad": 0.6} if flagged[i, j] else None,
             )
     ax.set_xticks(range(n_cols), [f"{float(lvl):.3g}" for _, lvl in table.columns], fontsize=8)
     ax.set_yticks(range(n_rows), list(table.index), fontsize=LEGEND_FONTSIZE)
@@ -297,6 +370,13 @@ def _heatmap(
     )
     colour_bar.set_label(colourbar)
     figure_title(fig, title, setting)
+    if flagged.any():
+        hatch = Patch(facecolor="white", edgecolor=UNSTABLE_HATCH_COLOUR, hatch="////", lw=0.0)
+        text = (
+            f"unstable: some window readouts off by > max({schema.WILD_NATS:g}, I) nats "
+            "(their share written in; the mean is not shown)"
+        )
+        legend_below(fig, [hatch], [text])
     return fig
 
 
@@ -304,21 +384,30 @@ def mse_heatmap(summary: pd.DataFrame) -> Figure:
     """MSE (log colour scale) as an estimator x (task, MI level) heatmap, values written in.
 
     Reduced to the most common setting (K, critic); grey cells have no finite MSE (the
-    estimator did not run there, or every seed diverged).
+    estimator did not run there, or every seed diverged). An unstable cell (some window readout
+    wild, :mod:`mibench.plots.robust`) is hatched white, says "unstable" with its wild share and is
+    left out of the colour scale: its mean-based MSE (up to 1e126) is never shown.
 
     Raises:
         ValueError: a required column is missing.
         FigureNotApplicableError: no row has a fixed MI level (schedule tasks only).
     """
     require_columns(summary, MSE_HEATMAP_COLUMNS, what="mse_heatmap")
-    data, setting = main_setting(_fixed_levels(summary), SUMMARY_SETTING_COLUMNS)
+    data, setting = main_setting(_fixed_levels(label_tasks(summary)), SUMMARY_SETTING_COLUMNS)
     if data.empty:
         raise FigureNotApplicableError("mse_heatmap: no summary row has a finite mi_level")
     table = _estimator_by_level(data, data[schema.MSE].astype(float))
     values = table.to_numpy(dtype=float)
+    # A cell counts as unstable when any of its rows is (several rows: hyperparameter sets).
+    flags = pd.Series(unstable_mask(data).astype(float), index=data.index)
+    unstable = _estimator_by_level(data, flags, aggfunc="max").to_numpy(dtype=float) > 0
+    wild = _estimator_by_level(data, pd.Series(wild_share(data), index=data.index), "max")
     annotations = np.empty(values.shape, dtype=object)
     for index, value in np.ndenumerate(values):
-        annotations[index] = (f"{value:.2g}" if math.isfinite(value) else "", False)
+        if unstable[index]:
+            annotations[index] = (f"unstable\n{share(wild.to_numpy()[index])} wild", False)
+        else:
+            annotations[index] = (f"{value:.2g}" if math.isfinite(value) else "", False)
     label = setting_label(setting)
     return _heatmap(
         table,
@@ -328,6 +417,7 @@ def mse_heatmap(summary: pd.DataFrame) -> Figure:
         cmap="viridis",
         log=True,
         annotations=annotations,
+        unstable=unstable,
     )
 
 
@@ -342,7 +432,7 @@ def divergence_heatmap(summary: pd.DataFrame) -> Figure:
         FigureNotApplicableError: no row has a fixed MI level (schedule tasks only).
     """
     require_columns(summary, DIVERGENCE_COLUMNS, what="divergence_heatmap")
-    data = _fixed_levels(summary)
+    data = _fixed_levels(label_tasks(summary))
     if data.empty:
         raise FigureNotApplicableError("divergence_heatmap: no summary row has a finite mi_level")
     n_runs = data[schema.N_SEEDS].astype(float)
@@ -366,11 +456,13 @@ def divergence_heatmap(summary: pd.DataFrame) -> Figure:
             annotations[i, j] = (f"0/{int(n)}", True)  # muted: nothing to see
         else:
             annotations[i, j] = (f"{int(diverged[i, j])}/{int(n)}", False)
-    total = int(np.nansum(diverged))
+    # The total counts each run once (a staircase cell's runs are in every level's row).
+    per_cell = diverged_runs_per_cell(data)
+    total, n_total = int(per_cell["diverged"].sum()), int(per_cell["runs"].sum())
     return _heatmap(
         table,
         title="Diverged runs (NaN/Inf) per cell, summed over K and critics",
-        setting=f"{total} of {int(np.nansum(runs))} runs diverged",
+        setting=f"{total} of {n_total} runs diverged",
         colourbar="fraction of runs diverged",
         cmap="Reds",
         log=False,

@@ -12,6 +12,7 @@ from matplotlib.lines import Line2D
 from mibench.plots.frames import (
     BATCH_SWEEP_SETTING_COLUMNS,
     FigureNotApplicableError,
+    label_tasks,
     main_setting,
     require_columns,
     setting_label,
@@ -31,6 +32,7 @@ from mibench.plots.palette import (
     estimator_markers,
     sort_estimators,
 )
+from mibench.plots.robust import shown_estimate, unstable_mask
 from mibench.results import schema
 
 BATCH_SIZE_COLUMNS: tuple[str, ...] = (
@@ -42,16 +44,10 @@ BATCH_SIZE_COLUMNS: tuple[str, ...] = (
     schema.STD,
 )
 LOG_K_POINTS = 200
+UNSTABLE_MARKER = "X"
 ERRORBAR_CAPSIZE = 2.0
 YLIM_OVER_REFERENCE = 1.5
 YLIM_UNDER_ZERO = 0.5
-
-
-def _mean_estimate(summary: pd.DataFrame, truth: str) -> np.ndarray:
-    """The window mean of the estimate: the summary's ``mean_estimate``, else truth + bias."""
-    if schema.MEAN_ESTIMATE in summary.columns:
-        return summary[schema.MEAN_ESTIMATE].to_numpy(dtype=float)
-    return (summary[truth].astype(float) + summary[schema.BIAS].astype(float)).to_numpy()
 
 
 def _panel_ylim(cells: pd.DataFrame, level: float, k_max: float) -> tuple[float, float]:
@@ -60,7 +56,7 @@ def _panel_ylim(cells: pd.DataFrame, level: float, k_max: float) -> tuple[float,
     others (its points are drawn on the edge, circled)."""
     reference = max(level, math.log(k_max), 1.0)
     mean = cells["_mean"].to_numpy(dtype=float)
-    std = np.nan_to_num(cells[schema.STD].to_numpy(dtype=float))
+    std = np.nan_to_num(cells["_spread"].to_numpy(dtype=float))
     finite = np.isfinite(mean)
     top = float(np.max(mean[finite] + std[finite])) if finite.any() else reference
     bottom = float(np.min(mean[finite] - std[finite])) if finite.any() else 0.0
@@ -77,14 +73,17 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
     ``true_mi`` where the summary has it, else ``mi_level``) with error bars of one ``std``
     (within-run and across-seed spread); the dashed curve is log K, the ceiling of InfoNCE-type
     bounds (FlatNCE Eq. (1)), and the black line the true MI. Each estimator is drawn at its most
-    common critic, d, dtype and negatives (named in the title).
+    common critic, d, dtype and negatives (named in the title). An unstable cell (some window
+    readout wild, :mod:`mibench.plots.robust`) is drawn at its median estimate, truth +
+    ``median_bias``, with an ``X`` and no error bar.
 
     Raises:
         ValueError: a required column is missing.
         FigureNotApplicableError: fewer than two batch sizes at a fixed MI level.
     """
     require_columns(summary, BATCH_SIZE_COLUMNS, what="estimate_vs_batch_size")
-    fixed = summary[np.isfinite(summary[schema.MI_LEVEL].astype(float))]
+    labelled = label_tasks(summary)
+    fixed = labelled[np.isfinite(labelled[schema.MI_LEVEL].astype(float))]
     data, setting = main_setting(fixed, BATCH_SWEEP_SETTING_COLUMNS)
     # Only (task, MI level) pairs that ran at two or more K have a curve to show.
     sizes_per_panel = data.groupby([schema.TASK, schema.MI_LEVEL], observed=True)[
@@ -96,7 +95,13 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
             "estimate_vs_batch_size: needs at least two batch sizes at a fixed MI level"
         )
     truth = truth_column(data)
-    data = data.assign(_mean=_mean_estimate(data, truth))
+    # Unstable cells: the median estimate and no error bar (their std is the exploded one).
+    unstable = unstable_mask(data)
+    data = data.assign(
+        _mean=shown_estimate(data, truth),
+        _spread=np.where(unstable, 0.0, data[schema.STD].to_numpy(dtype=float)),
+        _unstable=unstable,
+    )
     panels = sorted(
         {(str(t), float(m)) for t, m in zip(data[schema.TASK], data[schema.MI_LEVEL], strict=True)}
     )
@@ -109,6 +114,7 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
 
     fig, axes = facet_grid(len(panels), col_wrap=col_wrap, panel_size=(3.4, 2.8), sharey=False)
     any_clipped = False
+    any_unstable = False
     for ax, (task, level) in zip(axes, panels, strict=True):
         cells = data[(data[schema.TASK] == task) & (data[schema.MI_LEVEL] == level)]
         ylim = _panel_ylim(cells, level, float(sizes[-1]))
@@ -122,7 +128,7 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
             ax.errorbar(
                 k,
                 shown,
-                yerr=np.where(shown == mean, rows[schema.STD].to_numpy(dtype=float), 0.0),
+                yerr=np.where(shown == mean, rows["_spread"].to_numpy(dtype=float), 0.0),
                 color=colours[estimator],
                 marker=markers[estimator],
                 ls=styles[estimator],
@@ -131,6 +137,20 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
                 elinewidth=0.8,
                 capsize=ERRORBAR_CAPSIZE,
             )
+            flagged = rows["_unstable"].to_numpy(dtype=bool)
+            if flagged.any():
+                any_unstable = True
+                ax.plot(
+                    k[flagged],
+                    shown[flagged],
+                    ls="none",
+                    marker=UNSTABLE_MARKER,
+                    ms=8,
+                    mfc="white",
+                    mec=colours[estimator],
+                    mew=1.4,
+                    zorder=5,
+                )
             beyond = np.isfinite(mean) & (shown != mean)
             if beyond.any():
                 any_clipped = True
@@ -168,5 +188,12 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
     if any_clipped:
         handles.append(Line2D([], [], ls="none", marker="o", ms=9, mfc="none", mec="0.3", mew=1.6))
         labels.append("beyond the axis (drawn at its edge)")
+    if any_unstable:
+        handles.append(
+            Line2D([], [], ls="none", marker=UNSTABLE_MARKER, ms=8, mfc="white", mec="0.3", mew=1.4)
+        )
+        labels.append(
+            f"unstable cell: median estimate\n(a readout off by > max({schema.WILD_NATS:g}, I))"
+        )
     legend_right(fig, handles, labels, title="estimator")
     return fig

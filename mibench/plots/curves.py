@@ -1,8 +1,9 @@
 """Figures over training steps: the estimate curves (Poole et al. Fig. 2, FlatNCE Fig. 1) and ESS.
 
 Both read the per-step *runs* frame and draw one panel per estimator (plus critic/system where
-those vary), seeds as thin lines and their mean bold, with the training-batch readout downsampled
-into bins (:func:`mibench.plots.frames.bin_steps`) and the held-out readout as markers.
+those vary), seeds as thin lines and their median bold, with the training-batch readout
+downsampled into bins of medians (:func:`mibench.plots.frames.bin_steps`) and the held-out
+readout as markers.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from mibench.estimators import get as get_estimator
@@ -26,6 +30,7 @@ from mibench.plots.frames import (
     STEP_BIN,
     FigureNotApplicableError,
     bin_steps,
+    label_tasks,
     main_setting,
     panel_columns,
     project,
@@ -42,6 +47,7 @@ from mibench.plots.layout import (
 )
 from mibench.plots.palette import estimator_colours, sort_estimators
 from mibench.results import schema
+from mibench.results.summary import window_start
 
 DEFAULT_N_BINS = 150
 SEED_LINEWIDTH = 0.6
@@ -54,6 +60,13 @@ YLIM_QUANTILES = (0.005, 0.995)
 YLIM_PAD_FRACTION = 0.06
 YLIM_MAX_OVER_TRUTH = 1.5
 YLIM_MIN_UNDER_ZERO = 0.5
+WINDOW_COLOUR = "0.92"  # shading of a level's evaluation window
+LEVEL_EDGE_COLOUR = "0.8"
+LEVEL_LABEL_COLOUR = "0.3"
+LEVEL_LABEL_FONTSIZE = 8
+LEVEL_TITLE_PAD = 14.0  # points between a first-row panel and its title (level labels between)
+WIDE_COL_WRAP = 6
+WIDE_FROM_PANELS = 16
 ESS_FLOOR = 1e-3  # lower y-limit of the log-scale ESS axis when the data go no lower
 
 TRAINING_CURVE_COLUMNS: tuple[str, ...] = (
@@ -166,31 +179,81 @@ def _off_scale(values: np.ndarray, ylim: tuple[float, float]) -> bool:
     return bool(finite.size and ((finite < ylim[0]).any() or (finite > ylim[1]).any()))
 
 
+def _is_schedule(train: pd.DataFrame) -> bool:
+    """True when some run's true MI changes over its steps (a staircase-type task)."""
+    per_run = train.groupby(schema.RUN_ID, observed=True)[schema.TRUE_MI].nunique()
+    return bool((per_run > 1).any())
+
+
+def _segments(steps: np.ndarray, truth: np.ndarray) -> list[tuple[int, int, float]]:
+    """``(start, end, level)`` of each level from :func:`_truth_steps`' change points (whose
+    last entry is the run's final step)."""
+    ends = [*steps[1:-1], steps[-1] + 1]
+    return [
+        (int(a), int(b), float(v)) for a, b, v in zip(steps[:-1], ends, truth[:-1], strict=True)
+    ]
+
+
+def _draw_levels(ax: Axes, segments: list[tuple[int, int, float]], *, label: bool) -> None:
+    """Shade each level's evaluation window (the steps the summary tables read) and write the
+    level above its block (on the panels of the first row, ``label``)."""
+    for start, end, level in segments:
+        ax.axvspan(window_start(start, end), end, color=WINDOW_COLOUR, lw=0, zorder=0)
+        if start > 0:
+            ax.axvline(start, color=LEVEL_EDGE_COLOUR, lw=0.6, zorder=0)
+        if label:
+            ax.text(
+                (start + end) / 2,
+                1.01,
+                f"I = {level:g}",
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=LEVEL_LABEL_FONTSIZE,
+                color=LEVEL_LABEL_COLOUR,
+            )
+
+
+def _curve_positions(curve_ids: Sequence[int]) -> dict[int, float]:
+    """Light-to-dark position in [0, 1] of each curve (by increasing true MI)."""
+    n = len(curve_ids)
+    return {c: (i / (n - 1) if n > 1 else 0.5) for i, c in enumerate(curve_ids)}
+
+
 def training_curves(
     runs: pd.DataFrame,
     *,
     n_bins: int = DEFAULT_N_BINS,
     show_eval: bool = True,
-    col_wrap: int = DEFAULT_COL_WRAP,
+    col_wrap: int | None = None,
 ) -> Figure:
     """Estimate vs training step, one panel per estimator, with the true MI and log K.
 
-    Seeds are thin lines and their mean is bold (training-batch readout, averaged in
-    ``n_bins`` step bins); the held-out readout is drawn as open markers (mean over seeds) when
-    ``show_eval``. Every MI level of the task is its own group of curves; the true MI is a solid
-    black line (a staircase for schedule tasks), log K a dashed grey line and an estimator's own
-    ceiling, where it differs from log K, a dotted line in its colour. The frame is reduced to its
-    most common setting (K, d, dtype, negatives), named in the title. The figure of Poole et al.
-    2019, Fig. 2 and FlatNCE (Chen et al. 2021), Fig. 1.
+    Each seed is a thin line of bin medians of its training-batch readout (``n_bins`` step
+    bins) and the bold line is the median over seeds per bin; the held-out readout is drawn as
+    open markers (median over seeds) when ``show_eval``. Medians, not means: one exploding batch
+    (an NWJ/JS estimate of -1e61) would otherwise decide the bin. The true MI is a solid black
+    line (a staircase for schedule tasks), log K a dashed grey line and an estimator's own
+    ceiling, where it differs from log K, a dotted line in its colour.
+
+    Levels: for a schedule task each level's evaluation window (the last ``EVAL_FRACTION`` of
+    the level, the steps the summary tables and the other figures read) is shaded and the
+    level is written above the first row of panels; for fixed-MI tasks every level is its own
+    run, drawn from light (lowest MI) to dark (highest) in the estimator's colour with a legend
+    of the shades. The frame is reduced to its most common setting (K, d, dtype, negatives),
+    named in the title. The figure of Poole et al. 2019, Fig. 2 and FlatNCE (Chen et al. 2021),
+    Fig. 1.
 
     Args:
         runs: the runs frame (columns in :data:`TRAINING_CURVE_COLUMNS`; ``ceiling``,
             ``diverged``, ``task_id``, ``mi_level`` are used where present).
+        col_wrap: panels per row (default: :func:`curve_col_wrap` of the panel count).
     Raises:
         ValueError: a required column is missing or no training-batch row is left.
     """
     require_columns(runs, TRAINING_CURVE_COLUMNS, what="training_curves")
-    data, setting = main_setting(project(runs, TRAINING_CURVE_COLUMNS, OPTIONAL_CURVE_COLUMNS))
+    projected = label_tasks(project(runs, TRAINING_CURVE_COLUMNS, OPTIONAL_CURVE_COLUMNS))
+    data, setting = main_setting(projected)
     data = _with_curve_id(data)
     train = data[data[schema.READOUT] == schema.READOUT_TRAIN]
     if train.empty:
@@ -202,6 +265,11 @@ def training_curves(
     train_panels = _groups(train, panel_by)
     binned_panels = _groups(binned, panel_by)
     eval_panels = _groups(evals, panel_by) if not evals.empty else {}
+    schedule = _is_schedule(train)
+    curve_ids = _curve_order(train)
+    positions = _curve_positions(curve_ids)
+    # Fixed-MI levels are separate curves in one colour: shaded light to dark by level.
+    shaded = not schedule and len(curve_ids) > 1
 
     # The y-range is shared (see _shared_ylim); a panel with values beyond it says "(clipped)".
     references = np.r_[train[schema.TRUE_MI].to_numpy(float), train[schema.LOG_K].to_numpy(float)]
@@ -210,42 +278,53 @@ def training_curves(
         [float(np.nanmin(references)), float(np.nanmax(references))],
     )
 
-    fig, axes = facet_grid(len(panel_keys), col_wrap=col_wrap)
+    wrap = curve_col_wrap(len(panel_keys)) if col_wrap is None else col_wrap
+    fig, axes = facet_grid(len(panel_keys), col_wrap=wrap)
     has_own_ceiling = False
-    for ax, key in zip(axes, panel_keys, strict=True):
+    for index, (ax, key) in enumerate(zip(axes, panel_keys, strict=True)):
         colour = colours[key[0]]
         panel = train_panels[key]
         curves = _groups(panel, [CURVE])
         curves_binned = _groups(binned_panels[key], [CURVE])
         curves_eval = _groups(eval_panels[key], [CURVE]) if key in eval_panels else {}
+        levels_drawn = False
         for curve in _curve_order(panel):
+            shade = _shade(colour, positions[curve]) if shaded else colour
             group_binned = curves_binned[(curve,)]
             # All seeds of a curve as one LineCollection: one artist instead of one per run.
             seeds = [
                 np.column_stack(
-                    [run[schema.STEP].to_numpy(float), run[schema.ESTIMATE].to_numpy(float)]
+                    [
+                        run[schema.STEP].to_numpy(float),
+                        np.clip(run[schema.ESTIMATE].to_numpy(float), *ylim),
+                    ]
                 )
                 for _, run in group_binned.groupby(schema.RUN_ID, sort=True, observed=True)
             ]
             ax.add_collection(
-                LineCollection(seeds, colors=[colour], linewidths=SEED_LINEWIDTH, alpha=SEED_ALPHA),
+                LineCollection(seeds, colors=[shade], linewidths=SEED_LINEWIDTH, alpha=SEED_ALPHA),
                 autolim=True,
             )
-            # Mean over seeds per bin: bin edges are global, so the seeds share them.
-            mean = group_binned.groupby(STEP_BIN)[[schema.STEP, schema.ESTIMATE]].mean()
-            ax.plot(mean[schema.STEP], mean[schema.ESTIMATE], color=colour, lw=MEAN_LINEWIDTH)
+            # Median over seeds per bin: bin edges are global, so the seeds share them.
+            centre = group_binned.groupby(STEP_BIN)[[schema.STEP, schema.ESTIMATE]].median()
+            # Values beyond the shared range run along the panel's edge ("(clipped)" in the title).
+            shown = np.clip(centre[schema.ESTIMATE].to_numpy(float), *ylim)
+            ax.plot(centre[schema.STEP], shown, color=shade, lw=MEAN_LINEWIDTH)
             steps, truth = _truth_steps(curves[(curve,)])
             ax.plot(steps, truth, color=TRUTH_COLOUR, lw=1.0, drawstyle="steps-post")
+            if schedule and not levels_drawn:
+                _draw_levels(ax, _segments(steps, truth), label=index < wrap)
+                levels_drawn = True
             if (curve,) in curves_eval:
-                held = curves_eval[(curve,)].groupby(schema.STEP)[schema.ESTIMATE].mean()
+                held = curves_eval[(curve,)].groupby(schema.STEP)[schema.ESTIMATE].median()
                 ax.plot(
                     held.index,
-                    held.to_numpy(),
+                    np.clip(held.to_numpy(float), *ylim),
                     ls="none",
                     marker="o",
                     ms=3.2,
                     mfc="white",
-                    mec=colour,
+                    mec=shade,
                     mew=0.9,
                 )
         for log_k in np.unique(panel[schema.LOG_K].dropna().astype(float)):
@@ -260,17 +339,19 @@ def training_curves(
         title = _panel_title(key, panel)
         if _off_scale(binned_panels[key][schema.ESTIMATE].to_numpy(dtype=float), ylim):
             title += " (clipped)"
-        ax.set_title(title, fontsize=PANEL_TITLE_FONTSIZE)
+        # Room above the first row for the level labels.
+        pad = LEVEL_TITLE_PAD if schedule and index < wrap else 6.0
+        ax.set_title(title, fontsize=PANEL_TITLE_FONTSIZE, pad=pad)
         ax.set_ylim(*ylim)
         ax.grid(alpha=0.25, lw=0.5)
 
-    ncols = min(len(panel_keys), col_wrap)
+    ncols = min(len(panel_keys), wrap)
     label_outer(axes, ncols=ncols, xlabel="training step", ylabel="estimate (nats)")
     tasks = ", ".join(sorted(map(str, train[schema.TASK].unique())))
     label = setting_label(setting)
     figure_title(fig, f"Training curves — {tasks}", label)
     grey = "0.35"
-    handles: list[Line2D] = [
+    handles: list[Artist] = [
         Line2D([], [], color=grey, lw=SEED_LINEWIDTH * 1.5),
         Line2D([], [], color=grey, lw=MEAN_LINEWIDTH),
         Line2D([], [], color=TRUTH_COLOUR, lw=1.0),
@@ -278,8 +359,8 @@ def training_curves(
     ]
     width = int(train[schema.STEP].max() + 1) / n_bins
     labels = [
-        f"one seed (training batch, {max(1, math.ceil(width))}-step mean)",
-        "mean over seeds",
+        f"one seed (training batch, {max(1, math.ceil(width))}-step median)",
+        "median over seeds",
         truth_label([k[0] for k in panel_keys]),
         "log K",
     ]
@@ -288,9 +369,22 @@ def training_curves(
         labels.append("estimator's own ceiling")
     if not evals.empty:
         handles.append(Line2D([], [], ls="none", marker="o", ms=4, mfc="white", mec=grey))
-        labels.append("held-out estimate (mean over seeds)")
+        labels.append("held-out estimate (median over seeds)")
+    if schedule:
+        handles.append(Patch(color=WINDOW_COLOUR))
+        labels.append(f"evaluation window (last {schema.EVAL_FRACTION:.0%} of each level)")
+    if shaded:
+        for curve in curve_ids:
+            handles.append(Line2D([], [], color=_shade((0.35, 0.35, 0.35), positions[curve]), lw=2))
+            labels.append(_curve_label(train, curve))
     legend_below(fig, handles, labels)
     return fig
+
+
+def curve_col_wrap(n_panels: int) -> int:
+    """Panels per row of the curve figures: 5, or 6 from 16 panels on (17 estimators then fill
+    three rows instead of four, so the figure stays about as tall as it is wide)."""
+    return WIDE_COL_WRAP if n_panels >= WIDE_FROM_PANELS else DEFAULT_COL_WRAP
 
 
 def _shade(colour: tuple[float, float, float], position: float) -> tuple[float, float, float]:
@@ -330,14 +424,18 @@ def ess_curves(
             whose score matrix has no single positive per row).
     """
     require_columns(runs, ESS_CURVE_COLUMNS, what="ess_curves")
-    data, setting = main_setting(project(runs, ESS_CURVE_COLUMNS, OPTIONAL_CURVE_COLUMNS))
+    projected = label_tasks(project(runs, ESS_CURVE_COLUMNS, OPTIONAL_CURVE_COLUMNS))
+    data, setting = main_setting(projected)
     train = data[data[schema.READOUT] == schema.READOUT_TRAIN]
     train = train[np.isfinite(train[schema.ESS].astype(float))]
     if train.empty:
         raise FigureNotApplicableError("ess_curves: no finite 'ess' values in the 'train' readout")
     train = _with_curve_id(train)
     panel_by, panel_keys = _panels(train)
-    binned = bin_steps(train, [schema.ESS], [*panel_by, CURVE, schema.RUN_ID], n_bins=n_bins)
+    # ESS lies in [1/n, 1]: nothing explodes, so bins and seeds are averaged.
+    binned = bin_steps(
+        train, [schema.ESS], [*panel_by, CURVE, schema.RUN_ID], n_bins=n_bins, statistic="mean"
+    )
     colours = estimator_colours(k[0] for k in panel_keys)
     if schema.TRUE_MI not in train.columns:
         train = train.assign(**{schema.TRUE_MI: 0.0})

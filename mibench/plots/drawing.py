@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from mibench.plots import readings
 from mibench.plots.accuracy import bias_variance, divergence_heatmap, mse_heatmap
 from mibench.plots.batch_size import estimate_vs_batch_size
 from mibench.plots.curves import ess_curves, training_curves
-from mibench.plots.frames import FigureNotApplicableError, load_summary
+from mibench.plots.frames import FigureNotApplicableError, label_tasks, load_summary
 from mibench.plots.sandwich import sandwich_figure, sandwich_reading
 from mibench.results import load_runs, schema
 
@@ -54,16 +55,24 @@ class DrawnFigure:
     reading: str
 
 
+UNSTABLE_NOTE = (
+    f"Unstable cells (a window readout off by more than max({schema.WILD_NATS:g}, I) nats) are "
+    "never drawn at their exploded mean"
+)
+
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         name="training_curves",
         source="runs",
         draw=training_curves,
         what=(
-            "Estimate vs training step per estimator: seeds thin, their mean bold, held-out "
-            "estimates (on the larger eval batch) as circles; black = true MI, dashed = log K "
-            "of the training batch; '(clipped)' marks panels with values beyond the shared "
-            "y-range (Poole et al. 2019 Fig. 2, FlatNCE Fig. 1)."
+            "Estimate vs training step per estimator: each seed a thin line of step-bin medians, "
+            "the median over seeds bold (medians, so one exploding batch cannot decide a bin), "
+            "held-out estimates (on the larger eval batch) as circles; black = true MI, dashed = "
+            "log K of the training batch; shaded = each level's evaluation window (the steps the "
+            "tables read), fixed-MI levels light to dark; '(clipped)' marks panels with values "
+            "beyond the shared y-range, drawn along its edge (Poole et al. 2019 Fig. 2, FlatNCE "
+            "Fig. 1)."
         ),
         reading=readings.training_curves_reading,
         per_task=True,
@@ -85,7 +94,8 @@ FIGURES: tuple[FigureSpec, ...] = (
         draw=bias_variance,
         what=(
             "Bias, variance (log scale) and MSE (log scale) over the evaluation window against "
-            "the true MI, one line per estimator: the bias-variance trade-off."
+            f"the true MI, one line per estimator: the bias-variance trade-off. {UNSTABLE_NOTE}: "
+            "X marks their median bias, and their variance and MSE sit on the top edge."
         ),
         reading=readings.bias_variance_reading,
     ),
@@ -93,7 +103,10 @@ FIGURES: tuple[FigureSpec, ...] = (
         name="mse_heatmap",
         source="summary",
         draw=mse_heatmap,
-        what="MSE per estimator and task/MI level (log colour scale; grey = no finite value).",
+        what=(
+            "MSE per estimator and task/MI level (log colour scale; grey = no finite value; "
+            "hatched = unstable, with the share of wild readouts written in)."
+        ),
         reading=readings.mse_reading,
     ),
     FigureSpec(
@@ -102,7 +115,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         draw=estimate_vs_batch_size,
         what=(
             "Mean estimate (± std) against batch size K with the log K ceiling dashed and the "
-            "true MI solid."
+            f"true MI solid. {UNSTABLE_NOTE}: X marks their median estimate."
         ),
         reading=readings.batch_size_reading,
     ),
@@ -148,7 +161,8 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = DPI) -> Path:
 def _file_stem(spec: FigureSpec, task: str | None) -> str:
     if task is None:
         return spec.name
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in task)
+    # "staircase (cubic)" -> "staircase_cubic": runs of other characters become one "_".
+    safe = re.sub(r"[^A-Za-z0-9-]+", "_", task).strip("_")
     return f"{spec.name}_{safe}"
 
 
@@ -183,7 +197,11 @@ def draw_figures(
             logger.info(skipped[-1])
             continue
         if spec.per_task and schema.TASK in frame.columns:
-            parts = [(str(t), f) for t, f in frame.groupby(schema.TASK, observed=True, sort=True)]
+            # One figure per task instance: two staircases on different bases are two figures.
+            labelled = label_tasks(frame)
+            parts = [
+                (str(t), f) for t, f in labelled.groupby(schema.TASK, observed=True, sort=True)
+            ]
         else:
             parts = [(None, frame)]
         for task, part in parts:

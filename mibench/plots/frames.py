@@ -9,6 +9,7 @@ The figures read two frames written by the runner (column names in
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -180,31 +181,108 @@ def panel_columns(frame: pd.DataFrame) -> list[str]:
     return [schema.ESTIMATOR, *extra]
 
 
+BIN_STATISTICS = ("median", "mean")
+
+
 def bin_steps(
-    frame: pd.DataFrame, values: Sequence[str], by: Sequence[str], *, n_bins: int
+    frame: pd.DataFrame,
+    values: Sequence[str],
+    by: Sequence[str],
+    *,
+    n_bins: int,
+    statistic: str = "median",
 ) -> pd.DataFrame:
     """Downsample per-step rows to at most ``n_bins`` points per ``by`` group.
 
     Steps are cut into ``n_bins`` equal-width bins over ``[0, max step]``; each output row is the
-    bin index (column :data:`STEP_BIN`, shared by every group), the mean step and the mean of
-    each ``values`` column within the bin (NaN/Inf ignored, so a diverged
-    run's line stops where its values stop). A bin mean is a rolling mean with a window of
-    ``(max step + 1) / n_bins`` steps, which is what plotting a noisy mini-batch estimate needs.
+    bin index (column :data:`STEP_BIN`, shared by every group), the mean step and the
+    ``statistic`` (median or mean) of each ``values`` column within the bin (NaN/Inf ignored, so
+    a diverged run's line stops where its values stop). A bin median is a rolling median with a
+    window of ``(max step + 1) / n_bins`` steps: it smooths a noisy mini-batch estimate like a
+    rolling mean would, but one exploding batch (1e61) in the bin cannot move it.
     """
     if n_bins < 1:
         raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    if statistic not in BIN_STATISTICS:
+        raise ValueError(f"unknown bin statistic {statistic!r}; valid: {', '.join(BIN_STATISTICS)}")
     width = max(1, math.ceil((int(frame[schema.STEP].max()) + 1) / n_bins))
     finite = frame[[*by, schema.STEP, *values]].copy()
     for column in values:
         col = finite[column].astype(float)
         finite[column] = col.where(np.isfinite(col))
     finite[STEP_BIN] = finite[schema.STEP].to_numpy() // width
-    binned = finite.groupby([*by, STEP_BIN], sort=True, dropna=False, observed=True)[
-        [schema.STEP, *values]
-    ].mean()
-    return binned.reset_index()
+    grouped = finite.groupby([*by, STEP_BIN], sort=True, dropna=False, observed=True)
+    steps = grouped[[schema.STEP]].mean()
+    binned = grouped[list(values)].agg(statistic)
+    return steps.join(binned).reset_index()
 
 
 def truth_column(summary: pd.DataFrame) -> str:
     """The summary column holding the ground truth: ``true_mi`` if present, else ``mi_level``."""
     return schema.TRUE_MI if schema.TRUE_MI in summary.columns else schema.MI_LEVEL
+
+
+# A task id token naming the MI level (``mi2``, ``mi2_4_6_8_10``): levels are the figures' x axis
+# or their curves, never what tells two tasks apart.
+_MI_TOKEN = re.compile(r"^mi[0-9._]+$")
+
+
+def _distinguishing(task_ids: Sequence[str]) -> dict[str, str]:
+    """``{task id: the tokens of it that the other ids lack}`` (MI-level tokens left out)."""
+    tokens = {t: [p for p in t.split("-") if not _MI_TOKEN.match(p)] for t in task_ids}
+    common = set.intersection(*(set(p) for p in tokens.values())) if tokens else set()
+    return {t: "-".join(p for p in parts if p not in common) for t, parts in tokens.items()}
+
+
+def label_tasks(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the ``task`` column replaced by a display label that tells task instances
+    apart beyond their MI level: ``"staircase (cubic)"`` and ``"staircase (gaussian)"`` for two
+    staircases of one registry name on different bases, ``"gaussian (d20)"`` beside
+    ``"gaussian (d5)"``; a task whose ids differ only in the MI level keeps its name.
+
+    The figures group by ``task`` (one figure, row or heat-map block per task), so without this
+    two bases of one schedule task would be drawn as one. Idempotent; frames without
+    ``task_id`` are returned unchanged.
+    """
+    if schema.TASK_ID not in frame.columns or schema.TASK not in frame.columns or frame.empty:
+        return frame
+    pairs = frame[[schema.TASK, schema.TASK_ID]].astype(str).drop_duplicates()
+    if pairs[schema.TASK_ID].duplicated().any():  # one id under two task names: leave as is
+        return frame
+    labels: dict[str, str] = {}
+    for task, ids in pairs.groupby(schema.TASK, sort=False)[schema.TASK_ID]:
+        for task_id, part in _distinguishing(list(ids)).items():
+            labels[task_id] = f"{task} ({part})" if part else task
+    if all(labels[t] == task for task, t in pairs.itertuples(index=False)):
+        return frame
+    # Mapped through the task id (one id, one task): fast on categorical columns.
+    shown = frame[schema.TASK_ID].astype(str).map(labels)
+    return frame.assign(**{schema.TASK: shown.to_numpy()})
+
+
+def diverged_runs_per_cell(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: ``estimator``, ``task``, ``runs`` (its seeds) and ``diverged`` (seeds
+    diverged by its last segment's end).
+
+    A schedule task's cell has one summary row per level, all over the same runs, so counting
+    runs row by row would count each run once per level; rows of one ``cell_id`` are one cell
+    (``diverged_fraction`` only grows along the segments: its maximum is the last). Summaries
+    without ``cell_id`` count each row as a cell.
+    """
+    runs = summary[schema.N_SEEDS].astype(float)
+    diverged = (summary[schema.DIVERGED_FRACTION].astype(float) * runs).round()
+    frame = pd.DataFrame(
+        {
+            schema.ESTIMATOR: summary[schema.ESTIMATOR].astype(str).to_numpy(),
+            schema.TASK: summary[schema.TASK].astype(str).to_numpy(),
+            "runs": runs.to_numpy(),
+            "diverged": diverged.to_numpy(),
+        }
+    )
+    if schema.CELL_ID not in summary.columns:
+        return frame
+    frame[schema.CELL_ID] = summary[schema.CELL_ID].astype(str).to_numpy()
+    cells = frame.groupby(schema.CELL_ID, sort=False).agg(
+        {schema.ESTIMATOR: "first", schema.TASK: "first", "runs": "first", "diverged": "max"}
+    )
+    return cells.reset_index(drop=True)

@@ -1,8 +1,11 @@
 """One-sentence readings of what each figure shows for the data at hand (used by the report).
 
 Each function takes the same frame as its figure, reduces it the same way (most common
-setting, evaluation window) and states the numbers a reader would look for first. Only means and
-counts of recorded values are taken here; nothing is re-estimated.
+setting, evaluation window) and states the numbers a reader would look for first. Only medians,
+means and counts of recorded values are taken here; nothing is re-estimated. Numbers that one
+exploding batch could decide are never quoted: the curve readings use medians over the final
+steps, and an unstable summary cell (:mod:`mibench.plots.robust`) is quoted by its median bias
+and wild share, never by its mean, variance or MSE.
 """
 
 from __future__ import annotations
@@ -15,11 +18,21 @@ import pandas as pd
 from mibench.plots.frames import (
     BATCH_SWEEP_SETTING_COLUMNS,
     SUMMARY_SETTING_COLUMNS,
+    diverged_runs_per_cell,
+    label_tasks,
     main_setting,
     truth_column,
 )
 from mibench.plots.palette import sort_estimators
+from mibench.plots.robust import (
+    robust_mse,
+    shown_bias,
+    shown_estimate,
+    unstable_mask,
+    wild_share,
+)
 from mibench.results import schema
+from mibench.results.formatting import number, share
 
 FINAL_FRACTION = 0.1  # "final" = the last 10 % of logged training steps
 NEAR_TRUTH_FRACTION = 0.1  # an estimate within 10 % of the truth counts as "near the truth"
@@ -35,12 +48,12 @@ def _names(items: list[str]) -> str:
 
 
 def _num(value: float) -> str:
-    """Two decimals for ordinary values, 3 significant digits for exploding ones."""
-    return f"{value:.2f}" if abs(value) < 1e4 else f"{value:.3g}"
+    """Two decimals for ordinary values, 3 significant digits for large ones (as the tables)."""
+    return number(value)
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.2f}" if abs(value) < 1e4 else f"{value:+.3g}"
+    return number(value, signed=True)
 
 
 def _count(n: int, noun: str) -> str:
@@ -53,7 +66,11 @@ def _final_window(train: pd.DataFrame) -> pd.DataFrame:
 
 
 def training_curves_reading(runs: pd.DataFrame) -> str:
-    """Final mean estimate per estimator at the highest true MI, against the truth and log K."""
+    """Final median estimate per estimator at the highest true MI, against the truth and log K.
+
+    The median over the last 10 % of logged training steps (all seeds pooled): one exploding batch
+    cannot move it, as it would a mean.
+    """
     data, _ = main_setting(runs)
     train = data[data[schema.READOUT] == schema.READOUT_TRAIN]
     final = _final_window(train)
@@ -62,21 +79,22 @@ def training_curves_reading(runs: pd.DataFrame) -> str:
         return "No finite estimate in the last 10 % of training."
     top = float(final[schema.TRUE_MI].max())
     at_top = final[np.isclose(final[schema.TRUE_MI].astype(float), top)]
-    means = at_top.groupby(schema.ESTIMATOR, observed=True)[schema.ESTIMATE].mean()
-    means = means.reindex(sort_estimators(means.index.astype(str)))
+    medians = at_top.groupby(schema.ESTIMATOR, observed=True)[schema.ESTIMATE].median()
+    medians = medians.reindex(sort_estimators(medians.index.astype(str)))
     log_k = float(at_top[schema.LOG_K].median())
-    near = [e for e, v in means.items() if abs(v - top) <= NEAR_TRUTH_FRACTION * top]
+    near = [e for e, v in medians.items() if abs(v - top) <= NEAR_TRUTH_FRACTION * top]
     # Saturated: within AT_LOG_K_FRACTION of log K while the truth is above it.
     capped = [
-        e for e, v in means.items() if top > log_k and abs(v - log_k) <= AT_LOG_K_FRACTION * log_k
+        e for e, v in medians.items() if top > log_k and abs(v - log_k) <= AT_LOG_K_FRACTION * log_k
     ]
-    best, worst = (means - top).abs().idxmin(), (means - top).abs().idxmax()
+    best, worst = (medians - top).abs().idxmin(), (medians - top).abs().idxmax()
     text = (
-        f"At the highest true MI ({top:.3g} nats; log K = {log_k:.2f}) the final mean estimates "
-        f"(last 10 % of steps) run from {_num(means.min())} to {_num(means.max())} nats; "
-        f"closest: {best} ({_num(means[best])}), farthest: {worst} ({_num(means[worst])})."
+        f"At the highest true MI ({top:.3g} nats; log K = {log_k:.2f}) the final median "
+        f"estimates (last 10 % of steps) run from {_num(medians.min())} to "
+        f"{_num(medians.max())} nats; closest: {best} ({_num(medians[best])}), farthest: "
+        f"{worst} ({_num(medians[worst])})."
     )
-    text += f" {len(near)} of {len(means)} end within 10 % of the truth"
+    text += f" {len(near)} of {len(medians)} end within 10 % of the truth"
     if capped:
         text += f"; saturated at log K (within 5 %): {_names(capped)}"
     return text + "."
@@ -117,64 +135,117 @@ def ess_reading(runs: pd.DataFrame) -> str:
     ) + " (means over MI levels and seeds)."
 
 
+def _unstable_note(cells: pd.DataFrame) -> str:
+    """``"unstable: js (wild 40%), nwj (wild 1.2%)"`` for the unstable rows of ``cells``."""
+    flagged = cells[unstable_mask(cells)]
+    if flagged.empty:
+        return ""
+    shares = dict(zip(flagged[schema.ESTIMATOR].astype(str), wild_share(flagged), strict=True))
+    names = [f"{e} (wild {share(shares[e])})" for e in sort_estimators(shares)]
+    return f"unstable (median shown, mean left out): {_names(names)}"
+
+
+def _tagged(name: str, bias: pd.Series, unstable: pd.Series) -> str:
+    """``"nwj (-1.23)"``, or ``"js (-4.00 median, unstable)"`` for an unstable cell."""
+    flag = " median, unstable" if unstable[name] else ""
+    return f"{name} ({_signed(bias[name])}{flag})"
+
+
 def bias_variance_reading(summary: pd.DataFrame) -> str:
-    """Smallest and largest |bias| and variance at the highest MI level of each task."""
-    fixed = summary[np.isfinite(summary[schema.MI_LEVEL].astype(float))]
+    """Smallest and largest |bias| and variance at the highest MI level of each task.
+
+    An unstable cell's bias is its median bias (marked), and it takes no part in the variance
+    range (its variance is the exploded one).
+    """
+    labelled = label_tasks(summary)
+    fixed = labelled[np.isfinite(labelled[schema.MI_LEVEL].astype(float))]
     data, _ = main_setting(fixed, SUMMARY_SETTING_COLUMNS)
     truth = truth_column(data)
     sentences = []
     for task, cells in data.groupby(schema.TASK, observed=True, sort=True):
         top = cells[truth].astype(float).max()
-        at_top = cells[np.isclose(cells[truth].astype(float), top)].set_index(schema.ESTIMATOR)
-        bias = at_top[schema.BIAS].astype(float).dropna()
-        variance = (at_top[schema.STD].astype(float) ** 2).dropna()
+        at_top = cells[np.isclose(cells[truth].astype(float), top)]
+        at_top = at_top.drop_duplicates(schema.ESTIMATOR)  # one row per estimator
+        estimators = at_top[schema.ESTIMATOR].astype(str).to_numpy()
+        unstable = pd.Series(unstable_mask(at_top), index=estimators)
+        bias = pd.Series(shown_bias(at_top), index=estimators).dropna()
+        stable = at_top[~unstable.to_numpy()]
+        variance = pd.Series(
+            stable[schema.STD].to_numpy(dtype=float) ** 2,
+            index=stable[schema.ESTIMATOR].astype(str).to_numpy(),
+        ).dropna()
         if bias.empty:
             continue
         low, high = bias.abs().idxmin(), bias.abs().idxmax()
         sentence = (
-            f"{task} at I = {top:.3g}: |bias| smallest for {low} ({_signed(bias[low])}), "
-            f"largest for {high} ({_signed(bias[high])})"
+            f"{task} at I = {top:.3g}: |bias| smallest for {_tagged(low, bias, unstable)}, "
+            f"largest for {_tagged(high, bias, unstable)}"
         )
         if not variance.empty:
             sentence += (
                 f"; variance from {variance.min():.2g} ({variance.idxmin()}) to "
                 f"{variance.max():.2g} ({variance.idxmax()})"
             )
+        note = _unstable_note(at_top)
+        if note:
+            sentence += f"; {note}"
         sentences.append(sentence)
     return ". ".join(sentences) + "." if sentences else "No cell has a finite bias."
 
 
 def mse_reading(summary: pd.DataFrame) -> str:
-    """Estimators with the lowest and highest geometric-mean MSE over the drawn cells."""
-    fixed = summary[np.isfinite(summary[schema.MI_LEVEL].astype(float))]
+    """Estimators with the lowest and highest geometric-mean robust MSE over the drawn cells.
+
+    The robust MSE (:func:`mibench.plots.robust.robust_mse`, median bias² + (IQR/1.349)²) is the
+    same for every cell, stable or not, so one exploding readout cannot decide the ranking; the
+    count of unstable cells per estimator is named beside it.
+    """
+    labelled = label_tasks(summary)
+    fixed = labelled[np.isfinite(labelled[schema.MI_LEVEL].astype(float))]
     data, _ = main_setting(fixed, SUMMARY_SETTING_COLUMNS)
-    mse = data.assign(_log=np.log(data[schema.MSE].astype(float).where(data[schema.MSE] > 0)))
-    geo = np.exp(mse.groupby(schema.ESTIMATOR, observed=True)["_log"].mean()).dropna()
+    robust = robust_mse(data)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(robust > 0, np.log(robust), np.nan)
+    mse = data.assign(_log=logs, _unstable=unstable_mask(data))
+    groups = mse.groupby(schema.ESTIMATOR, observed=True)
+    geo = np.exp(groups["_log"].mean()).dropna()
     if geo.empty:
         return "No cell has a finite, positive MSE."
+    n_unstable = groups["_unstable"].sum()
     ranked = geo.sort_values()
     shown = N_NAMED if len(ranked) > 2 * N_NAMED else max(1, len(ranked) // 2)
-    low = [f"{e} ({v:.2g})" for e, v in ranked.items()][:shown]
-    high = [f"{e} ({v:.2g})" for e, v in ranked[::-1].items()][:shown]
-    return (
-        f"Geometric-mean MSE over all tasks and MI levels is lowest for {_names(low)} and "
-        f"highest for {_names(high)} (nats²)."
+
+    def entry(name: str, value: float) -> str:
+        count = int(n_unstable.get(name, 0))
+        note = f", {count} unstable" if count else ""
+        return f"{name} ({value:.2g}{note})"
+
+    low = [entry(e, v) for e, v in ranked.items()][:shown]
+    high = [entry(e, v) for e, v in ranked[::-1].items()][:shown]
+    text = (
+        f"Geometric-mean robust MSE (median bias² + (IQR/1.349)², nats²) over all tasks and "
+        f"MI levels is lowest for {_names(low)} and highest for {_names(high)}"
     )
+    total = int(n_unstable.sum())
+    if total:
+        text += (
+            f"; {_count(total, 'cell')} of {len(data)} unstable (hatched in the heat map, "
+            "their mean-based MSE not shown)"
+        )
+    return text + "."
 
 
 def batch_size_reading(summary: pd.DataFrame) -> str:
     """How much the mean estimate at the highest MI level moves from the smallest to largest K."""
-    fixed = summary[np.isfinite(summary[schema.MI_LEVEL].astype(float))]
+    labelled = label_tasks(summary)
+    fixed = labelled[np.isfinite(labelled[schema.MI_LEVEL].astype(float))]
     data, _ = main_setting(fixed, BATCH_SWEEP_SETTING_COLUMNS)
     truth = truth_column(data)
     top = data[truth].astype(float).max()
     cells = data[np.isclose(data[truth].astype(float), top)]
     k_min, k_max = cells[schema.BATCH_SIZE].min(), cells[schema.BATCH_SIZE].max()
-    mean = cells.assign(
-        _mean=cells[schema.MEAN_ESTIMATE].astype(float)
-        if schema.MEAN_ESTIMATE in cells.columns
-        else cells[truth].astype(float) + cells[schema.BIAS].astype(float)
-    )
+    # Unstable cells: truth + median bias (the figure's X markers), never the exploded mean.
+    mean = cells.assign(_mean=shown_estimate(cells, truth))
     table = mean.pivot_table(
         index=schema.ESTIMATOR, columns=schema.BATCH_SIZE, values="_mean", observed=True
     )
@@ -192,14 +263,16 @@ def batch_size_reading(summary: pd.DataFrame) -> str:
 
 def divergence_reading(summary: pd.DataFrame) -> str:
     """How many runs diverged, and the estimator and MI level with the most."""
-    fixed = summary[np.isfinite(summary[schema.MI_LEVEL].astype(float))]
-    runs = fixed[schema.N_SEEDS].astype(float)
-    diverged = (fixed[schema.DIVERGED_FRACTION].astype(float) * runs).round()
-    total, n = int(diverged.sum()), int(runs.sum())
+    labelled = label_tasks(summary)
+    fixed = labelled[np.isfinite(labelled[schema.MI_LEVEL].astype(float))]
+    per_cell = diverged_runs_per_cell(fixed)  # each run once, however many levels it spans
+    total, n = int(per_cell["diverged"].sum()), int(per_cell["runs"].sum())
     if total == 0:
         return f"None of the {n} runs produced a NaN/Inf."
+    runs = fixed[schema.N_SEEDS].astype(float)
+    diverged = (fixed[schema.DIVERGED_FRACTION].astype(float) * runs).round()
     worst = fixed.assign(_d=diverged.to_numpy()).sort_values("_d", ascending=False)
-    by_estimator = worst.groupby(schema.ESTIMATOR, observed=True)["_d"].sum()
+    by_estimator = per_cell.groupby(schema.ESTIMATOR)["diverged"].sum()
     by_estimator = by_estimator[by_estimator > 0].sort_values(ascending=False)
     first = worst.iloc[0]
     return (

@@ -120,3 +120,69 @@ def test_divergence_counts_come_from_the_runs(
         f"{int(counts['sum'].sum())} of {int(counts['size'].sum())} runs"
         in fig._suptitle.get_text()
     )
+
+
+def _exploded(summary: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """nwj's drawn top-level cell exploded (a 1e61 batch) and flagged unstable; its row label."""
+    frame = summary.copy()
+    cell = _drawn_cells(frame, "nwj").index[-1]  # the highest MI level
+    frame.loc[cell, [schema.BIAS, schema.STD, schema.MSE]] = [-9.8e61, 1e62, 1e124]
+    frame.loc[cell, [schema.MEDIAN_BIAS, schema.WILD_FRACTION]] = [-1.234, 0.004]
+    frame.loc[cell, schema.UNSTABLE] = True
+    return frame, cell
+
+
+def _unstable_markers(ax) -> list:
+    return [line for line in ax.get_lines() if line.get_marker() == "X"]
+
+
+def test_bias_variance_draws_unstable_cells_by_median_and_on_the_top_edge(
+    summary_frame: pd.DataFrame, check_png: Callable[[Figure], tuple[int, int]]
+) -> None:
+    frame, _ = _exploded(summary_frame)
+    fig = bias_variance(frame)
+    bias_ax, variance_ax, mse_ax = [ax for ax in fig.axes if ax.get_visible()][:3]
+    # Bias: the line runs through the median bias, marked X there.
+    assert _line_of(bias_ax, "nwj")[-1] == pytest.approx(-1.234)
+    (marker,) = _unstable_markers(bias_ax)
+    assert list(marker.get_ydata()) == pytest.approx([-1.234])
+    assert bias_ax.get_ylim()[0] > -100  # not stretched to -1e61
+    for ax in (variance_ax, mse_ax):
+        assert np.isnan(_line_of(ax, "nwj")[-1])  # the line skips it
+        (marker,) = _unstable_markers(ax)
+        assert list(marker.get_ydata()) == pytest.approx([ax.get_ylim()[1]])  # on the top edge
+        assert ax.get_ylim()[1] < 1e3
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "unstable cell" in legend and "median" in legend
+    check_png(fig)
+
+
+def test_mse_heatmap_hatches_unstable_cells_with_their_wild_share(
+    summary_frame: pd.DataFrame,
+) -> None:
+    frame, _ = _exploded(summary_frame)
+    fig = mse_heatmap(frame)
+    ax = fig.axes[0]
+    (image,) = [a for a in ax.get_children() if isinstance(a, AxesImage)]
+    shown = np.ma.filled(image.get_array().astype(float), np.nan)
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert np.isnan(shown[rows.index("nwj"), -1])  # left out of the colour scale
+    assert image.norm.vmax < 1e3
+    texts = [t.get_text() for t in ax.texts]
+    assert "unstable\n0.4% wild" in texts
+    assert not any("e+" in t for t in texts)
+    assert any(p.get_hatch() for p in ax.patches)
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "unstable" in legend
+
+
+def test_accuracy_figures_without_robust_columns(summary_frame: pd.DataFrame) -> None:
+    """Summaries written before the robust columns: mean-based values, nothing marked."""
+    from mibench.plots.robust import ROBUST_COLUMNS
+
+    old = summary_frame.drop(columns=list(ROBUST_COLUMNS))
+    fig = bias_variance(old)
+    bias_ax = fig.axes[0]
+    assert np.allclose(_line_of(bias_ax, "nwj"), _drawn_cells(old, "nwj")[schema.BIAS])
+    assert _unstable_markers(bias_ax) == []
+    assert not any(p.get_hatch() for p in mse_heatmap(old).axes[0].patches)

@@ -109,3 +109,18 @@ def test_an_exploding_estimator_is_drawn_on_the_edge(summary_frame: pd.DataFrame
     assert np.allclose(_estimator_line(ax, "infonce")[1], infonce[schema.MEAN_ESTIMATE])
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "beyond the axis (drawn at its edge)" in labels
+
+
+def test_an_unstable_cell_is_drawn_at_its_median_estimate(summary_frame: pd.DataFrame) -> None:
+    frame = summary_frame.copy()
+    top = frame[schema.MI_LEVEL] == frame[schema.MI_LEVEL].max()
+    cell = frame.index[top & (frame[schema.ESTIMATOR] == "nwj") & (frame[schema.BATCH_SIZE] == 64)]
+    frame.loc[cell, [schema.MEAN_ESTIMATE, schema.BIAS, schema.STD]] = [-9.8e61, -9.8e61, 1e62]
+    frame.loc[cell, [schema.MEDIAN_BIAS, schema.UNSTABLE]] = [-1.5, True]
+    fig = estimate_vs_batch_size(frame)
+    level = float(frame[schema.MI_LEVEL].max())
+    (ax,) = [a for a in _panels(fig) if a.get_title().endswith(f"I = {level:g} nats")]
+    (marker,) = [line for line in ax.get_lines() if line.get_marker() == "X"]
+    assert list(marker.get_xdata()) == [64.0]
+    assert list(marker.get_ydata()) == pytest.approx([level - 1.5])
+    assert ax.get_ylim()[0] > -100

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import matplotlib.colors
 import numpy as np
 import pandas as pd
 import pytest
@@ -182,3 +183,47 @@ def test_shared_ylim_is_not_stretched_by_exploding_runs() -> None:
     # Without outliers the range is the data and references only.
     lo, hi = _shared_ylim(healthy, [0.0, truth_top])
     assert (lo, hi) == pytest.approx((-YLIM_PAD_FRACTION * 6.0, 6.0 + YLIM_PAD_FRACTION * 6.0))
+
+
+def test_training_curves_shade_and_label_every_staircase_level(
+    staircase_frame: pd.DataFrame,
+) -> None:
+    from matplotlib.patches import Polygon, Rectangle
+
+    fig = training_curves(staircase_frame)
+    panels = _panels(fig)
+    first = panels[0]
+    labels = [t.get_text() for t in first.texts]
+    assert labels == [f"I = {v:g}" for v in (2, 4, 6, 8, 10)]
+    for ax in panels:
+        # One shaded evaluation window per level (axvspan is a Rectangle in matplotlib >= 3.9).
+        spans = [p for p in ax.patches if isinstance(p, Rectangle | Polygon)]
+        assert len(spans) == 5
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "evaluation window (last 20% of each level)" in legend
+    assert "median over seeds" in legend
+
+
+def test_training_curves_fixed_levels_light_to_dark_with_a_legend(curves_figure: Figure) -> None:
+    legend = [t.get_text() for t in curves_figure.legends[0].get_texts()]
+    assert [t for t in legend if t.startswith("gaussian I =")] == [
+        f"gaussian I = {v:g} nats" for v in MI_LEVELS
+    ]
+    ax = _panel(curves_figure, "infonce")
+    bold = [line for line in ax.get_lines() if line.get_linewidth() > 1.5]
+    colours = [tuple(np.round(matplotlib.colors.to_rgb(line.get_color()), 6)) for line in bold]
+    assert len(set(colours)) == len(MI_LEVELS)  # one shade per level
+
+
+def test_training_curves_median_line_ignores_one_exploding_batch(runs_frame: pd.DataFrame) -> None:
+    exploding = runs_frame.copy()
+    nwj = (exploding[schema.ESTIMATOR] == "nwj") & (exploding[schema.STEP] == 30)
+    exploding.loc[nwj, schema.ESTIMATE] = -9.8e61
+    # 10-step bins: the bin median of ten readouts, one of them -1e61, is a healthy readout.
+    fig = training_curves(exploding, n_bins=6)
+    clean = training_curves(runs_frame, n_bins=6)
+    ax, reference = _panel(fig, "nwj"), _panel(clean, "nwj")
+    assert ax.get_title() == reference.get_title()  # no "(clipped)" added
+    assert ax.get_ylim() == pytest.approx(reference.get_ylim())
+    bold = [line.get_ydata() for line in ax.get_lines() if line.get_linewidth() > 1.5]
+    assert np.isfinite(np.concatenate(bold)).all() and np.abs(np.concatenate(bold)).max() < 20

@@ -81,18 +81,62 @@ def test_setting_label() -> None:
     assert setting_label({schema.DIM: Varies([1, 2, 3, 4])}) == "d = varies by estimator"
 
 
-def test_bin_steps_matches_numpy_block_means() -> None:
+@pytest.mark.parametrize(("statistic", "oracle"), [("median", np.median), ("mean", np.mean)])
+def test_bin_steps_matches_numpy_block_statistics(statistic: str, oracle) -> None:
     rng = np.random.default_rng(1)
     values = rng.standard_normal(100)
     values[7] = np.nan  # ignored, as are infinities
     values[55] = np.inf
     frame = pd.DataFrame({"run": "r", schema.STEP: np.arange(100), "v": values})
-    binned = bin_steps(frame, ["v"], ["run"], n_bins=10)
+    binned = bin_steps(frame, ["v"], ["run"], n_bins=10, statistic=statistic)
     blocks = values.reshape(10, 10)
-    expected = [np.mean(b[np.isfinite(b)]) for b in blocks]
+    expected = [oracle(b[np.isfinite(b)]) for b in blocks]
     assert np.allclose(binned["v"], expected)
     assert np.allclose(binned[schema.STEP], np.arange(100).reshape(10, 10).mean(axis=1))
     assert list(binned[STEP_BIN]) == list(range(10))
+
+
+def test_bin_steps_median_is_the_default_and_ignores_one_exploding_batch() -> None:
+    values = np.full(100, 2.0)
+    values[33] = -1e61  # one exploding NWJ batch: the bin mean would be -1e60
+    frame = pd.DataFrame({"run": "r", schema.STEP: np.arange(100), "v": values})
+    assert bin_steps(frame, ["v"], ["run"], n_bins=10)["v"].tolist() == [2.0] * 10
+    assert bin_steps(frame, ["v"], ["run"], n_bins=10, statistic="mean")["v"][3] < -1e59
+    with pytest.raises(ValueError, match="unknown bin statistic 'mode'; valid: median, mean"):
+        bin_steps(frame, ["v"], ["run"], n_bins=10, statistic="mode")
+
+
+@pytest.mark.parametrize(
+    ("tasks", "task_ids", "expected"),
+    [
+        # Two staircases of one registry name on different bases: told apart by the base.
+        (
+            ["staircase", "staircase"],
+            ["staircase-gaussian-d5-mi2_4_6_8_10-every200", "staircase-cubic-d5-mi2_4_6-every200"],
+            ["staircase (gaussian)", "staircase (cubic)"],
+        ),
+        # Ids that differ only in the MI level keep the task name.
+        (
+            ["gaussian", "gaussian", "cubic"],
+            ["gaussian-d5-mi2", "gaussian-d5-mi4", "cubic-gaussian-d5-mi2"],
+            ["gaussian", "gaussian", "cubic"],
+        ),
+        # A dimension sweep is named by its dimension.
+        (
+            ["gaussian", "gaussian"],
+            ["gaussian-d5-mi2", "gaussian-d20-mi2"],
+            ["gaussian (d5)", "gaussian (d20)"],
+        ),
+    ],
+)
+def test_label_tasks_tells_task_instances_apart(tasks, task_ids, expected) -> None:
+    from mibench.plots.frames import label_tasks
+
+    frame = pd.DataFrame({schema.TASK: tasks, schema.TASK_ID: task_ids})
+    labelled = label_tasks(frame)
+    assert labelled[schema.TASK].tolist() == expected
+    assert label_tasks(labelled)[schema.TASK].tolist() == expected  # idempotent
+    assert frame[schema.TASK].tolist() == tasks  # the input is not changed
 
 
 def test_bin_steps_width_rounds_up_and_bins_are_shared_between_groups() -> None:
