@@ -218,8 +218,8 @@ def estimate_mi(
     eval_every = _int_at_least("eval_every", eval_every, 1)
     if eval_every > steps // 4:
         raise ValueError(
-            f"eval_every {eval_every} leaves fewer than 4 held-out evaluations in {steps} steps; "
-            f"use eval_every <= steps // 4 = {steps // 4}"
+            f"eval_every {eval_every} exceeds steps // 4 = {steps // 4}: at least 4 held-out "
+            "evaluations (alternately validation and test) are needed; lower eval_every"
         )
     patience = _int_at_least("patience", patience, 1)
     window = _int_at_least("window", window, 1)
