@@ -59,18 +59,24 @@ def test_independent_data_gives_about_zero():
 
 def test_estimate_is_the_mean_of_the_test_readouts_around_the_best_validation_window():
     x, y = gaussian_pairs(1000, 0.5, 1, seed=2)
-    result = estimate_mi(x, y, estimator="nwj", eval_every=5, window=3, early_stopping=False, **FAST)
+    result = estimate_mi(
+        x, y, estimator="nwj", eval_every=5, window=3, early_stopping=False, **FAST
+    )
     trace = result.trace
     held = trace[trace[schema.READOUT] == "eval"]
     # Evaluations alternate: step s reads the validation half when (s // 5) is even, else test.
-    assert (held[SPLIT_COLUMN] == np.where((held[schema.STEP] // 5) % 2 == 0, "validation", "test")).all()
+    assert (
+        held[SPLIT_COLUMN] == np.where((held[schema.STEP] // 5) % 2 == 0, "validation", "test")
+    ).all()
     validation = held[held[SPLIT_COLUMN] == "validation"]
     curve = np.convolve(validation[schema.ESTIMATE], np.ones(3) / 3, mode="valid")
     best = api_readout.best_index(curve)  # unit-tested in test_api_readout.py
     first, last = validation[schema.STEP].iloc[[best, best + 2]]
     test = held[(held[SPLIT_COLUMN] == "test") & held[schema.STEP].between(first - 5, last + 5)]
     assert result.best_step == last
-    assert result.n_readouts == len(test) == 4  # 3 validation readouts enclose 2 test ones, +1 each side
+    assert (
+        result.n_readouts == len(test) == 4
+    )  # 3 validation readouts enclose 2 test ones, +1 each side
     assert result.estimate == pytest.approx(test[schema.ESTIMATE].mean())
     assert result.readout == "test" and not result.early_stopped and result.stopped_step == 149
     assert result.config.task == "empirical" and result.config.suite == "estimate_mi"

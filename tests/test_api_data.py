@@ -77,7 +77,9 @@ def test_rows_must_match():
         estimate_mi(x, y[:-1], **FAST)
 
 
-@pytest.mark.parametrize("dtype", ["float64", np.float64, np.dtype("float64"), torch.float64, float])
+@pytest.mark.parametrize(
+    "dtype", ["float64", np.float64, np.dtype("float64"), torch.float64, float]
+)
 def test_dtype_accepts_strings_numpy_and_torch(dtype):
     x, y = pairs(n=100)
     assert estimate_mi(x, y, dtype=dtype, **FAST).config.dtype == "float64"
@@ -93,7 +95,9 @@ def test_devices_unknown_or_absent_are_value_errors():
     with pytest.raises(ValueError, match=r"invalid device 'tpu'; valid choices here: cpu"):
         api_data.device_name("tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match=r"device 'cuda' is not available here; valid choices: cpu"):
+        with pytest.raises(
+            ValueError, match=r"device 'cuda' is not available here; valid choices: cpu"
+        ):
             estimate_mi(*pairs(n=100), device="cuda", **FAST)
     assert api_data.device_name(torch.device("cpu")) == "cpu"
 
@@ -123,7 +127,7 @@ def test_a_constant_column_is_named():
 
 def test_raw_values_beyond_float32_are_rejected():
     x, y = pairs()
-    with pytest.raises(ValueError, match="beyond float32.*standardize=True"):
+    with pytest.raises(ValueError, match=r"beyond float32.*standardize=True"):
         estimate_mi(x * 1e154, y, standardize=False, **FAST)
 
 
@@ -150,9 +154,13 @@ def test_gaussianize_maps_ranks_to_normal_quantiles_and_ignores_monotone_maps():
     held = np.array([[0.0], [2.5], [100.0]])
     z, (z_held,) = api_data.gaussianize("x", train, [held])
     # Mid-ranks 4, 1, 2.5, 2.5, 5 over n + 1 = 6; a held-out value with c rows below: (c + 0.5) / 6.
-    expected = torch.special.ndtri(torch.tensor([4, 1, 2.5, 2.5, 5], dtype=torch.float64) / 6).numpy()
+    expected = torch.special.ndtri(
+        torch.tensor([4, 1, 2.5, 2.5, 5], dtype=torch.float64) / 6
+    ).numpy()
     assert np.allclose(z[:, 0], expected)
-    expected_held = torch.special.ndtri(torch.tensor([0.5, 3.5, 5.5], dtype=torch.float64) / 6).numpy()
+    expected_held = torch.special.ndtri(
+        torch.tensor([0.5, 3.5, 5.5], dtype=torch.float64) / 6
+    ).numpy()
     assert np.allclose(z_held[:, 0], expected_held)
     z_exp, (z_exp_held,) = api_data.gaussianize("x", np.exp(train), [np.exp(held)])
     assert np.array_equal(z, z_exp) and np.array_equal(z_held, z_exp_held)
