@@ -74,9 +74,8 @@ def test_estimate_is_the_mean_of_the_test_readouts_around_the_best_validation_wi
     first, last = validation[schema.STEP].iloc[[best, best + 2]]
     test = held[(held[SPLIT_COLUMN] == "test") & held[schema.STEP].between(first - 5, last + 5)]
     assert result.best_step == last
-    assert (
-        result.n_readouts == len(test) == 4
-    )  # 3 validation readouts enclose 2 test ones, +1 each side
+    # 3 validation readouts enclose 2 test ones, plus one on each side.
+    assert result.n_readouts == len(test) == 4
     assert result.estimate == pytest.approx(test[schema.ESTIMATE].mean())
     assert result.readout == "test" and not result.early_stopped and result.stopped_step == 149
     assert result.config.task == "empirical" and result.config.suite == "estimate_mi"
