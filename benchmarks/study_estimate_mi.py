@@ -51,6 +51,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "infonce-concat-k128-lr2e-3": {"estimator": "infonce", **CONCAT_16_8, "batch_size": 128, "lr": 2e-3},
     "smile-concat-k256-lr2e-3": {"estimator": "smile", **CONCAT_16_8, "batch_size": 256, "lr": 2e-3},
     "infonce-separable-k256-lr2e-3": {"estimator": "infonce", **SEPARABLE_SMALL, "batch_size": 256, "lr": 2e-3},
+    "infonce-separable-k256-lr2e-3-gaussianize": {"estimator": "infonce", **SEPARABLE_SMALL, "batch_size": 256,
+                                                  "lr": 2e-3, "gaussianize": True},
     "smile-separable-k128-lr5e-4": {"estimator": "smile", "critic": "separable", "critic_params": {},
                                     "batch_size": 128, "lr": 5e-4},
 }  # fmt: skip

@@ -22,8 +22,10 @@ The standard error measures the readout-to-readout wobble of the held-out value;
 include the sampling error of the finite data set (bootstrap the rows for that) nor the
 estimator's bias, which the benchmark suites measure on tasks with known truth.
 
-Defaults (InfoNCE, concat critic 16-8, batch 256, ...) come from a measured study on BMI's task
-list ("Beyond Normal", Czyż et al. 2023), reproduced by ``benchmarks/study_estimate_mi.py``.
+Defaults (InfoNCE, concat critic 16-8, batch 128, lr 2e-3, early stopping) come from a measured
+study on six tasks of BMI's list ("Beyond Normal", Czyż et al. 2023), n = 5000, seeds 0 and 1,
+reproduced by ``benchmarks/study_estimate_mi.py``: mean absolute error 0.195 nats against 0.234
+for BMI's own InfoNCE at its defaults on the same arrays, at about a third of its wall time.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ DEFAULT_CRITIC = "concat"
 # Used when critic_params is None (else the critic registry's defaults apply).
 TUNED_CRITIC_PARAMS: dict[str, dict[str, Any]] = {"concat": {"hidden": [16, 8]}}
 DEFAULT_STEPS = 4000  # an upper bound: early stopping ends most runs far sooner
-DEFAULT_BATCH_SIZE = 256
-DEFAULT_LR = 5e-4
+DEFAULT_BATCH_SIZE = 128
+DEFAULT_LR = 2e-3
 DEFAULT_HELDOUT_FRACTION = 0.3
 DEFAULT_EVAL_EVERY = 25
 DEFAULT_WINDOW = 5
