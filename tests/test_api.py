@@ -101,7 +101,7 @@ def test_runs_through_train_stack_with_disjoint_splits(monkeypatch):
 
     monkeypatch.setattr(mibench.train, "train_stack", spy)
     x, y = gaussian_pairs(500, 0.3, 2, seed=6)
-    estimate_mi(x, y, standardize=False, **FAST)
+    estimate_mi(x, y, gaussianize=False, standardize=False, **FAST)
     (train_task,), (held_task,) = seen["tasks"], seen["eval_tasks"]
     validation, test = held_task.splits
     rows = np.concatenate([train_task.x.numpy(), validation.x.numpy(), test.x.numpy()])
