@@ -18,9 +18,10 @@ a stack of one run) and the same per-step frame as ``mibench run``. Only the tas
    window (:mod:`mibench.api_readout`, where the readouts ``"test"`` (default, not optimistic) and
    ``"max"`` (BMI's, optimistic) are defined, with the overfitting and wild-readout warnings).
 
-The standard error measures the readout-to-readout wobble of the held-out value; it does not
-include the sampling error of the finite data set (bootstrap the rows for that) nor the
-estimator's bias, which the benchmark suites measure on tasks with known truth.
+The standard error (:mod:`mibench.api_readout`) approximates the sampling error of the test rows
+(each test readout sees a random half of them) plus the readouts' own noise; it does not include
+the randomness of the training rows (bootstrap them for that) nor the estimator's bias, which the
+benchmark suites measure on tasks with known truth.
 
 Defaults (InfoNCE, separable critic 64-64 -> 16, batch 256, lr 2e-3, gaussianize, early stopping)
 come from a measured study on six tasks of BMI's list ("Beyond Normal", Czyż et al. 2023),
