@@ -119,3 +119,73 @@ class EmpiricalTask:
 
     def log_ratio(self, x: Tensor, y: Tensor, *, steps: Tensor | None = None) -> Tensor | None:
         return None
+
+
+@dataclass(frozen=True, eq=False)
+class AlternatingSplits:
+    """Held-out batches that alternate between two disjoint splits, by evaluation index.
+
+    The evaluation at step s draws its rows from ``splits[(s // eval_every) % 2]``, so the
+    trainer's one held-out stream feeds two readouts: a "validation" curve (even evaluations) that
+    early stopping may look at, and a "test" curve (odd evaluations) that it never sees and that
+    the reported estimate is read from (:mod:`mibench.api_readout`). Without ``steps`` (a single
+    batch) the rows come from the first split.
+    """
+
+    splits: tuple[EmpiricalTask, EmpiricalTask]
+    eval_every: int
+    name: str = EMPIRICAL_TASK
+    target: Literal["mi", "kl"] = "mi"
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        first, second = self.splits
+        if (first.dim_x, first.dim_y) != (second.dim_x, second.dim_y):
+            raise ValueError("the two held-out splits need equal dims")
+
+    @property
+    def n(self) -> int:
+        return min(split.n for split in self.splits)
+
+    @property
+    def id(self) -> str:
+        first, second = self.splits
+        return f"{EMPIRICAL_TASK}-alternating-{first.n}-{second.n}-{first.data_digest[:8]}"
+
+    @property
+    def dim_x(self) -> int:
+        return self.splits[0].dim_x
+
+    @property
+    def dim_y(self) -> int:
+        return self.splits[0].dim_y
+
+    def split_of(self, step: int) -> int:
+        """0 (validation) or 1 (test): the split the evaluation at ``step`` reads."""
+        return (step // self.eval_every) % 2
+
+    def true_mi(self, step: int = 0) -> float:
+        return math.nan
+
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator,
+        *,
+        steps: Tensor | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> Batch:
+        if steps is None:
+            return self.splits[0].sample(n, generator, dtype=dtype)
+        batch_steps = torch.unique_consecutive(steps)
+        if n % len(batch_steps):
+            raise ValueError(f"{n} rows do not split into {len(batch_steps)} equal batches")
+        size = n // len(batch_steps)
+        parts = [
+            self.splits[self.split_of(int(step))].sample(size, generator, dtype=dtype)
+            for step in batch_steps
+        ]
+        return Batch(x=torch.cat([p.x for p in parts]), y=torch.cat([p.y for p in parts]))
+
+    def log_ratio(self, x: Tensor, y: Tensor, *, steps: Tensor | None = None) -> Tensor | None:
+        return None

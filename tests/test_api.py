@@ -12,13 +12,14 @@ import torch
 
 import mibench
 import mibench.train
-from mibench.api import estimate_mi
+from mibench import api_readout
+from mibench.api import SPLIT_COLUMN, estimate_mi
 from mibench.empirical import EmpiricalTask, digest
 from mibench.results import schema
-from mibench.results.summary import window_start
 from mibench.tasks.gaussian import mi_from_rho
 
-FAST = {"steps": 150, "batch_size": 32, "critic_params": {"hidden": [16], "embed_dim": 8}}
+FAST = {"steps": 150, "batch_size": 32, "critic": "separable",
+        "critic_params": {"hidden": [16], "embed_dim": 8}}  # fmt: skip
 
 
 def gaussian_pairs(n: int, rho: float, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -33,15 +34,17 @@ def test_estimate_on_gaussian_data_is_near_the_truth():
     truth = mi_from_rho(rho, dim)  # -(d/2) log(1 - rho^2) = 1.02 nats
     x, y = gaussian_pairs(4000, rho, dim, seed=0)
     result = estimate_mi(x, y, estimator="infonce", steps=600, batch_size=128, lr=2e-3,
-                         critic_params={"hidden": [32], "embed_dim": 16})  # fmt: skip
+                         critic="separable", critic_params={"hidden": [32], "embed_dim": 16})  # fmt: skip
     # InfoNCE at K = 128 has ceiling log 128 = 4.85 >> 1.02, and a separable critic represents the
     # optimal Gaussian critic up to a constant, so what remains is optimisation error of a short
     # run and the sampling error of the 800 held-out rows: the pointwise log ratio has variance
     # d rho^2 = 1.28 here, so sd 1.13 / sqrt(800) = 0.04 nats. 0.25 nats is 6 such sds (measured
     # error: +0.04) and still fails for a broken split or an untrained critic (estimate ~0).
+    # The held-out 30 % is 1200 rows, halved into validation and test: 600 test rows, so the
+    # sampling sd of the readout is ~1.13 / sqrt(600) = 0.05; stderr covers it (< 0.1).
     assert abs(result.estimate - truth) < 0.25, result
-    assert result.stderr < 0.05
-    assert (result.n_train, result.n_heldout) == (3200, 800)
+    assert 0 < result.stderr < 0.1
+    assert (result.n_train, result.n_heldout) == (2800, 1200)
 
 
 def test_independent_data_gives_about_zero():
@@ -54,16 +57,27 @@ def test_independent_data_gives_about_zero():
     assert abs(result.estimate) < max(5 * result.stderr, 0.1), result
 
 
-def test_stderr_and_estimate_are_the_window_statistics_of_the_trace():
+def test_estimate_is_the_mean_of_the_test_readouts_around_the_best_validation_window():
     x, y = gaussian_pairs(1000, 0.5, 1, seed=2)
-    result = estimate_mi(x, y, estimator="nwj", eval_every=5, **FAST)
+    result = estimate_mi(
+        x, y, estimator="nwj", eval_every=5, window=3, early_stopping=False, **FAST
+    )
     trace = result.trace
-    held = trace[(trace[schema.READOUT] == "eval") & (trace[schema.STEP] >= window_start(0, 150))]
-    values = held[schema.ESTIMATE].to_numpy()
-    assert result.n_readouts == len(values) == 7  # steps 120, 125, ..., 145 and the last, 149
-    assert result.estimate == pytest.approx(values.mean())
-    assert result.stderr == pytest.approx(values.std(ddof=1) / math.sqrt(len(values)))
-    assert set(trace[schema.READOUT]) == {"train", "eval"}
+    held = trace[trace[schema.READOUT] == "eval"]
+    # Evaluations alternate: step s reads the validation half when (s // 5) is even, else test.
+    assert (
+        held[SPLIT_COLUMN] == np.where((held[schema.STEP] // 5) % 2 == 0, "validation", "test")
+    ).all()
+    validation = held[held[SPLIT_COLUMN] == "validation"]
+    curve = np.convolve(validation[schema.ESTIMATE], np.ones(3) / 3, mode="valid")
+    best = api_readout.best_index(curve)  # unit-tested in test_api_readout.py
+    first, last = validation[schema.STEP].iloc[[best, best + 2]]
+    test = held[(held[SPLIT_COLUMN] == "test") & held[schema.STEP].between(first - 5, last + 5)]
+    assert result.best_step == last
+    # 3 validation readouts enclose 2 test ones, plus one on each side.
+    assert result.n_readouts == len(test) == 4
+    assert result.estimate == pytest.approx(test[schema.ESTIMATE].mean())
+    assert result.readout == "test" and not result.early_stopped and result.stopped_step == 149
     assert result.config.task == "empirical" and result.config.suite == "estimate_mi"
 
 
@@ -87,12 +101,14 @@ def test_runs_through_train_stack_with_disjoint_splits(monkeypatch):
 
     monkeypatch.setattr(mibench.train, "train_stack", spy)
     x, y = gaussian_pairs(500, 0.3, 2, seed=6)
-    estimate_mi(x, y, standardize=False, **FAST)
+    estimate_mi(x, y, gaussianize=False, standardize=False, **FAST)
     (train_task,), (held_task,) = seen["tasks"], seen["eval_tasks"]
-    rows = np.concatenate([train_task.x.numpy(), held_task.x.numpy()])
+    validation, test = held_task.splits
+    rows = np.concatenate([train_task.x.numpy(), validation.x.numpy(), test.x.numpy()])
     # Every user row is in exactly one split (compare as sets of rows).
     assert sorted(map(tuple, rows)) == sorted(map(tuple, x))
-    assert train_task.data_digest == held_task.data_digest
+    assert train_task.data_digest == validation.data_digest == test.data_digest
+    assert (validation.n, test.n) == (75, 75)  # 30 % of 500 rows held out, halved
 
 
 def test_empirical_batches_are_distinct_rows_and_reproducible():
@@ -115,12 +131,12 @@ BAD = {
     "rows differ": ({"y": np.zeros((99, 1))}, "same number of rows, got 100 and 99"),
     "NaN": ({"x": np.full((100, 1), np.nan)}, "x contains NaN or Inf"),
     "batch < 2": ({"batch_size": 1}, "batch_size must be an integer >= 2, got 1"),
-    "batch > rows": ({"batch_size": 90}, "batch_size 90 exceeds the 80 training rows"),
+    "batch > rows": ({"batch_size": 90}, "batch_size 90 exceeds the 70 training rows"),
     "heldout fraction": ({"heldout_fraction": 1.0}, r"heldout_fraction must lie in \(0, 1\)"),
     "unknown estimator": ({"estimator": "smiley"}, "unknown estimator 'smiley'; valid choices"),
     "unknown critic": ({"critic": "mlp"}, "unknown critic 'mlp'; valid choices"),
     "labels estimator": ({"estimator": "sincere"}, "does not apply"),
-    "steps < 1": ({"steps": 0}, "steps must be an integer >= 1, got 0"),
+    "steps < 4": ({"steps": 3}, "steps must be an integer >= 4, got 3"),
     "bad dtype": ({"dtype": "half"}, "valid choices: float32, float64"),
 }  # fmt: skip
 

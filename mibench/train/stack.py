@@ -86,6 +86,9 @@ _HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3, "y_density": 4}
 _TRAIN_METRICS = (schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM)
 
 Progress = Callable[[int], None]
+# Early stopping: called after every data block with the eval steps done so far and their "eval"
+# estimates (float64, shape (n_done, R)); returning True ends training after that block.
+StopRule = Callable[[np.ndarray, np.ndarray], bool]
 
 
 @lru_cache(maxsize=256)
@@ -624,7 +627,7 @@ class _Stack:
         steps = list(range(0, self.n_steps, self.eval_every))
         return steps if steps[-1] == self.n_steps - 1 else [*steps, self.n_steps - 1]
 
-    def run(self, progress: Progress | None) -> list[RunResult]:
+    def run(self, progress: Progress | None, stop: StopRule | None = None) -> list[RunResult]:
         R, device = self.n_runs, self.device
         log_steps, eval_steps = self._log_steps(), self._eval_steps()
         self.log_row = {s: i for i, s in enumerate(log_steps)}
@@ -660,8 +663,32 @@ class _Stack:
                 )
             if progress is not None:
                 progress(steps[-1] + 1)
+            if stop is not None and self._should_stop(stop, eval_steps, evals, steps[-1]):
+                log_steps, eval_steps = self._truncate(
+                    log_steps, eval_steps, train, evals, steps[-1]
+                )
+                break
         wall = time.perf_counter() - self._t0
         return self._results(log_steps, eval_steps, train, evals, diverged_at, wall)
+
+    @staticmethod
+    def _should_stop(stop: StopRule, eval_steps: list[int], evals: _Records, last: int) -> bool:
+        done = np.asarray([s for s in eval_steps if s <= last], dtype=np.int64)
+        if len(done) == 0 or schema.ESTIMATE not in evals.columns:
+            return False
+        return bool(stop(done, evals.columns[schema.ESTIMATE][: len(done)].cpu().numpy()))
+
+    @staticmethod
+    def _truncate(
+        log_steps: list[int], eval_steps: list[int], train: _Records, evals: _Records, last: int
+    ) -> tuple[list[int], list[int]]:
+        """Drop the preallocated rows of steps never trained (training stopped after ``last``)."""
+        log_steps = [s for s in log_steps if s <= last]
+        eval_steps = [s for s in eval_steps if s <= last]
+        for records, n_rows in ((train, len(log_steps)), (evals, len(eval_steps))):
+            records.columns = {k: v[:n_rows] for k, v in records.columns.items()}
+            records.n_rows = n_rows
+        return log_steps, eval_steps
 
     def _block(
         self,
@@ -1002,6 +1029,7 @@ def train_stack(
     progress: Progress | None = None,
     tasks: Sequence[Task] | None = None,
     eval_tasks: Sequence[Task] | None = None,
+    stop: StopRule | None = None,
 ) -> list[RunResult]:
     """Train every config in ``configs`` as one stacked computation; one result per config, in order.
 
@@ -1013,8 +1041,11 @@ def train_stack(
             ``config.task``/``task_params`` from the registry (e.g. a user's data set).
         eval_tasks: optional tasks, one per config, that the held-out "eval" batches are drawn
             from (e.g. a held-out split); default: the training task. Dims must match.
+        stop: optional early-stopping rule, called after every data block with the eval steps
+            done so far and their eval estimates ``(n_done, R)``; True ends training there (every
+            run of the stack stops; the frames end at the block's last step). Default: never.
     Returns:
         ``RunResult`` per config, in the order given.
     """
     stack = _Stack(list(configs), torch.device(device), tasks=tasks, eval_tasks=eval_tasks)
-    return stack.run(progress)
+    return stack.run(progress, stop)
