@@ -18,8 +18,8 @@ each limited to one torch thread (small stacked kernels are dominated by per-cal
 one thread per process avoids oversubscribing the cores). Each worker writes its own results with
 the same atomic rules. A worker dies with its parent (Linux ``PR_SET_PDEATHSIG``, and a parent
 check at every progress report elsewhere), so killing ``mibench run`` never leaves training
-processes behind. Numbers may differ from a one-process run in the last float bits (thread
-count changes reduction order); each run's numbers never depend on which stack it shares.
+processes behind. A run's numbers are bit-identical whatever its stack (size, stack-mates) and
+whatever the worker count: see ``tests/train/test_stack_independence.py``.
 """
 
 from __future__ import annotations

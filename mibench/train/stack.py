@@ -85,6 +85,17 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3}
 _TRAIN_METRICS = (schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM)
 
+# A lone run is trained as a stack of this many copies of itself and the first copy returned.
+# Each run's numbers are bit-identical in every stack of R >= 2 runs (torch splits a batched
+# matmul over the run axis; every reduction is per run), but not in a stack of one: a single
+# run's matmul is one BLAS call, which the BLAS splits over all threads and computes with its
+# matrix-vector kernel when an output width is 1 (dual heads, the concat critic's last layer),
+# both with another summation order. Measured before this rule: the same run differed in its
+# last float32 bits (estimate, loss, gradient norm) between a 1-run stack and any larger one.
+# The copy costs at most the second run's compute (1.0-1.4x the lone run's time for the default
+# critic, up to 2x for 256-wide ones, on one thread).
+_LONE_RUN_COPIES = 2
+
 Progress = Callable[[int], None]
 
 
@@ -990,5 +1001,12 @@ def train_stack(
     Returns:
         ``RunResult`` per config, in the order given.
     """
-    stack = _Stack(list(configs), torch.device(device), tasks=tasks, eval_tasks=eval_tasks)
-    return stack.run(progress)
+    configs = list(configs)
+    lone = len(configs) == 1
+    if lone:  # trained as a stack of two copies of itself: see _LONE_RUN_COPIES
+        configs = configs * _LONE_RUN_COPIES
+        tasks = None if tasks is None else list(tasks) * _LONE_RUN_COPIES
+        eval_tasks = None if eval_tasks is None else list(eval_tasks) * _LONE_RUN_COPIES
+    stack = _Stack(configs, torch.device(device), tasks=tasks, eval_tasks=eval_tasks)
+    results = stack.run(progress)
+    return results[:1] if lone else results
