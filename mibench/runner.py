@@ -52,6 +52,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from mibench import checks
 from mibench.interface import RunConfig
 from mibench.results import schema, store
 from mibench.results.summary import SUMMARY_COLUMNS, summarize
@@ -59,7 +60,6 @@ from mibench.suite import (
     Overrides,
     Plan,
     Suite,
-    SuiteError,
     load_suite,
     plan,
     suite_record,
@@ -117,11 +117,12 @@ def prepare(
     Raises SuiteError naming the bad value; creates no file or directory.
     """
     loaded = suite if isinstance(suite, Suite) else load_suite(suite)
+    checks.check_suite_folder_name(loaded.name)
     expanded = plan(loaded, overrides)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SuiteError(f"--out: {str(out)!r} exists and is not a directory")
-    return Prepared(plan=expanded, suite_dir=out / expanded.suite.name)
+    checks.check_plan_size(expanded)
+    suite_dir = checks.check_out(out) / expanded.suite.name
+    checks.check_results_folder(suite_dir)
+    return Prepared(plan=expanded, suite_dir=suite_dir)
 
 
 def pending_configs(prepared: Prepared, *, force: bool = False) -> list[RunConfig]:

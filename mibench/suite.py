@@ -464,15 +464,19 @@ def parse_seeds_option(text: str) -> int | tuple[int, ...]:
     stripped = text.strip()
     try:
         if "," in stripped:
-            return tuple(int(s) for s in stripped.split(",") if s.strip())
-        if "-" in stripped[1:]:
+            seeds: int | tuple[int, ...] = tuple(int(s) for s in stripped.split(",") if s.strip())
+        elif "-" in stripped[1:]:
             lo, hi = stripped.split("-", 1)
-            return tuple(range(int(lo), int(hi) + 1))
-        return int(stripped)
+            seeds = tuple(range(int(lo), int(hi) + 1))
+        else:
+            seeds = int(stripped)
     except ValueError:
+        seeds = ()
+    if seeds == ():  # unparsable, or an empty list or range (3-1): echo what was typed
         raise SuiteError(
-            f"--seeds: invalid value {text!r}; valid forms: N, a,b,c or a-b (integers)"
-        ) from None
+            f"--seeds: invalid value {text!r}; valid forms: N, a,b,c or a-b with a <= b (integers)"
+        )
+    return seeds
 
 
 def parse_int_list_option(option: str, text: str) -> tuple[int, ...]:
@@ -484,7 +488,7 @@ def parse_int_list_option(option: str, text: str) -> tuple[int, ...]:
             f"{option}: invalid value {text!r}; expected integers like 16,64"
         ) from None
     if not values:
-        raise SuiteError(f"{option}: give at least one value")
+        raise SuiteError(f"{option}: give at least one value, got {text!r}")
     return values
 
 
