@@ -289,6 +289,21 @@ def _exit_bad_results(error: Exception) -> NoReturn:
     raise typer.Exit(code=2) from None
 
 
+def _prepare_views(suite_dir: Path) -> None:
+    """Before drawing: remove killed writers' temporary files, rebuild a stale summary."""
+    from mibench.results import store, views
+
+    if not suite_dir.is_dir():
+        return
+    store.clean_leftovers(suite_dir)
+    try:
+        note = views.refresh_summary(suite_dir)
+    except ValueError as error:
+        _exit_bad_results(error)
+    if note is not None:
+        console.print(note, markup=False, style="dim")
+
+
 @app.command("plot")
 def plot_command(
     suite: SuiteResultsArg = "default",
@@ -299,6 +314,7 @@ def plot_command(
     from mibench.plots import draw_figures
 
     suite_dir = _results_dir(suite, out)
+    _prepare_views(suite_dir)
     try:
         drawn, skipped = draw_figures(suite_dir, fmt=fmt.value)
     except (FileNotFoundError, ValueError) as error:
@@ -319,6 +335,7 @@ def report_command(
     from mibench.report import write_report
 
     suite_dir = _results_dir(suite, out)
+    _prepare_views(suite_dir)
     try:
         markdown, page = write_report(suite_dir, fmt=fmt.value)
     except (FileNotFoundError, ValueError) as error:

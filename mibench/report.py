@@ -43,7 +43,7 @@ from mibench.plots import draw_figures, load_summary
 from mibench.plots.drawing import DrawnFigure
 from mibench.plots.frames import SUMMARY_SETTING_COLUMNS, main_setting
 from mibench.plots.palette import sort_estimators
-from mibench.results import load_runs, schema, store
+from mibench.results import load_runs, schema, store, tempfiles
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -577,7 +577,7 @@ def to_html(blocks: Sequence[Block], *, title: str) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = tempfiles.temp_name(path, tempfiles.TMP_SUFFIX)  # writer pid@host: see tempfiles
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)

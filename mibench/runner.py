@@ -54,7 +54,7 @@ from rich.table import Table
 
 from mibench import checks
 from mibench.interface import RunConfig
-from mibench.results import schema, store
+from mibench.results import schema, store, views
 from mibench.results.summary import SUMMARY_COLUMNS, summarize
 from mibench.suite import (
     Overrides,
@@ -381,8 +381,7 @@ def execute(
     suite_dir = prepared.suite_dir
     runs = store.runs_dir(suite_dir)
     runs.mkdir(parents=True, exist_ok=True)
-    store.clean_partials(runs)
-    store.clean_partials(suite_dir)
+    store.clean_leftovers(suite_dir)
     pending = pending_configs(prepared, force=force)
     if any(c.device.startswith("cuda") for c in pending):
         workers = 1  # one process per GPU: the stacks already fill it
@@ -400,7 +399,7 @@ def execute(
     skipped = [s.as_dict() for s in prepared.plan.skipped]
     store.write_json_atomic(suite_dir / store.SKIPPED_FILE, skipped)
     summary = build_summary(prepared)
-    store.write_parquet_atomic(suite_dir / store.SUMMARY_FILE, summary)
+    views.write_summary(suite_dir, summary)  # records the manifest it describes
     figures = _draw_figures(suite_dir) if plots else []
     return RunReport(
         suite_dir=suite_dir,
