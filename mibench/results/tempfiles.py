@@ -37,7 +37,8 @@ def temp_name(target: Path, suffix: str) -> Path:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host (another user's counts)."""
+    """Whether a process with this pid runs on this host (another user's counts; a zombie, which
+    has exited and only waits to be reaped, does not)."""
     if pid <= 0:
         return False
     try:
@@ -46,7 +47,11 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:  # Linux: the state follows the parenthesised command name
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _writer(path: Path, suffix: str) -> tuple[int, str] | None:
