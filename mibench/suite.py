@@ -254,6 +254,12 @@ def _check_task_entry(where: str, item: Any) -> TaskEntry:
     if not isinstance(item, Mapping) or "name" not in item:
         raise _fail(where, f"must be a task name or a table with a 'name' key, got {item!r}")
     params = {k: v for k, v in item.items() if k != "name"}
+    if "mi" in params and "rho" in params:  # each fixes the other: one would silently win
+        raise _fail(
+            where,
+            f"gives both mi = {params['mi']!r} and rho = {params['rho']!r}; give one of them "
+            "(the correlation rho fixes the MI)",
+        )
     return TaskEntry(name=_check_name(f"{where}.name", item["name"]), params=params)
 
 

@@ -70,6 +70,10 @@ RUN_CASES = {
     "blank estimators": (["--estimators", " , "], "got ' , '"),
     "empty batch sizes": (["--batch-sizes", ""], "--batch-sizes: give at least one value, got ''"),
     "empty out": (["--out", ""], "--out: must name a folder, got ''"),
+    "mi and rho": (
+        ["--tasks", '{name = "gaussian", mi = 1, rho = 0.5}'],
+        "gives both mi = 1 and rho = 0.5; give one of them",
+    ),
 }
 
 
@@ -105,6 +109,13 @@ def test_unwritable_out(tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPa
     code, stdout, stderr = _invoke(["run", str(tiny), "--out", str(locked)], tmp_path)
     _assert_one_line(code, stdout, stderr, f"--out: folder {str(locked)!r} is not writable")
     assert _written(tmp_path, before) == set()
+
+
+def test_mi_and_rho_in_a_suite_file_name_both(tmp_path: Path, tiny: Path) -> None:
+    tiny.write_text(tiny.read_text().replace("mi = 1 }", "mi = 1, rho = 0.5 }"))
+    code, stdout, stderr = _invoke(["run", str(tiny), "--out", str(tmp_path / "o")], tmp_path)
+    _assert_one_line(code, stdout, stderr, "gives both mi = 1 and rho = 0.5")
+    assert not (tmp_path / "o").exists()
 
 
 def test_suite_name_too_long_for_a_folder(tmp_path: Path, tiny: Path) -> None:
