@@ -442,6 +442,7 @@ def execute(
     runs = store.runs_dir(suite_dir)
     runs.mkdir(parents=True, exist_ok=True)
     store.clean_leftovers(suite_dir)
+    lock.remove_dead_claims(suite_dir)  # claims a killed run left on cells it had finished
     pending = pending_configs(prepared, force=force)
     if any(c.device.startswith("cuda") for c in pending):
         workers = 1  # one process per GPU: the stacks already fill it

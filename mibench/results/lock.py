@@ -302,6 +302,34 @@ class Claims:
             self.release_all()
 
 
+def remove_dead_claims(suite_dir: Path) -> list[Path]:
+    """Remove the claims whose holder is a dead process of this host; returns them.
+
+    A run killed after writing a run file but before releasing its claim leaves the claim of a
+    finished cell, which no later run would otherwise touch. Claims of other hosts are left to
+    the stale rule of :meth:`Claims.is_stale` (their pid cannot be checked from here).
+    """
+    host = tempfiles.host_name()
+    removed = []
+    for path in leftover_claims(suite_dir):
+        holder = read_holder(path)
+        if holder is None or holder.host != host or tempfiles.pid_alive(holder.pid):
+            continue
+        aside = tempfiles.temp_name(path.with_name(f"{path.name}.stale"), tempfiles.PARTIAL_SUFFIX)
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            continue
+        moved = read_holder(aside)
+        if moved is None or moved.token != holder.token:  # a fresh claim made meanwhile
+            with contextlib.suppress(FileExistsError):
+                os.link(aside, path)
+        else:
+            removed.append(path)
+        aside.unlink(missing_ok=True)
+    return removed
+
+
 def leftover_claims(suite_dir: Path) -> list[Path]:
     """Claim files in ``runs/`` (a finished, unshared folder has none)."""
     directory = store.runs_dir(suite_dir)
@@ -319,4 +347,5 @@ __all__ = [
     "holds",
     "leftover_claims",
     "read_holder",
+    "remove_dead_claims",
 ]

@@ -58,6 +58,16 @@ def test_a_dead_holder_on_this_host_is_taken_over_at_once(tmp_path: Path) -> Non
     assert [p.name for p in store.runs_dir(tmp_path).iterdir()] == ["a.claim"]  # no leftovers
 
 
+def test_dead_claims_of_this_host_are_removed_and_others_kept(tmp_path: Path) -> None:
+    host = tempfiles.host_name()
+    dead = _fake_claim(tmp_path, "dead", pid=_dead_pid(), host=host)
+    live = _fake_claim(tmp_path, "live", pid=os.getpid(), host=host)
+    foreign = _fake_claim(tmp_path, "foreign", pid=_dead_pid(), host="elsewhere")
+    assert lock.remove_dead_claims(tmp_path) == [dead]
+    assert not dead.exists() and live.exists() and foreign.exists()
+    assert [p.name for p in store.runs_dir(tmp_path).glob(".*")] == []
+
+
 def test_another_hosts_claim_is_stale_only_after_its_heartbeat_stops(tmp_path: Path) -> None:
     path = _fake_claim(tmp_path, "a", pid=1, host="elsewhere")
     now = [0.0]
