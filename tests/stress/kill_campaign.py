@@ -49,6 +49,7 @@ tasks = [{ name = "gaussian", dim = 2, mi = [0.5, 1.5] }]
 critics = [{ name = "separable", hidden = [16], embed_dim = 8 }]
 """
 N_RUNS = 3 * 2 * 6  # six stacks (one per K) of six runs: files appear stack by stack
+KILL_WINDOW = 0.8
 WALL_TIME_COLUMNS = {schema.TIME_S, "wall_time_s", "run_steps_per_s"}
 
 
@@ -158,10 +159,12 @@ def run_campaign(
             env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         # Kill uniformly over what this invocation still has to do: start-up and summary plus
-        # the training time of the runs still missing (so kills spread over the whole sweep).
+        # the training time of the runs still missing (so kills spread over the whole sweep),
+        # cut to KILL_WINDOW of it so that most kills land before the invocation ends.
         left = 1 - len(store.finished_run_ids(killed_dir)) / N_RUNS
+        window = KILL_WINDOW * (overhead + left * max(0.0, duration - overhead))
         try:
-            process.wait(timeout=rng.uniform(0.2, overhead + left * max(0.0, duration - overhead)))
+            process.wait(timeout=rng.uniform(0.2, max(0.3, window)))
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             process.wait()

@@ -11,14 +11,17 @@ stack's were not, so the trainer now runs a lone run as a stack of two copies of
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 import torch
 
+from mibench import runner
 from mibench.interface import RunConfig
-from mibench.results import schema
+from mibench.results import schema, store
 from mibench.train import train_stack
 
 # Two hidden layers so that the critic has several leaves per run (the norm sums over them).
@@ -134,3 +137,44 @@ def test_thread_count_does_not_change_a_lone_run(torch_threads: int) -> None:
         torch.set_num_threads(before)
     pd.testing.assert_frame_equal(here, one_thread, check_exact=True)
     assert torch.get_num_threads() == torch_threads  # train_stack restored the thread count
+
+
+WORKERS_SUITE = """
+[suite]
+name = "workers"
+steps = 20
+seeds = 2
+batch_sizes = [8, 12]
+eval_every = 5
+
+[[grid]]
+estimators = ["infonce", "nwj", "flo"]
+tasks = [{ name = "gaussian", dim = 2, mi = [0.5, 1.5] }]
+critics = [{ name = "separable", hidden = [16], embed_dim = 8 }]
+"""
+
+
+def test_one_process_and_two_workers_store_identical_frames(tmp_path: Path) -> None:
+    """The issue's measurement: ``--workers 1`` (one 12-run stack per K, two torch threads)
+    against ``--workers 2`` (stacks of at most 5 runs over two one-thread processes)."""
+    suite = tmp_path / "workers.toml"
+    suite.write_text(textwrap.dedent(WORKERS_SUITE))
+    folders = {}
+    threads = torch.get_num_threads()
+    for workers, max_stack, torch_threads in ((1, 256, 2), (2, 5, 1)):
+        prepared = runner.prepare(suite, out=tmp_path / f"w{workers}")
+        torch.set_num_threads(torch_threads)  # in-process: the machine's threads; workers: 1
+        try:
+            runner.execute(
+                prepared, workers=workers, plots=False, show_progress=False, max_stack=max_stack
+            )
+        finally:
+            torch.set_num_threads(threads)
+        folders[workers] = prepared.suite_dir
+    ids = store.finished_run_ids(folders[1])
+    assert len(ids) == 24 and ids == store.finished_run_ids(folders[2])
+    for run_id in ids:
+        one, two = (
+            store.read_run(folders[w], run_id).drop(columns=[schema.TIME_S]) for w in (1, 2)
+        )
+        pd.testing.assert_frame_equal(one, two, check_exact=True, obj=run_id)
