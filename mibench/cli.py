@@ -8,17 +8,66 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from mibench import __version__
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+def _click_exceptions() -> Any:
+    """Click's exception classes: typer vendors click since 0.20; earlier typer used click."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - typer < 0.20
+        from click import exceptions
+    return exceptions
+
+
+class _OneLineErrors(TyperGroup):
+    """The command group, with every usage error printed as one ``error: ...`` line (exit 2).
+
+    Click prints a usage error as a usage line, a hint and (through typer/rich) a framed box;
+    mibench's rule for bad input is one line naming the bad value. The group runs click in
+    non-standalone mode, so that the errors reach it, and does what standalone mode would do
+    with everything else (exit codes, aborts).
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        exceptions = _click_exceptions()
+        no_args_help = getattr(exceptions, "NoArgsIsHelpError", ())
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except no_args_help as error:  # `mibench` alone: the help text, as click prints it
+            error.show()
+            sys.exit(error.exit_code)
+        except exceptions.ClickException as error:
+            message = " ".join(error.format_message().split())
+            typer.echo(f"error: {message}", err=True)
+            sys.exit(2 if isinstance(error, exceptions.UsageError) else error.exit_code)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, cls=_OneLineErrors)
 console = Console()
 
 
@@ -132,7 +181,21 @@ def list_command(
 def _estimators_option(text: str | None) -> str | tuple[str, ...] | None:
     if text is None or text.strip() == "all":
         return None if text is None else "all"
-    return tuple(name.strip() for name in text.split(",") if name.strip())
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        from mibench.suite import SuiteError
+
+        raise SuiteError(
+            f"--estimators: give 'all' or comma-separated estimator names, got {text!r}"
+        )
+    return names
+
+
+def _out_path(text: str) -> Path:
+    """``--out``: the results root; an empty string is refused (it would mean ``./``)."""
+    from mibench.checks import check_out
+
+    return check_out(text)
 
 
 @app.command("run")
@@ -160,7 +223,7 @@ def run_command(
     ] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N.")] = None,
     dtype: Annotated[str | None, typer.Option(help="float32 or float64.")] = None,
-    out: Annotated[Path, typer.Option(help="Results root; writes OUT/<suite>/.")] = Path("results"),
+    out: Annotated[str, typer.Option(help="Results root; writes OUT/<suite>/.")] = "results",
     force: Annotated[bool, typer.Option(help="Recompute finished cells.")] = False,
     plots: Annotated[bool, typer.Option(help="Draw the figures at the end.")] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -188,7 +251,7 @@ def run_command(
             dtype=dtype,
             device=device,
         )
-        prepared = runner.prepare(suite, overrides=overrides, out=out)
+        prepared = runner.prepare(suite, overrides=overrides, out=_out_path(out))
         workers = runner.default_workers(prepared, force=force) if workers is None else workers
         if workers < 1:
             raise suite_schema.SuiteError(f"--workers: must be an integer >= 1, got {workers}")
@@ -207,6 +270,11 @@ def run_command(
     except KeyboardInterrupt:
         typer.echo("interrupted: finished runs are kept; run again to continue", err=True)
         raise typer.Exit(code=130) from None
+    except OSError as error:  # checked up front; this is a file system failing mid-run
+        typer.echo(
+            f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True
+        )
+        raise typer.Exit(code=1) from None
     runner.print_report(report, console)
 
 
@@ -219,14 +287,20 @@ SuiteResultsArg = Annotated[
     str,
     typer.Argument(help="Suite name, its .toml file, or its results folder."),
 ]
-ResultsRootOption = Annotated[Path, typer.Option(help="Results root; reads OUT/<suite>/.")]
+ResultsRootOption = Annotated[str, typer.Option(help="Results root; reads OUT/<suite>/.")]
 FigureFormatOption = Annotated[FigureFormat, typer.Option("--format", help="Figure file format.")]
 
 
-def _results_dir(suite: str, out: Path) -> Path:
+def _results_dir(suite: str, out_text: str) -> Path:
     """The results folder of SUITE: the folder itself, OUT/<name> of a suite file, or OUT/SUITE."""
     import tomllib
 
+    from mibench.suite import SuiteError
+
+    try:
+        out = _out_path(out_text)
+    except SuiteError as error:
+        _exit_bad_results(error)
     path = Path(suite)
     if path.is_dir():
         return path
@@ -239,21 +313,37 @@ def _results_dir(suite: str, out: Path) -> Path:
     return out / suite
 
 
-def _exit_bad_results(error: Exception) -> None:
+def _exit_bad_results(error: Exception) -> NoReturn:
     typer.echo(f"error: {error}", err=True)
     raise typer.Exit(code=2) from None
+
+
+def _prepare_views(suite_dir: Path) -> None:
+    """Before drawing: remove killed writers' temporary files, rebuild a stale summary."""
+    from mibench.results import store, views
+
+    if not suite_dir.is_dir():
+        return
+    store.clean_leftovers(suite_dir)
+    try:
+        note = views.refresh_summary(suite_dir)
+    except ValueError as error:
+        _exit_bad_results(error)
+    if note is not None:
+        console.print(note, markup=False, style="dim")
 
 
 @app.command("plot")
 def plot_command(
     suite: SuiteResultsArg = "default",
-    out: ResultsRootOption = Path("results"),
+    out: ResultsRootOption = "results",
     fmt: FigureFormatOption = FigureFormat.png,
 ) -> None:
     """Draw every figure of a suite's results into OUT/<suite>/figures/ (no training)."""
     from mibench.plots import draw_figures
 
     suite_dir = _results_dir(suite, out)
+    _prepare_views(suite_dir)
     try:
         drawn, skipped = draw_figures(suite_dir, fmt=fmt.value)
     except (FileNotFoundError, ValueError) as error:
@@ -267,13 +357,14 @@ def plot_command(
 @app.command("report")
 def report_command(
     suite: SuiteResultsArg = "default",
-    out: ResultsRootOption = Path("results"),
+    out: ResultsRootOption = "results",
     fmt: FigureFormatOption = FigureFormat.png,
 ) -> None:
     """Write OUT/<suite>/report.md and a self-contained report.html (figures embedded)."""
     from mibench.report import write_report
 
     suite_dir = _results_dir(suite, out)
+    _prepare_views(suite_dir)
     try:
         markdown, page = write_report(suite_dir, fmt=fmt.value)
     except (FileNotFoundError, ValueError) as error:

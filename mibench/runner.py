@@ -18,13 +18,14 @@ each limited to one torch thread (small stacked kernels are dominated by per-cal
 one thread per process avoids oversubscribing the cores). Each worker writes its own results with
 the same atomic rules. A worker dies with its parent (Linux ``PR_SET_PDEATHSIG``, and a parent
 check at every progress report elsewhere), so killing ``mibench run`` never leaves training
-processes behind. Numbers may differ from a one-process run in the last float bits (thread
-count changes reduction order); each run's numbers never depend on which stack it shares.
+processes behind. A run's numbers are bit-identical whatever its stack (size, stack-mates) and
+whatever the worker count: see ``tests/train/test_stack_independence.py``.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import logging
 import math
@@ -52,8 +53,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from mibench import checks
 from mibench.interface import RunConfig
-from mibench.results import schema, store
+from mibench.results import lock, schema, store, views
 from mibench.results.formatting import number as _number
 from mibench.results.formatting import share as _share
 from mibench.results.sandwich import sandwich_intervals, sandwich_lines
@@ -62,7 +64,6 @@ from mibench.suite import (
     Overrides,
     Plan,
     Suite,
-    SuiteError,
     load_suite,
     plan,
     suite_record,
@@ -102,6 +103,7 @@ class RunReport:
     summary: pd.DataFrame
     skipped: list[dict[str, str]] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
+    n_by_others: int = 0  # runs of the plan another mibench run trained meanwhile
 
     @property
     def run_steps_per_s(self) -> float:
@@ -119,11 +121,12 @@ def prepare(
     Raises SuiteError naming the bad value; creates no file or directory.
     """
     loaded = suite if isinstance(suite, Suite) else load_suite(suite)
+    checks.check_suite_folder_name(loaded.name)
     expanded = plan(loaded, overrides)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SuiteError(f"--out: {str(out)!r} exists and is not a directory")
-    return Prepared(plan=expanded, suite_dir=out / expanded.suite.name)
+    checks.check_plan_size(expanded)
+    suite_dir = checks.check_out(out) / expanded.suite.name
+    checks.check_results_folder(suite_dir)
+    return Prepared(plan=expanded, suite_dir=suite_dir)
 
 
 def pending_configs(prepared: Prepared, *, force: bool = False) -> list[RunConfig]:
@@ -194,9 +197,15 @@ def _with_f_truth(frame: pd.DataFrame, config: RunConfig, task: Any) -> pd.DataF
     return frame
 
 
-def _store_result(suite_dir: Path, result: Any, task: Any) -> None:
+def _store_result(suite_dir: Path, result: Any, task: Any, token: str | None = None) -> bool:
+    """Write one run's files; with a claim ``token``, only while the claim still holds it."""
     config: RunConfig = result.config
     run_id = config.cell_hash()
+    if token is not None and not lock.holds(suite_dir, run_id, token):
+        # Our claim was taken over (we stalled for longer than lock.STALE_S): the process that
+        # took it writes this run; writing too could mix its sidecar with our Parquet file.
+        logger.warning("run %s: claim taken over by another process; result dropped", run_id)
+        return False
     frame = _with_f_truth(result.frame, config, task)
     sidecar = store.sidecar_record(
         config=config.as_dict(),
@@ -209,17 +218,25 @@ def _store_result(suite_dir: Path, result: Any, task: Any) -> None:
         n_rows=len(frame),
     )
     store.write_run(suite_dir, run_id, frame, sidecar)
+    return True
 
 
 def train_and_store(
-    suite_dir: Path, stack: Sequence[RunConfig], progress: Callable[[int], None] | None = None
+    suite_dir: Path,
+    stack: Sequence[RunConfig],
+    progress: Callable[[int], None] | None = None,
+    token: str | None = None,
 ) -> list[str]:
-    """Train one stack and store each run as it comes back; returns the run ids."""
+    """Train one stack and store each run as it comes back; returns the run ids.
+
+    ``token``: the claim token of the ``mibench run`` that holds these cells (see
+    :mod:`mibench.results.lock`); a run whose claim no longer holds it is not written.
+    """
     from mibench import train
 
     results = train.train_stack(stack, device=stack[0].device, progress=progress)
     for result in results:
-        _store_result(suite_dir, result, train.build_task(result.config))
+        _store_result(suite_dir, result, train.build_task(result.config), token)
     return [r.config.cell_hash() for r in results]
 
 
@@ -245,14 +262,16 @@ def _worker_init(progress_queue: Any, parent: int) -> None:
         os._exit(1)
 
 
-def _worker_stack(index: int, suite_dir: Path, stack: list[RunConfig]) -> list[str]:
+def _worker_stack(
+    index: int, suite_dir: Path, stack: list[RunConfig], token: str | None = None
+) -> list[str]:
     def report(steps_done: int) -> None:
         if os.getppid() != _worker_parent:  # orphaned: stop instead of training for nobody
             os._exit(1)
         _worker_queue.put((index, steps_done))
 
     report(0)
-    return train_and_store(suite_dir, stack, report)
+    return train_and_store(suite_dir, stack, report, token)
 
 
 def build_summary(prepared: Prepared) -> pd.DataFrame:
@@ -312,15 +331,55 @@ class _Bars:
             self.progress.remove_task(self.bars[index])  # many stacks: keep the display short
 
 
-def _train_in_process(suite_dir: Path, stacks: list[list[RunConfig]], bars: _Bars) -> None:
+def _claim(
+    claims: lock.Claims, configs: Sequence[RunConfig], force: bool
+) -> tuple[list[RunConfig], list[RunConfig]]:
+    """(claimed for training here, held by another process) among ``configs``.
+
+    A cell claimed after another process finished it (it writes, then releases) is released
+    again and in neither list, unless ``force`` asks to recompute finished cells.
+    """
+    ours, held = [], []
+    for config in configs:
+        run_id = config.cell_hash()
+        if not claims.try_claim(run_id):
+            held.append(config)
+        elif not force and store.is_finished(claims.suite_dir, run_id):
+            claims.release(run_id)
+        else:
+            ours.append(config)
+    return ours, held
+
+
+def _train_in_process(
+    suite_dir: Path,
+    stacks: list[list[RunConfig]],
+    bars: _Bars,
+    claims: lock.Claims,
+    force: bool = False,
+) -> tuple[list[RunConfig], list[RunConfig]]:
+    """Claim each stack's cells just before training it, so that a second ``mibench run`` on
+    the folder takes the stacks not started yet; returns (trained here, held by others)."""
+    trained, held = [], []
     for index, stack in enumerate(stacks):
-        bars.update(index, 0)
-        train_and_store(suite_dir, stack, lambda n, index=index: bars.update(index, n))
+        ours, others = _claim(claims, stack, force)
+        held.extend(others)
+        if ours:
+            bars.update(index, 0)
+            progress = functools.partial(bars.update, index)
+            for run_id in train_and_store(suite_dir, ours, progress, claims.token):
+                claims.release(run_id)
+            trained.extend(ours)
         bars.finish(index)
+    return trained, held
 
 
 def _train_in_workers(
-    suite_dir: Path, stacks: list[list[RunConfig]], bars: _Bars, workers: int
+    suite_dir: Path,
+    stacks: list[list[RunConfig]],
+    bars: _Bars,
+    workers: int,
+    claims: lock.Claims,
 ) -> None:
     context = multiprocessing.get_context("spawn")
     progress_queue = context.Queue()
@@ -333,7 +392,7 @@ def _train_in_workers(
         initargs=(progress_queue, os.getpid()),
     ) as pool:
         pending: dict[Future[list[str]], int] = {
-            pool.submit(_worker_stack, i, suite_dir, stacks[i]): i for i in order
+            pool.submit(_worker_stack, i, suite_dir, stacks[i], claims.token): i for i in order
         }
         try:
             while pending:
@@ -341,7 +400,9 @@ def _train_in_workers(
                 _drain(progress_queue, bars)
                 for future in done:
                     index = pending.pop(future)
-                    future.result()  # a worker's exception is raised here, with its traceback
+                    # A worker's exception is raised here, with its traceback.
+                    for run_id in future.result():
+                        claims.release(run_id)
                     bars.finish(index)
         except BaseException:
             for future in pending:
@@ -387,32 +448,64 @@ def execute(
     suite_dir = prepared.suite_dir
     runs = store.runs_dir(suite_dir)
     runs.mkdir(parents=True, exist_ok=True)
-    store.clean_partials(runs)
-    store.clean_partials(suite_dir)
+    store.clean_leftovers(suite_dir)
+    lock.remove_dead_claims(suite_dir)  # claims a killed run left on cells it had finished
     pending = pending_configs(prepared, force=force)
     if any(c.device.startswith("cuda") for c in pending):
         workers = 1  # one process per GPU: the stacks already fill it
-    stacks = make_stacks(pending, max_stack=max_stack, workers=workers)
-    total_run_steps = sum(c.n_steps for c in pending)
-    with Progress(*_Bars.COLUMNS, console=console, disable=not show_progress) as progress:
-        bars = _Bars(progress, stacks)
-        if workers > 1 and len(stacks) > 1:
-            _train_in_workers(suite_dir, stacks, bars, min(workers, len(stacks)))
-        else:
-            _train_in_process(suite_dir, stacks, bars)
+    by_id = {c.cell_hash(): c for c in pending}
+    trained: list[RunConfig] = []
+
+    def train_now(configs: list[RunConfig]) -> list[RunConfig]:
+        """Train the cells of ``configs`` nobody else holds; returns those held by others."""
+        stacks = make_stacks(configs, max_stack=max_stack, workers=workers)
+        with Progress(*_Bars.COLUMNS, console=console, disable=not show_progress) as progress:
+            if workers > 1 and len(stacks) > 1:
+                # All stacks start at once in the pool: claim them all up front.
+                ours, held_configs = _claim(claims, configs, force)
+                stacks = make_stacks(ours, max_stack=max_stack, workers=workers)
+                bars = _Bars(progress, stacks)
+                if stacks:
+                    _train_in_workers(suite_dir, stacks, bars, min(workers, len(stacks)), claims)
+                trained.extend(ours)
+                return held_configs
+            bars = _Bars(progress, stacks)
+            here, held_configs = _train_in_process(suite_dir, stacks, bars, claims, force)
+        trained.extend(here)
+        return held_configs
+
+    # One claim per cell (mibench.results.lock): cells another mibench run is training are
+    # left to it and waited for; a cell whose holder dies is taken over and trained here.
+    claims = lock.Claims(suite_dir)
+    with claims.holding():
+        held = [c.cell_hash() for c in train_now(list(by_id.values()))]
+        if held:
+            holder = claims.holder_of(held[0])
+            who = "another mibench run" if holder is None else holder.describe()
+            console.print(
+                f"waiting for {len(held)} runs that {who} is training (in this results folder)",
+                markup=False,
+                soft_wrap=True,
+            )
+        for taken in claims.wait_for(held):  # holders that died or stalled: train their cells
+            held_again = train_now([by_id[r] for r in taken])
+            if held_again:  # claimed by wait_for, so ours: cannot be held by others
+                raise RuntimeError(f"claimed runs held by another process: {held_again}")
+    total_run_steps = sum(c.n_steps for c in trained)
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
     store.write_json_atomic(suite_dir / store.MANIFEST_FILE, {"run_ids": run_ids})
     store.write_json_atomic(suite_dir / store.SUITE_FILE, suite_record(prepared.plan.suite))
     skipped = [s.as_dict() for s in prepared.plan.skipped]
     store.write_json_atomic(suite_dir / store.SKIPPED_FILE, skipped)
     summary = build_summary(prepared)
-    store.write_parquet_atomic(suite_dir / store.SUMMARY_FILE, summary)
+    views.write_summary(suite_dir, summary)  # records the manifest it describes
     figures = _draw_figures(suite_dir) if plots else []
     return RunReport(
         suite_dir=suite_dir,
         n_cells=len(run_ids),
-        n_trained=len(pending),
+        n_trained=len(trained),
         n_reused=len(run_ids) - len(pending),
+        n_by_others=len(pending) - len(trained),
         run_steps=total_run_steps,
         wall_time_s=time.perf_counter() - started,
         summary=summary,
@@ -619,6 +712,8 @@ def print_report(report: RunReport, console: Console) -> None:
             console.print(f"  {line}", soft_wrap=True)
     for line in diverged_lines(report.summary):
         console.print(line, soft_wrap=True)
+    if report.n_by_others:
+        console.print(f"{report.n_by_others} runs were trained by another mibench run meanwhile")
     console.print(
         f"{report.n_cells} runs ({report.n_trained} trained, {report.n_reused} already finished), "
         f"{report.run_steps} run-steps in {report.wall_time_s:.1f} s "

@@ -257,6 +257,12 @@ def _check_task_entry(where: str, item: Any) -> TaskEntry:
     if not isinstance(item, Mapping) or "name" not in item:
         raise _fail(where, f"must be a task name or a table with a 'name' key, got {item!r}")
     params = {k: v for k, v in item.items() if k != "name"}
+    if "mi" in params and "rho" in params:  # each fixes the other: one would silently win
+        raise _fail(
+            where,
+            f"gives both mi = {params['mi']!r} and rho = {params['rho']!r}; give one of them "
+            "(the correlation rho fixes the MI)",
+        )
     return TaskEntry(name=_check_name(f"{where}.name", item["name"]), params=params)
 
 
@@ -491,15 +497,19 @@ def parse_seeds_option(text: str) -> int | tuple[int, ...]:
     stripped = text.strip()
     try:
         if "," in stripped:
-            return tuple(int(s) for s in stripped.split(",") if s.strip())
-        if "-" in stripped[1:]:
+            seeds: int | tuple[int, ...] = tuple(int(s) for s in stripped.split(",") if s.strip())
+        elif "-" in stripped[1:]:
             lo, hi = stripped.split("-", 1)
-            return tuple(range(int(lo), int(hi) + 1))
-        return int(stripped)
+            seeds = tuple(range(int(lo), int(hi) + 1))
+        else:
+            seeds = int(stripped)
     except ValueError:
+        seeds = ()
+    if seeds == ():  # unparsable, or an empty list or range (3-1): echo what was typed
         raise SuiteError(
-            f"--seeds: invalid value {text!r}; valid forms: N, a,b,c or a-b (integers)"
-        ) from None
+            f"--seeds: invalid value {text!r}; valid forms: N, a,b,c or a-b with a <= b (integers)"
+        )
+    return seeds
 
 
 def parse_int_list_option(option: str, text: str) -> tuple[int, ...]:
@@ -511,7 +521,7 @@ def parse_int_list_option(option: str, text: str) -> tuple[int, ...]:
             f"{option}: invalid value {text!r}; expected integers like 16,64"
         ) from None
     if not values:
-        raise SuiteError(f"{option}: give at least one value")
+        raise SuiteError(f"{option}: give at least one value, got {text!r}")
     return values
 
 

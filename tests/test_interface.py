@@ -18,7 +18,11 @@ def test_cell_hash_changes_with_any_config_field() -> None:
     base = RunConfig.make(estimator="dv", task="gaussian", task_params={"dim": 5, "mi": 2.0})
     for change in ({"seed": 1}, {"dtype": "float64"}, {"task_params": {"dim": 5, "mi": 2.5}}):
         other = RunConfig.make(
-            **{**base.as_dict(), **change, "task_params": change.get("task_params", {"dim": 5, "mi": 2.0})}
+            **{
+                **base.as_dict(),
+                **change,
+                "task_params": change.get("task_params", {"dim": 5, "mi": 2.0}),
+            }
         )
         assert other.cell_hash() != base.cell_hash(), change
 

@@ -104,4 +104,24 @@ class DualHead:
         inputs = {"x": x, "y": y}.get(self.kind)
         if inputs is None:  # "pair"
             inputs = torch.cat([x, y], dim=-1)
+        if self.n_runs == 1:
+            return self._lone_forward(inputs).squeeze(-1)
         return self.mlp.forward(inputs).squeeze(-1)
+
+    def _lone_forward(self, inputs: Tensor) -> Tensor:
+        """The forward of a head that serves one run, computed as a batch of two equal copies.
+
+        A run's head must give the same bits whether it serves one run or several: with one
+        run, each layer would be a single BLAS call, which the BLAS threads and computes with a
+        matrix-vector kernel for the width-1 output, in another summation order than a batched
+        matmul's per-run product. The copies are stride-0 views, so the gradient of the unused
+        copy is exactly zero and the parameters' gradient is the first copy's, bit for bit.
+        """
+        mlp = self.mlp
+        pair = StackedMLP(
+            sizes=mlp.sizes,
+            activation=mlp.activation,
+            weights=[w.expand(2, -1, -1) for w in mlp.weights],
+            biases=[b.expand(2, -1, -1) for b in mlp.biases],
+        )
+        return pair.forward(inputs.expand(2, -1, -1))[:1]

@@ -24,7 +24,7 @@ from mibench.plots.batch_size import estimate_vs_batch_size
 from mibench.plots.curves import ess_curves, training_curves
 from mibench.plots.frames import FigureNotApplicableError, label_tasks, load_summary
 from mibench.plots.sandwich import sandwich_figure, sandwich_reading
-from mibench.results import load_runs, schema
+from mibench.results import load_runs, schema, tempfiles
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = DPI) -> Path:
     if fmt not in FORMATS:
         raise ValueError(f"unsupported figure format {fmt!r}; valid: {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = tempfiles.temp_name(path, tempfiles.TMP_SUFFIX)  # writer pid@host: see tempfiles
     metadata = {"Date": None} if fmt == "svg" else None
     try:
         fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)

@@ -12,12 +12,13 @@ Layout of a suite directory (``<out>/<suite>/``)::
     suite.json               the resolved suite (after command-line overrides)
 
 Write order and the meaning of "finished": the sidecar is written first, then the Parquet file;
-each goes to a hidden temporary name in the same directory (``.<name>.<pid>.partial``) and is
-moved into place with :func:`os.replace`, which is atomic on POSIX within one file system. A run
+each goes to a hidden temporary name in the same directory (``.<name>.<pid>@<host>.partial``) and
+is moved into place with :func:`os.replace`, which is atomic on POSIX within one file system. A run
 is *finished* exactly when ``runs/<run_id>.parquet`` exists: a process killed at any point leaves
 either no Parquet file (the cell is recomputed, its sidecar overwritten) or a complete one, and
-never a half-written file under a result name. Stale ``*.partial`` files of killed processes are
-removed by :func:`clean_partials` at the start of the next run.
+never a half-written file under a result name. Temporary files of killed processes (in the suite
+folder, ``runs/`` and ``figures/``) are removed by :func:`clean_leftovers` at the start of the
+next ``mibench run``, ``plot`` or ``report``.
 """
 
 from __future__ import annotations
@@ -37,14 +38,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mibench.results import schema
+from mibench.results import schema, tempfiles
 
 RUNS_DIR = "runs"
 SUMMARY_FILE = "summary.parquet"
 SKIPPED_FILE = "skipped.json"
 MANIFEST_FILE = "manifest.json"
 SUITE_FILE = "suite.json"
-PARTIAL_SUFFIX = ".partial"
+FIGURES_DIR = "figures"
+PARTIAL_SUFFIX = tempfiles.PARTIAL_SUFFIX
 PARQUET_METADATA_KEY = b"mibench"
 _VERSIONED_PACKAGES = ("mibench", "torch", "numpy", "pandas", "pyarrow", "scipy")
 
@@ -95,7 +97,7 @@ def environment_versions() -> dict[str, str]:
 
 def _partial_name(target: Path) -> Path:
     # Hidden and with a non-result suffix: no glob for results (*.parquet, *.json) matches it.
-    return target.with_name(f".{target.name}.{os.getpid()}{PARTIAL_SUFFIX}")
+    return tempfiles.temp_name(target, PARTIAL_SUFFIX)
 
 
 def _replace_atomically(tmp: Path, target: Path) -> None:
@@ -141,14 +143,20 @@ def write_parquet_atomic(
 
 
 def clean_partials(directory: Path) -> list[Path]:
-    """Remove temporary files that a killed writer left in ``directory``; returns what was removed."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
+    """Remove temporary files that a killed writer left in ``directory``; returns what was removed.
+
+    Only those of dead writers: another ``mibench run`` sharing the folder may be writing its
+    own right now (see :mod:`mibench.results.tempfiles`).
+    """
+    return tempfiles.remove_leftovers(directory)
+
+
+def clean_leftovers(suite_dir: Path) -> list[Path]:
+    """:func:`clean_partials` of a suite folder, its ``runs/`` and its ``figures/``."""
+    suite_dir = Path(suite_dir)
     removed = []
-    for path in directory.glob(f".*{PARTIAL_SUFFIX}"):
-        path.unlink(missing_ok=True)
-        removed.append(path)
+    for directory in (suite_dir, runs_dir(suite_dir), suite_dir / FIGURES_DIR):
+        removed.extend(clean_partials(directory))
     return removed
 
 
@@ -269,6 +277,7 @@ __all__ = [
     "SUITE_FILE",
     "SUMMARY_FILE",
     "check_frame",
+    "clean_leftovers",
     "clean_partials",
     "environment_versions",
     "finished_run_ids",

@@ -85,6 +85,17 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3, "y_density": 4}
 _TRAIN_METRICS = (schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM)
 
+# A lone run is trained as a stack of this many copies of itself and the first copy returned.
+# Each run's numbers are bit-identical in every stack of R >= 2 runs (torch splits a batched
+# matmul over the run axis; every reduction is per run), but not in a stack of one: a single
+# run's matmul is one BLAS call, which the BLAS splits over all threads and computes with its
+# matrix-vector kernel when an output width is 1 (dual heads, the concat critic's last layer),
+# both with another summation order. Measured before this rule: the same run differed in its
+# last float32 bits (estimate, loss, gradient norm) between a 1-run stack and any larger one.
+# The copy costs at most the second run's compute (1.0-1.4x the lone run's time for the default
+# critic, up to 2x for 256-wide ones, on one thread).
+_LONE_RUN_COPIES = 2
+
 Progress = Callable[[int], None]
 # Early stopping: called after every data block with the eval steps done so far and their "eval"
 # estimates (float64, shape (n_done, R)); returning True ends training after that block.
@@ -245,6 +256,8 @@ class _Group:
     head: str | None
     state: Any = None
     uses_state: bool = False
+    # Names of the estimator extras this group's spec reports (only its runs' frames get them).
+    extra_names: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -611,6 +624,7 @@ class _Stack:
             estimates.append(group.spec.value(s, **inputs))
             for name, value in group.spec.extras(s, **inputs).items():
                 records.column(name)[rows, group.start : group.stop] = value
+                group.extra_names.add(name)
         estimate = torch.cat(estimates, dim=-1) if len(estimates) > 1 else estimates[0]
         records.column(schema.ESTIMATE)[rows] = estimate
         nce, ess_value = self._diagnostics(scores64)
@@ -889,6 +903,14 @@ class _Stack:
         host_eval = {k: v.cpu().numpy() for k, v in evals.columns.items()}
         diverged = diverged_at.cpu().numpy()
         extras = sorted((set(host_train) | set(host_eval)) - set(schema.COLUMNS))
+        # An estimator's extras go to its own runs only, so a run's columns never depend on its
+        # stack-mates; the stack-wide ones (embedding and system readouts) go to every run.
+        estimator_extras = set().union(*(g.extra_names for g in self.groups))
+        own_extras = {
+            index: [e for e in extras if e not in estimator_extras or e in group.extra_names]
+            for group in self.groups
+            for index in range(group.start, group.stop)
+        }
         M_train, M_eval = self._matrix_size(self.K), self._matrix_size(self.E)
         truth_cache: dict[int, np.ndarray] = {}
         results: list[RunResult | None] = [None] * self.n_runs
@@ -910,7 +932,7 @@ class _Stack:
                 step_arr = np.asarray(steps, dtype=np.int64)
                 after = step_arr > div_step if div_step is not None else np.zeros(len(steps), bool)
                 columns: dict[str, Any] = {}
-                for name in (*_TRAIN_METRICS, *extras):
+                for name in (*_TRAIN_METRICS, *own_extras[index]):
                     values = (
                         host[name][:, index].copy() if name in host else np.full(len(steps), np.nan)
                     )
@@ -953,7 +975,7 @@ class _Stack:
             }
             for name, value in constants.items():
                 frame[name] = value
-            frame = frame[[*schema.COLUMNS, *extras]]
+            frame = frame[[*schema.COLUMNS, *own_extras[index]]]
             # Hook: the run's system and candidates per anchor for each readout (systems.py).
             frame[systems.SYSTEM] = cfg.system
             frame[systems.K_EFF] = np.where(
@@ -1047,5 +1069,12 @@ def train_stack(
     Returns:
         ``RunResult`` per config, in the order given.
     """
-    stack = _Stack(list(configs), torch.device(device), tasks=tasks, eval_tasks=eval_tasks)
-    return stack.run(progress, stop)
+    configs = list(configs)
+    lone = len(configs) == 1
+    if lone:  # trained as a stack of two copies of itself: see _LONE_RUN_COPIES
+        configs = configs * _LONE_RUN_COPIES
+        tasks = None if tasks is None else list(tasks) * _LONE_RUN_COPIES
+        eval_tasks = None if eval_tasks is None else list(eval_tasks) * _LONE_RUN_COPIES
+    stack = _Stack(configs, torch.device(device), tasks=tasks, eval_tasks=eval_tasks)
+    results = stack.run(progress, stop)
+    return results[:1] if lone else results

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from mibench.interface import RunConfig
-from mibench.results import schema, store
+from mibench.results import schema, store, tempfiles
 
 
 def _config(seed: int = 0) -> RunConfig:
@@ -77,14 +81,39 @@ def test_frame_missing_schema_columns_is_rejected(tmp_path, make_frame, make_sid
     assert not store.runs_dir(tmp_path).exists()
 
 
-def test_clean_partials_removes_only_temporary_files(tmp_path):
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_clean_partials_removes_only_temporary_files_of_dead_writers(tmp_path):
     runs = store.runs_dir(tmp_path)
     runs.mkdir()
-    (runs / "abc.parquet").write_bytes(b"x")
-    (runs / ".abc.parquet.123.partial").write_bytes(b"x")
+    host = tempfiles.host_name()
+    dead = f".abc.parquet.{_dead_pid()}@{host}.partial"
+    live = f".def.parquet.{os.getpid()}@{host}.partial"  # a concurrent writer's, in flight
+    old_form = f".ghi.json.{_dead_pid()}.partial"
+    for name in ("abc.parquet", dead, live, old_form):
+        (runs / name).write_bytes(b"x")
     removed = store.clean_partials(runs)
-    assert [p.name for p in removed] == [".abc.parquet.123.partial"]
-    assert [p.name for p in runs.iterdir()] == ["abc.parquet"]
+    assert sorted(p.name for p in removed) == sorted([dead, old_form])
+    assert sorted(p.name for p in runs.iterdir()) == sorted(["abc.parquet", live])
+
+
+def test_clean_leftovers_covers_figures_and_other_hosts_by_age(tmp_path):
+    figures = tmp_path / store.FIGURES_DIR
+    figures.mkdir()
+    dead = figures / f".bias.png.{_dead_pid()}@{tempfiles.host_name()}.tmp"
+    foreign_new = figures / ".mse.png.12@elsewhere.tmp"
+    foreign_old = figures / ".ess.png.13@elsewhere.tmp"
+    for path in (dead, foreign_new, foreign_old):
+        path.write_bytes(b"x")
+    age = tempfiles.FOREIGN_LEFTOVER_AGE_S + 60
+    os.utime(foreign_old, (time.time() - age, time.time() - age))
+    removed = store.clean_leftovers(tmp_path)
+    assert sorted(p.name for p in removed) == sorted([dead.name, foreign_old.name])
+    assert foreign_new.exists()
 
 
 def test_load_runs_uses_manifest_when_present(tmp_path, make_frame, make_sidecar):

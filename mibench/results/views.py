@@ -1,0 +1,107 @@
+"""``summary.parquet`` as a view of the runs in ``manifest.json``: detect a stale one and rebuild it.
+
+``mibench run`` writes ``manifest.json`` (the run ids of its plan), then ``summary.parquet``. A run
+killed between the two leaves the new manifest beside the summary of an earlier invocation, and
+figures would silently draw one against the other. The summary therefore carries, in its Parquet
+metadata, the SHA-256 of the manifest bytes it was built from; :func:`refresh_summary` compares
+them and rebuilds the summary from the stored run files when they differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from mibench.results import store
+
+MANIFEST_DIGEST_KEY = "manifest_sha256"
+
+
+def manifest_digest(suite_dir: Path) -> str | None:
+    """SHA-256 of ``manifest.json``'s bytes, or None when there is none."""
+    path = Path(suite_dir) / store.MANIFEST_FILE
+    if not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def summary_digest(suite_dir: Path) -> str | None:
+    """The manifest digest recorded in ``summary.parquet`` (None: no summary, or no record)."""
+    path = Path(suite_dir) / store.SUMMARY_FILE
+    if not path.is_file():
+        return None
+    metadata = pq.read_schema(path).metadata or {}
+    blob = metadata.get(store.PARQUET_METADATA_KEY)
+    if blob is None:
+        return None
+    return json.loads(blob).get(MANIFEST_DIGEST_KEY)
+
+
+def write_summary(suite_dir: Path, summary: pd.DataFrame) -> Path:
+    """Atomically write ``summary.parquet``, recording the digest of the current manifest."""
+    target = Path(suite_dir) / store.SUMMARY_FILE
+    store.write_parquet_atomic(
+        target, summary, metadata={MANIFEST_DIGEST_KEY: manifest_digest(suite_dir)}
+    )
+    return target
+
+
+def summary_is_current(suite_dir: Path) -> bool:
+    """True when there is no manifest to compare with, or the summary was built from it."""
+    digest = manifest_digest(suite_dir)
+    return digest is None or summary_digest(suite_dir) == digest
+
+
+def build_summary(suite_dir: Path, run_ids: list[str]) -> pd.DataFrame:
+    """The summary of ``run_ids``, from their stored frames and sidecars (no plan needed)."""
+    from mibench import train
+    from mibench.interface import RunConfig
+    from mibench.results.summary import SUMMARY_COLUMNS, summarize
+
+    frames = {r: store.read_columns(suite_dir, r, SUMMARY_COLUMNS) for r in run_ids}
+    sidecars = {r: store.read_sidecar(suite_dir, r) for r in run_ids}
+    targets = {
+        r: getattr(train.build_task(RunConfig.make(**sidecars[r]["config"])), "target", "mi")
+        for r in run_ids
+    }
+    return summarize(frames, sidecars, targets=targets)
+
+
+def refresh_summary(suite_dir: Path) -> str | None:
+    """Rebuild a stale ``summary.parquet`` from the runs of ``manifest.json``.
+
+    Returns a note saying what was rebuilt, or None when the summary was current. Raises
+    ValueError (one line) when the manifest lists runs that are not finished, so that no figure
+    is drawn from a summary of other runs.
+    """
+    suite_dir = Path(suite_dir)
+    if summary_is_current(suite_dir):
+        return None
+    run_ids = store.manifest_run_ids(suite_dir) or []
+    missing = [r for r in run_ids if not store.is_finished(suite_dir, r)]
+    if missing:
+        raise ValueError(
+            f"{suite_dir / store.SUMMARY_FILE} does not describe the {len(run_ids)} runs of "
+            f"{store.MANIFEST_FILE} and {len(missing)} of them are not finished (an interrupted "
+            "mibench run?); run it again to finish them"
+        )
+    write_summary(suite_dir, build_summary(suite_dir, run_ids))
+    return (
+        f"rebuilt {store.SUMMARY_FILE} from the {len(run_ids)} runs of {store.MANIFEST_FILE} "
+        "(it described other runs: an interrupted mibench run?)"
+    )
+
+
+__all__ = [
+    "MANIFEST_DIGEST_KEY",
+    "build_summary",
+    "manifest_digest",
+    "refresh_summary",
+    "summary_digest",
+    "summary_is_current",
+    "write_summary",
+]
