@@ -12,6 +12,7 @@ from mibench.results import schema
 
 TRUTH_COLOUR = "black"
 INTERVAL_COLOUR = "tab:blue"
+CROSSED_COLOUR = "tab:red"
 PANEL_SIZE = (5.5, 4.0)  # wide enough for the title over one panel
 
 
@@ -37,16 +38,23 @@ def sandwich_figure(summary: pd.DataFrame) -> Figure:
         truth = rows[schema.TRUE_MI].to_numpy(dtype=float)
         low = rows[sandwich_math.LOWER].to_numpy(dtype=float)
         high = rows[sandwich_math.UPPER].to_numpy(dtype=float)
-        ax.fill_between(truth, low, high, color=INTERVAL_COLOUR, alpha=0.2, linewidth=0)
+        ax.fill_between(truth, low, np.maximum(low, high), color=INTERVAL_COLOUR, alpha=0.2, lw=0)
+        half = np.abs(high - low) / 2
         ax.errorbar(
             truth,
             (low + high) / 2,
-            yerr=np.vstack([(high - low) / 2, (high - low) / 2]),
+            yerr=np.vstack([half, half]),
             fmt="none",
             ecolor=INTERVAL_COLOUR,
             capsize=3,
             label="[best lower, best upper]",
         )
+        crossed = (
+            high < low
+        )  # the estimated bounds contradict each other (undertrained q or critic)
+        if crossed.any():
+            ax.plot(truth[crossed], ((low + high) / 2)[crossed], "x", color=CROSSED_COLOUR, ms=8,
+                    mew=2, label="upper below lower (bounds contradict)")  # fmt: skip
         span = np.linspace(0.0, truth.max() * 1.05, 50)
         ax.plot(span, span, color=TRUTH_COLOUR, linewidth=1.0, label="true MI")
         for x, lo, hi, lo_name, hi_name in zip(

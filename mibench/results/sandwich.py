@@ -83,6 +83,8 @@ def sandwich_intervals(
     frame = summary[summary[schema.ESTIMATOR].astype(str).isin(kinds)].copy()
     frame["_side"] = frame[schema.ESTIMATOR].astype(str).map(kinds)
     frame = frame[frame[metric].map(lambda v: math.isfinite(float(v)))]
+    if schema.UNSTABLE in frame.columns:  # a cell with wild readouts bounds nothing: its mean is
+        frame = frame[~frame[schema.UNSTABLE].astype(bool)]  # decided by one exploding batch
     rows = []
     for key, group in frame.groupby(list(GROUP_COLUMNS), sort=True, observed=True):
         lower = group[group["_side"] == LOWER]

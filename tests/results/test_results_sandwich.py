@@ -61,3 +61,20 @@ def test_no_bounds_gives_an_empty_frame_and_a_missing_column_is_named() -> None:
     assert sandwich.sandwich_intervals(summary).empty
     with pytest.raises(ValueError, match="heldout_std"):
         sandwich.sandwich_intervals(summary, metric=schema.HELDOUT_STD)
+
+
+def test_unstable_cells_bound_nothing_and_crossed_intervals_still_draw() -> None:
+    from mibench.plots.sandwich import sandwich_figure
+
+    summary = _summary(
+        [
+            ("nwj", "g1", 8.0, 1e61),  # one exploding batch decided this mean
+            ("ba", "g1", 8.0, 7.0),
+            ("l1out", "g1", 8.0, 6.5),  # an undertrained q: upper below lower
+        ]
+    )
+    summary[schema.UNSTABLE] = [True, False, False]
+    out = sandwich.sandwich_intervals(summary)
+    assert out.iloc[0][sandwich.LOWER_ESTIMATOR] == "ba"
+    assert out.iloc[0][sandwich.WIDTH] == pytest.approx(-0.5)
+    assert sandwich_figure(summary).axes  # no negative error bar: the crossing is marked instead
