@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mibench.plots.frames import FigureNotApplicableError
+from mibench.plots.frames import FigureNotApplicableError, label_tasks
 from mibench.results import sandwich as sandwich_math
 from mibench.results import schema
 
@@ -26,6 +26,7 @@ def sandwich_figure(summary: pd.DataFrame) -> Figure:
     intervals = sandwich_math.sandwich_intervals(summary)
     if intervals.empty:
         raise FigureNotApplicableError("no task/level has both a lower and an upper bound")
+    intervals = label_tasks(intervals)  # two staircase bases are two panels, not one
     panel = intervals[schema.TASK].astype(str) + " (d=" + intervals[schema.DIM].astype(str) + ")"
     intervals = intervals.assign(_panel=panel.to_numpy()).sort_values(
         ["_panel", schema.TRUE_MI], kind="stable"
