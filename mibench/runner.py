@@ -539,6 +539,19 @@ def is_unstable(row: pd.Series) -> bool:
     return bool(row.get(schema.UNSTABLE, False))
 
 
+def _differing_task_params(task_params: str, siblings: pd.Series) -> str:
+    """``", base=cubic"``: the task parameters (minus the swept MI) that tell this table's task
+    apart from its siblings' (two staircases on different bases), not all of them."""
+    mine = json.loads(task_params)
+    others = [json.loads(text) for text in siblings.unique()]
+    keys = [
+        k
+        for k in sorted(mine)
+        if k not in _SWEPT_TASK_PARAMS and len({json.dumps(o.get(k)) for o in others}) > 1
+    ]
+    return "".join(f", {k}={mine[k]}" for k in keys)
+
+
 def _cell_text(row: pd.Series) -> str:
     """``bias/std/MSE``; an unstable cell shows its median bias and wild share instead."""
     if is_unstable(row):
@@ -566,7 +579,12 @@ def summary_tables(summary: pd.DataFrame) -> list[Table]:
         # Name the other fields only where they tell apart tables of one task/dim/critic/K.
         siblings = frame[(frame[head] == pd.Series({f: values[f] for f in head})).all(axis=1)]
         varying = [f for f in _SETTING_FIELDS[4:] if siblings[f].nunique() > 1]
-        extras = "".join(f", {f.strip('_')}={values[f]}" for f in varying)
+        extras = "".join(
+            _differing_task_params(group[schema.TASK_PARAMS].iloc[0], siblings[schema.TASK_PARAMS])
+            if f == "_task_rest"
+            else f", {f}={values[f]}"
+            for f in varying
+        )
         title = (
             f"{values[schema.TASK]} (d={values[schema.DIM]}), {values[schema.CRITIC]} critic, "
             f"K={values[schema.BATCH_SIZE]}{extras}: bias/std/MSE (nats), last "
