@@ -18,7 +18,7 @@ from mibench.results import schema
 from mibench.tasks import registry as task_registry
 from mibench.tasks.gaussian import build_gaussian
 from mibench.train import build_task, compatibility, default_critic_for, stack_key, train_stack
-from mibench.train.stack import _Stack, derangement_scores, random_cycles
+from mibench.train.stack import DIAGNOSTICS_EVERY, _Stack, derangement_scores, random_cycles
 
 SMALL_CRITIC = {"hidden": (16,), "embed_dim": 8}
 METRICS = [schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM]
@@ -48,6 +48,12 @@ def _numbers(frame: pd.DataFrame) -> np.ndarray:
 
 def _train(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame[schema.READOUT] == schema.READOUT_TRAIN]
+
+
+def _diagnosed(train: pd.DataFrame) -> np.ndarray:
+    """Train rows that carry the K^2 diagnostics: every DIAGNOSTICS_EVERY-th row and the last."""
+    rows = np.arange(len(train))
+    return (rows % DIAGNOSTICS_EVERY == 0) | (rows == len(train) - 1)
 
 
 def test_frame_follows_the_schema() -> None:
@@ -156,7 +162,10 @@ def test_divergence_is_recorded_at_its_step_and_the_others_are_unaffected() -> N
     assert nan_run.diverged_step == 7
     train = _train(nan_run.frame)
     assert train[schema.DIVERGED].tolist() == [s >= 7 for s in range(12)]
-    assert np.isfinite(train[METRICS].to_numpy()[:7]).all()
+    before = train[schema.STEP].to_numpy() < 7
+    assert np.isfinite(train[METRICS].to_numpy()[before & _diagnosed(train)]).all()
+    every_row = [schema.ESTIMATE, schema.LOSS, schema.GRAD_NORM]
+    assert np.isfinite(train[every_row].to_numpy()[before]).all()
     assert train[METRICS].iloc[8:].isna().all().all()  # metrics after the divergence step are NaN
     # The huge-lr run: diverged where the first non-finite loss/estimate/gradient appeared.
     lr_run = _train(results[3].frame)
@@ -171,6 +180,37 @@ def test_divergence_is_recorded_at_its_step_and_the_others_are_unaffected() -> N
         assert with_bad.diverged_step is None
         gap = np.nanmax(np.abs(_numbers(with_bad.frame) - _numbers(alone.frame)))
         assert gap <= STACK_TOLERANCE
+
+
+def test_diagnostics_are_computed_every_nth_train_row_and_equal_the_every_row_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """InfoNCE value and ESS: at train rows 0, N, 2N, ... and the last, NaN in the others, and
+    there the very numbers an every-row readout gives; estimate, loss and gradient norm (and every
+    eval row) are unaffected by the cadence."""
+    configs = [_config(n_steps=25, log_every=2), _config(estimator="nwj", n_steps=25, log_every=2)]
+    cadenced = train_stack(configs)
+    monkeypatch.setattr("mibench.train.stack.DIAGNOSTICS_EVERY", 1)
+    every_row = train_stack(configs)
+    diagnostics = [schema.INFONCE_VALUE, schema.ESS]
+    for sparse, full in zip(cadenced, every_row, strict=True):
+        train, train_full = _train(sparse.frame), _train(full.frame)
+        steps = train[schema.STEP].to_numpy()
+        assert steps.tolist() == list(range(0, 25, 2))  # 0, 2, ..., 24 (the last step)
+        diagnosed = np.isfinite(train[schema.ESS].to_numpy())
+        assert steps[diagnosed].tolist() == [0, 20, 24]  # rows 0 and 10, and the last row
+        assert (
+            train[diagnostics].to_numpy()[~diagnosed].size
+            and np.isnan(train[diagnostics].to_numpy()[~diagnosed]).all()
+        )
+        np.testing.assert_array_equal(
+            train[diagnostics].to_numpy()[diagnosed], train_full[diagnostics].to_numpy()[diagnosed]
+        )
+        others = [schema.ESTIMATE, schema.LOSS, schema.GRAD_NORM]
+        np.testing.assert_array_equal(train[others].to_numpy(), train_full[others].to_numpy())
+        evals = sparse.frame[sparse.frame[schema.READOUT] == schema.READOUT_EVAL]
+        evals_full = full.frame[full.frame[schema.READOUT] == schema.READOUT_EVAL]
+        np.testing.assert_array_equal(evals[METRICS].to_numpy(), evals_full[METRICS].to_numpy())
 
 
 def test_dtype_comes_from_the_config() -> None:
@@ -218,7 +258,7 @@ def test_views_and_labels_layouts_train() -> None:
     (views,) = train_stack([_config(estimator="ntxent", critic="encoder")])
     train = _train(views.frame)
     assert (train[schema.LOG_K] == math.log(32)).all()  # 2N x 2N Gram matrix
-    assert np.isfinite(train[METRICS].to_numpy()).all()
+    assert np.isfinite(train[METRICS][_diagnosed(train)].to_numpy()).all()
     labeled = _config(
         estimator="sincere", critic="encoder", task="labeled_gaussians", task_params={}
     )
@@ -247,7 +287,8 @@ def test_derangement_scores_give_the_one_negative_dv() -> None:
     expected = pos.mean() - torch.log(torch.exp(neg).mean())
     torch.testing.assert_close(get_estimator("dv").value(scores), expected)
     (result,) = train_stack([_config(estimator="dv", negatives="derangement")])
-    assert np.allclose(_train(result.frame)[schema.ESS], 1.0)  # constant rows: ESS = 1
+    train = _train(result.frame)
+    assert np.allclose(train[schema.ESS][_diagnosed(train)], 1.0)  # constant rows: ESS = 1
 
 
 def test_progress_is_called_per_block_up_to_n_steps() -> None:
@@ -394,7 +435,7 @@ def test_explicit_tasks_and_held_out_eval_tasks() -> None:
     frame = held.frame
     evals = frame[frame[schema.READOUT] == schema.READOUT_EVAL]
     assert evals[schema.ESTIMATE].isna().all() and held.diverged_step is None
-    assert np.array_equal(_numbers(_train(frame)), _numbers(_train(default.frame)))
+    assert np.array_equal(_numbers(_train(frame)), _numbers(_train(default.frame)), equal_nan=True)
     with pytest.raises(ValueError, match="one task per config"):
         train_stack([config], tasks=[])
     with pytest.raises(ValueError, match=r"eval task .* has dims"):
