@@ -554,14 +554,41 @@ class _Stack:
             for kind, (span, head) in self.heads.items()
         }
 
+    def _group_parts(
+        self, scores: Tensor, duals: dict[str, Tensor]
+    ) -> tuple[Sequence[Tensor], dict[int, Tensor]]:
+        """Each group's rows of ``scores`` and of its dual head's output, as one ``split``.
+
+        ``split`` instead of one slice per group: its backward is one concatenation of the
+        groups' gradients, where each slice's backward writes its gradient into a zero tensor of
+        the whole stack's size (8 groups: 8 full-size zero fills and sums per step). The
+        gradients are the same numbers (the other slices' contributions are exact zeros).
+        """
+        sizes = [g.stop - g.start for g in self.groups]
+        score_parts = scores.split(sizes) if len(sizes) > 1 else (scores,)
+        dual_parts: dict[int, Tensor] = {}
+        for kind in self.heads:
+            members = [i for i, g in enumerate(self.groups) if g.head == kind]
+            pieces = duals[kind].split([sizes[i] for i in members], dim=-2)
+            dual_parts.update(zip(members, pieces, strict=True))
+        return score_parts, dual_parts
+
     def _inputs(
-        self, group: _Group, duals: dict[str, Tensor], labels: Tensor | None, state: Any, cast: bool
+        self,
+        group: _Group,
+        duals: dict[str, Tensor],
+        labels: Tensor | None,
+        state: Any,
+        cast: bool,
+        *,
+        dual: Tensor | None = None,
     ) -> dict[str, Any]:
         inputs: dict[str, Any] = {}
         needs = group.spec.needs
         if "dual" in needs:
-            span = self.heads[group.head][0]
-            dual = duals[group.head][..., group.start - span.start : group.stop - span.start, :]
+            if dual is None:
+                span = self.heads[group.head][0]
+                dual = duals[group.head][..., group.start - span.start : group.stop - span.start, :]
             inputs["dual"] = dual.detach().double() if cast else dual
         if "labels" in needs:
             inputs["labels"] = labels[..., group.start : group.stop, :]
@@ -718,14 +745,15 @@ class _Stack:
     ) -> tuple[Tensor, Tensor]:
         scores = self._scores(x, y, perm, self.eye)
         duals = self._duals(x, y)
+        score_parts, dual_parts = self._group_parts(scores, duals)
         losses, new_states = [], []
-        for group in self.groups:
-            s = scores[group.start : group.stop]
+        for index, (group, s) in enumerate(zip(self.groups, score_parts, strict=True)):
             state = group.state
             if group.uses_state:
                 state = _detach(group.spec.next_state(s, group.state))
             new_states.append(state)
-            losses.append(group.spec.loss(s, **self._inputs(group, duals, labels, state, False)))
+            inputs = self._inputs(group, duals, labels, state, False, dual=dual_parts.get(index))
+            losses.append(group.spec.loss(s, **inputs))
         loss = torch.cat(losses) if len(losses) > 1 else losses[0]
         total = torch.where(alive, loss, 0.0).sum()
         grads = torch.autograd.grad(total, self.leaves, allow_unused=True)
