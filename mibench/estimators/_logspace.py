@@ -57,11 +57,24 @@ def lme_row_off(scores: Tensor) -> Tensor:
     return lse_row_off(scores) - math.log(K - 1)
 
 
+def offdiag_entries(scores: Tensor) -> Tensor:
+    """``(..., K-1, K)``: every off-diagonal entry of ``scores`` exactly once, as a strided view.
+
+    In row-major order the K(K-1) off-diagonal entries are the K-1 runs of K entries that lie
+    between consecutive diagonal entries (flat indices i(K+1)+1 ... i(K+1)+K), so dropping the
+    first flat entry and viewing the rest as rows of K+1 puts them in the first K columns. No
+    copy (when the trailing K x K block is contiguous) and no -inf fill, unlike :func:`mask_diag`.
+    """
+    K = scores.shape[-1]
+    flat = scores.flatten(-2)[..., 1:]
+    # K^2 - 1 = (K - 1)(K + 1): rows of K + 1 entries, each ending in the next diagonal entry.
+    return flat.unflatten(-1, (K - 1, K + 1))[..., :K]
+
+
 def lme_off(scores: Tensor) -> Tensor:
     """``(...)``: log mean_{i != j} exp(S_ij) over all K(K-1) off-diagonal entries."""
     K = scores.shape[-1]
-    flat = mask_diag(scores).flatten(-2)
-    return torch.logsumexp(flat, dim=-1) - math.log(K * (K - 1))
+    return torch.logsumexp(offdiag_entries(scores), dim=(-2, -1)) - math.log(K * (K - 1))
 
 
 def lme_col_off(scores: Tensor) -> Tensor:

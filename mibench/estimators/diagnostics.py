@@ -123,5 +123,6 @@ def uniformity(z: Tensor, *, t: float = DEFAULT_UNIFORMITY_T) -> Tensor:
     if z.dim() < 2 or K < 2:
         raise ValueError(f"z must have shape (..., K, d) with K >= 2, got {tuple(z.shape)}")
     unit = _unit(z)
-    sq_dist = (2.0 - 2.0 * unit @ unit.transpose(-1, -2)).clamp_min(0.0)
-    return lme_off(-t * sq_dist)
+    # In place on the fresh Gram matrix: -t * max(2 - 2 z_i.z_j, 0), one K x K buffer in all.
+    potential = (unit @ unit.transpose(-1, -2)).mul_(-2.0).add_(2.0).clamp_min_(0.0).mul_(-t)
+    return lme_off(potential)

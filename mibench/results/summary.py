@@ -249,7 +249,10 @@ def _cell_rows(
                 (run.train[schema.ESTIMATE][in_win], run.train[schema.TRUE_MI][in_win])
             )
             eval_win.append((run.eval[schema.ESTIMATE][held], run.eval[schema.TRUE_MI][held]))
-            ess.append(run.train[schema.ESS][in_win])
+            # ESS is computed at every N-th train row only (the trainer's DIAGNOSTICS_EVERY;
+            # NaN elsewhere): the window mean is over the rows where it was computed.
+            window_ess = run.train[schema.ESS][in_win]
+            ess.append(window_ess[np.isfinite(window_ess)])
             if has_f:
                 f_values.append(run.train[schema.F_VALUE][in_win])
                 if schema.TRUE_F_MI in run.train:

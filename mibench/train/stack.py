@@ -34,10 +34,19 @@ from a snapshot taken at its start (same pre-drawn data, so every other run repe
 with that run frozen at that step. One host read per block decides whether to replay.
 
 Logging: every ``log_every`` steps (and the last step) the "train" readout records, per run, the
-loss, the gradient norm and — from the detached scores, in float64 — the estimate ``spec.value``,
-the InfoNCE value and ESS of the same scores and the estimator's extras, plus true MI, log K and the
-ceiling. The float64 part is evaluated for many logged steps at once (estimators accept leading
-axes), which removes most of the per-step cost of logging every step. Every ``eval_every`` steps
+loss, the gradient norm and — from the detached scores, in float64 — the estimate ``spec.value``
+and the estimator's extras, plus true MI, log K and the ceiling. The estimator-agnostic
+*diagnostics* of the same scores — the InfoNCE value, ESS and, where the critic embeds, alignment
+and uniformity — cost K^2 float64 work per run on top of the estimate (at K = 512 they were more
+than the training step itself), and they are only read as trends and window means: they are
+evaluated at every ``DIAGNOSTICS_EVERY``-th train row (rows 0, N, 2N, ... and the last) and are
+NaN in the other train rows. Every summary and figure that reads them skips NaN, so e.g. a
+window's ``ess_mean`` is the mean over the window's diagnostic rows (a 1-in-N systematic subsample
+of the same per-step series). The estimate, loss, gradient norm and extras stay in every logged
+row, so the window metrics of the estimate (bias, variance, MSE, steps to 90 %) are unchanged.
+The eval readout computes everything at every eval step. The float64 part is evaluated for many
+logged steps at once (estimators accept leading axes), which removes most of the per-step cost of
+logging every step. Every ``eval_every`` steps
 (and the last step) an "eval" readout evaluates the same parameters (those that produce that step's
 train readout, i.e. before its update) on a held-out batch. Records stay in preallocated device
 tensors and reach the host once, at the end.
@@ -78,6 +87,9 @@ MAX_BLOCK_STEPS = 128
 # Logged train readouts are evaluated in float64 in batches of up to this many score entries
 # (R x M x M per step), one vectorised pass instead of one per step.
 READOUT_ELEMENTS = 2**22
+# The K^2 diagnostics of the train readout (InfoNCE value, ESS, alignment, uniformity) are
+# evaluated at every DIAGNOSTICS_EVERY-th train row and the last one (NaN in the others).
+DIAGNOSTICS_EVERY = 10
 _NEVER = 2**62  # "no bad estimate" sentinel for first-bad-step minima
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Dual-head order; also the order of estimator groups inside a stack (runs needing the same head
@@ -271,6 +283,8 @@ class _Pending:
     labels: list[Tensor | None] = field(default_factory=list)
     states: list[list[Any]] = field(default_factory=list)
     alive: list[Tensor] = field(default_factory=list)
+    # Positions (in ``rows``) of the rows that also get the diagnostics, and their embeddings.
+    diagnosed: list[int] = field(default_factory=list)
     embeddings: list[tuple[Tensor, ...]] = field(default_factory=list)
 
     def add(
@@ -300,6 +314,7 @@ class _Pending:
             self.labels,
             self.states,
             self.alive,
+            self.diagnosed,
             self.embeddings,
         ):
             values.clear()
@@ -576,14 +591,41 @@ class _Stack:
             for kind, (span, head) in self.heads.items()
         }
 
+    def _group_parts(
+        self, scores: Tensor, duals: dict[str, Tensor]
+    ) -> tuple[Sequence[Tensor], dict[int, Tensor]]:
+        """Each group's rows of ``scores`` and of its dual head's output, as one ``split``.
+
+        ``split`` instead of one slice per group: its backward is one concatenation of the
+        groups' gradients, where each slice's backward writes its gradient into a zero tensor of
+        the whole stack's size (8 groups: 8 full-size zero fills and sums per step). The
+        gradients are the same numbers (the other slices' contributions are exact zeros).
+        """
+        sizes = [g.stop - g.start for g in self.groups]
+        score_parts = scores.split(sizes) if len(sizes) > 1 else (scores,)
+        dual_parts: dict[int, Tensor] = {}
+        for kind in self.heads:
+            members = [i for i, g in enumerate(self.groups) if g.head == kind]
+            pieces = duals[kind].split([sizes[i] for i in members], dim=-2)
+            dual_parts.update(zip(members, pieces, strict=True))
+        return score_parts, dual_parts
+
     def _inputs(
-        self, group: _Group, duals: dict[str, Tensor], labels: Tensor | None, state: Any, cast: bool
+        self,
+        group: _Group,
+        duals: dict[str, Tensor],
+        labels: Tensor | None,
+        state: Any,
+        cast: bool,
+        *,
+        dual: Tensor | None = None,
     ) -> dict[str, Any]:
         inputs: dict[str, Any] = {}
         needs = group.spec.needs
         if "dual" in needs:
-            span = self.heads[group.head][0]
-            dual = duals[group.head][..., group.start - span.start : group.stop - span.start, :]
+            if dual is None:
+                span = self.heads[group.head][0]
+                dual = duals[group.head][..., group.start - span.start : group.stop - span.start, :]
             inputs["dual"] = dual.detach().double() if cast else dual
         if "labels" in needs:
             inputs["labels"] = labels[..., group.start : group.stop, :]
@@ -612,10 +654,13 @@ class _Stack:
         states: list[Any],
         records: _Records,
         rows: slice | int,
+        diagnosed: Tensor | None = None,
     ) -> Tensor:
         """Float64 estimate, diagnostics and extras of ``scores64`` (leading axes ``(..., R)``).
 
-        Writes ``records[rows]`` and returns the estimate (shape ``scores64.shape[:-2]``).
+        Writes ``records[rows]`` and returns the estimate (shape ``scores64.shape[:-2]``). With
+        ``diagnosed`` (train: ``scores64`` is ``(T, R, M, M)`` for the rows ``rows``), the InfoNCE
+        value and ESS are computed only for those positions along T (see ``DIAGNOSTICS_EVERY``).
         """
         estimates = []
         for group, state in zip(self.groups, states, strict=True):
@@ -627,10 +672,23 @@ class _Stack:
                 group.extra_names.add(name)
         estimate = torch.cat(estimates, dim=-1) if len(estimates) > 1 else estimates[0]
         records.column(schema.ESTIMATE)[rows] = estimate
-        nce, ess_value = self._diagnostics(scores64)
-        records.column(schema.INFONCE_VALUE)[rows] = nce
-        records.column(schema.ESS)[rows] = ess_value
+        if diagnosed is None:
+            nce, ess_value = self._diagnostics(scores64)
+            records.column(schema.INFONCE_VALUE)[rows] = nce
+            records.column(schema.ESS)[rows] = ess_value
+        else:
+            records.column(schema.INFONCE_VALUE)  # NaN where no diagnostics are computed
+            records.column(schema.ESS)
+            if len(diagnosed):
+                first = rows.start if isinstance(rows, slice) else rows
+                nce, ess_value = self._diagnostics(scores64[diagnosed])
+                records.column(schema.INFONCE_VALUE)[diagnosed + first] = nce
+                records.column(schema.ESS)[diagnosed + first] = ess_value
         return estimate
+
+    def _diagnosed(self, row: int) -> bool:
+        """Whether train row ``row`` gets the K^2 diagnostics (every N-th row and the last)."""
+        return row % DIAGNOSTICS_EVERY == 0 or row == len(self.log_row) - 1
 
     # ----------------------------------------------------------------------------- loop
     def _log_steps(self) -> list[int]:
@@ -751,14 +809,15 @@ class _Stack:
     ) -> tuple[Tensor, Tensor]:
         scores = self._scores(x, y, perm, self.eye)
         duals = self._duals(x, y)
+        score_parts, dual_parts = self._group_parts(scores, duals)
         losses, new_states = [], []
-        for group in self.groups:
-            s = scores[group.start : group.stop]
+        for index, (group, s) in enumerate(zip(self.groups, score_parts, strict=True)):
             state = group.state
             if group.uses_state:
                 state = _detach(group.spec.next_state(s, group.state))
             new_states.append(state)
-            losses.append(group.spec.loss(s, **self._inputs(group, duals, labels, state, False)))
+            inputs = self._inputs(group, duals, labels, state, False, dual=dual_parts.get(index))
+            losses.append(group.spec.loss(s, **inputs))
         loss = torch.cat(losses) if len(losses) > 1 else losses[0]
         total = torch.where(alive, loss, 0.0).sum()
         grads = torch.autograd.grad(total, self.leaves, allow_unused=True)
@@ -773,7 +832,10 @@ class _Stack:
                 finite &= forced != step
             row = self.log_row.get(step)
             if row is not None:
-                self._embedding_readout(train, row, pending)
+                diagnose = self._diagnosed(row)
+                if diagnose:
+                    pending.diagnosed.append(len(pending.rows))
+                self._embedding_readout(train, row, pending, diagnose=diagnose)
                 train.column(schema.LOSS)[row] = loss
                 train.column(schema.GRAD_NORM)[row] = grad_norm
                 train.times.append(time.perf_counter() - self._t0)
@@ -805,14 +867,15 @@ class _Stack:
         duals = {k: torch.stack([d[k] for d in pending.duals]) for k in self.heads}
         labels = None if pending.labels[0] is None else torch.stack(pending.labels)
         states = [_stack_states([s[g] for s in pending.states]) for g in range(len(self.groups))]
+        diagnosed = torch.tensor(pending.diagnosed, dtype=torch.int64, device=self.device)
         with torch.no_grad():
-            estimate = self._readout(scores64, duals, labels, states, train, rows)
+            estimate = self._readout(scores64, duals, labels, states, train, rows, diagnosed)
             if pending.embeddings and pending.embeddings[0]:
                 stacked = tuple(
                     torch.stack(parts) for parts in zip(*pending.embeddings, strict=True)
                 )
                 for name, value in systems.embedding_diagnostics(stacked).items():
-                    train.column(name)[rows] = value
+                    train.column(name)[diagnosed + rows.start] = value
         bad = ~torch.isfinite(estimate) & torch.stack(pending.alive)
         steps = torch.tensor(pending.steps, dtype=torch.int64, device=self.device).unsqueeze(1)
         pending.clear()
@@ -836,22 +899,31 @@ class _Stack:
         evals.times.append(time.perf_counter() - self._t0)
 
     def _embedding_readout(
-        self, records: _Records, row: int, pending: _Pending | None = None
+        self,
+        records: _Records,
+        row: int,
+        pending: _Pending | None = None,
+        *,
+        diagnose: bool = True,
     ) -> None:
-        """Hook: alignment/uniformity (systems.py) of the embeddings of the last forward pass.
+        """Hook: alignment/uniformity (systems.py) of the embeddings of the last forward pass,
+        and the estimate before the projection head.
 
         With ``pending`` (train readouts) the embeddings are kept and their diagnostics computed
         in the batched float64 pass of :meth:`_flush`, like the estimates: one vectorised call per
-        block instead of a dozen small ops every logged step.
+        block instead of a dozen small ops every logged step. ``diagnose=False`` (train rows off
+        the ``DIAGNOSTICS_EVERY`` cadence) skips alignment/uniformity; the estimate before the
+        head is an estimate and is read at every logged row.
         """
         if self.negatives != "offdiag":
             return
-        pairs = systems.embedding_pairs(self.critic, self.layout, self.system)
-        if pending is not None:
-            pending.embeddings.append(tuple(e.detach() for e in pairs))
-        else:
-            for name, value in systems.embedding_diagnostics(pairs).items():
-                records.column(name)[row] = value
+        if diagnose:
+            pairs = systems.embedding_pairs(self.critic, self.layout, self.system)
+            if pending is not None:
+                pending.embeddings.append(tuple(e.detach() for e in pairs))
+            else:
+                for name, value in systems.embedding_diagnostics(pairs).items():
+                    records.column(name)[row] = value
         for name, value in systems.representation_readout(
             self.critic, self.layout, self.groups
         ).items():

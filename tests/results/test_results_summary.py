@@ -231,3 +231,18 @@ def test_wild_bound(estimate, truth, wild):
     from mibench.results.summary import wild_mask
 
     assert bool(wild_mask(np.array([estimate]), np.array([truth]))[0]) is wild
+
+
+def test_ess_mean_is_over_the_rows_where_ess_was_computed(make_frame, make_sidecar):
+    """The trainer computes ESS at every N-th train row (NaN elsewhere): ess_mean is the mean of
+    the window's computed values, not NaN and not diluted by the skipped rows."""
+    config = _config(0)
+    frame = make_frame(config, estimate=lambda s: np.full(len(s), 1.0))
+    train = frame[schema.READOUT] == schema.READOUT_TRAIN
+    skipped = train & (frame[schema.STEP] % 10 != 0)
+    frame.loc[skipped, schema.ESS] = np.nan
+    summary = summarize({config.cell_hash(): frame}, {config.cell_hash(): make_sidecar(config)})
+    window = frame[train & (frame[schema.STEP] >= 80)]
+    computed = window[schema.ESS].dropna()
+    assert len(computed) == 2  # steps 80 and 90
+    assert summary.iloc[0][schema.ESS_MEAN] == pytest.approx(computed.to_numpy().mean(), rel=1e-12)

@@ -18,7 +18,7 @@ from mibench.results import schema
 from mibench.tasks import registry as task_registry
 from mibench.tasks.gaussian import build_gaussian
 from mibench.train import build_task, compatibility, default_critic_for, stack_key, train_stack
-from mibench.train.stack import _Stack, derangement_scores, random_cycles
+from mibench.train.stack import DIAGNOSTICS_EVERY, _Stack, derangement_scores, random_cycles
 
 SMALL_CRITIC = {"hidden": (16,), "embed_dim": 8}
 METRICS = [schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM]
@@ -45,6 +45,12 @@ def _numbers(frame: pd.DataFrame) -> np.ndarray:
 
 def _train(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame[schema.READOUT] == schema.READOUT_TRAIN]
+
+
+def _diagnosed(train: pd.DataFrame) -> np.ndarray:
+    """Train rows that carry the K^2 diagnostics: every DIAGNOSTICS_EVERY-th row and the last."""
+    rows = np.arange(len(train))
+    return (rows % DIAGNOSTICS_EVERY == 0) | (rows == len(train) - 1)
 
 
 def test_frame_follows_the_schema() -> None:
@@ -93,6 +99,26 @@ def test_run_alone_equals_run_inside_a_mixed_stack() -> None:
         np.testing.assert_array_equal(_numbers(result.frame), _numbers(alone.frame))
         assert alone.n_parameters == result.n_parameters
         assert alone.critic_architecture == result.critic_architecture
+
+
+def test_grouped_losses_in_float64_equal_each_run_trained_alone() -> None:
+    """Losses run once per estimator group over the group's run axis (``split`` of the stacked
+    scores and dual outputs): in float64 a run inside a mixed stack — several groups, two dual
+    heads, groups of two runs — follows its solo trajectory to rounding (1e-9 over 12 steps;
+    float64 batched matmuls of different R round differently at ~1e-16 per op)."""
+    configs = [
+        _config(estimator=name, seed=seed, dtype="float64")
+        for name, seed in (
+            ("nwj", 0), ("tuba", 1), ("infonce", 2), ("tuba", 3), ("flo", 4), ("nwj", 5),
+            ("alpha", 6), ("smile", 7),
+        )
+    ]  # fmt: skip
+    stacked = train_stack(configs)
+    for result in stacked:
+        (alone,) = train_stack([result.config])
+        np.testing.assert_allclose(
+            _numbers(result.frame), _numbers(alone.frame), rtol=1e-9, atol=1e-9
+        )
 
 
 def test_same_config_gives_an_identical_frame() -> None:
@@ -153,7 +179,10 @@ def test_divergence_is_recorded_at_its_step_and_the_others_are_unaffected() -> N
     assert nan_run.diverged_step == 7
     train = _train(nan_run.frame)
     assert train[schema.DIVERGED].tolist() == [s >= 7 for s in range(12)]
-    assert np.isfinite(train[METRICS].to_numpy()[:7]).all()
+    before = train[schema.STEP].to_numpy() < 7
+    assert np.isfinite(train[METRICS].to_numpy()[before & _diagnosed(train)]).all()
+    every_row = [schema.ESTIMATE, schema.LOSS, schema.GRAD_NORM]
+    assert np.isfinite(train[every_row].to_numpy()[before]).all()
     assert train[METRICS].iloc[8:].isna().all().all()  # metrics after the divergence step are NaN
     # The huge-lr run: diverged where the first non-finite loss/estimate/gradient appeared.
     lr_run = _train(results[3].frame)
@@ -167,6 +196,37 @@ def test_divergence_is_recorded_at_its_step_and_the_others_are_unaffected() -> N
     for with_bad, alone in zip([results[0], results[2]], without, strict=True):
         assert with_bad.diverged_step is None
         np.testing.assert_array_equal(_numbers(with_bad.frame), _numbers(alone.frame))
+
+
+def test_diagnostics_are_computed_every_nth_train_row_and_equal_the_every_row_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """InfoNCE value and ESS: at train rows 0, N, 2N, ... and the last, NaN in the others, and
+    there the very numbers an every-row readout gives; estimate, loss and gradient norm (and every
+    eval row) are unaffected by the cadence."""
+    configs = [_config(n_steps=25, log_every=2), _config(estimator="nwj", n_steps=25, log_every=2)]
+    cadenced = train_stack(configs)
+    monkeypatch.setattr("mibench.train.stack.DIAGNOSTICS_EVERY", 1)
+    every_row = train_stack(configs)
+    diagnostics = [schema.INFONCE_VALUE, schema.ESS]
+    for sparse, full in zip(cadenced, every_row, strict=True):
+        train, train_full = _train(sparse.frame), _train(full.frame)
+        steps = train[schema.STEP].to_numpy()
+        assert steps.tolist() == list(range(0, 25, 2))  # 0, 2, ..., 24 (the last step)
+        diagnosed = np.isfinite(train[schema.ESS].to_numpy())
+        assert steps[diagnosed].tolist() == [0, 20, 24]  # rows 0 and 10, and the last row
+        assert (
+            train[diagnostics].to_numpy()[~diagnosed].size
+            and np.isnan(train[diagnostics].to_numpy()[~diagnosed]).all()
+        )
+        np.testing.assert_array_equal(
+            train[diagnostics].to_numpy()[diagnosed], train_full[diagnostics].to_numpy()[diagnosed]
+        )
+        others = [schema.ESTIMATE, schema.LOSS, schema.GRAD_NORM]
+        np.testing.assert_array_equal(train[others].to_numpy(), train_full[others].to_numpy())
+        evals = sparse.frame[sparse.frame[schema.READOUT] == schema.READOUT_EVAL]
+        evals_full = full.frame[full.frame[schema.READOUT] == schema.READOUT_EVAL]
+        np.testing.assert_array_equal(evals[METRICS].to_numpy(), evals_full[METRICS].to_numpy())
 
 
 def test_dtype_comes_from_the_config() -> None:
@@ -214,7 +274,7 @@ def test_views_and_labels_layouts_train() -> None:
     (views,) = train_stack([_config(estimator="ntxent", critic="encoder")])
     train = _train(views.frame)
     assert (train[schema.LOG_K] == math.log(32)).all()  # 2N x 2N Gram matrix
-    assert np.isfinite(train[METRICS].to_numpy()).all()
+    assert np.isfinite(train[METRICS][_diagnosed(train)].to_numpy()).all()
     labeled = _config(
         estimator="sincere", critic="encoder", task="labeled_gaussians", task_params={}
     )
@@ -243,7 +303,8 @@ def test_derangement_scores_give_the_one_negative_dv() -> None:
     expected = pos.mean() - torch.log(torch.exp(neg).mean())
     torch.testing.assert_close(get_estimator("dv").value(scores), expected)
     (result,) = train_stack([_config(estimator="dv", negatives="derangement")])
-    assert np.allclose(_train(result.frame)[schema.ESS], 1.0)  # constant rows: ESS = 1
+    train = _train(result.frame)
+    assert np.allclose(train[schema.ESS][_diagnosed(train)], 1.0)  # constant rows: ESS = 1
 
 
 def test_progress_is_called_per_block_up_to_n_steps() -> None:
@@ -388,7 +449,7 @@ def test_explicit_tasks_and_held_out_eval_tasks() -> None:
     frame = held.frame
     evals = frame[frame[schema.READOUT] == schema.READOUT_EVAL]
     assert evals[schema.ESTIMATE].isna().all() and held.diverged_step is None
-    assert np.array_equal(_numbers(_train(frame)), _numbers(_train(default.frame)))
+    assert np.array_equal(_numbers(_train(frame)), _numbers(_train(default.frame)), equal_nan=True)
     with pytest.raises(ValueError, match="one task per config"):
         train_stack([config], tasks=[])
     with pytest.raises(ValueError, match=r"eval task .* has dims"):
