@@ -49,6 +49,8 @@ def test_a_real_short_run_returns_an_ordered_pair() -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((400, 2))
     y = 0.8 * x + 0.6 * rng.standard_normal((400, 2))
-    result = sandwich_api.estimate_bounds(x, y, bounds=("infonce", "club"), steps=40, batch_size=32)
+    result = sandwich_api.estimate_bounds(
+        x, y, bounds=("infonce", "club"), steps=120, batch_size=32, eval_every=10
+    )
     assert np.isfinite(result.lower) and np.isfinite(result.upper)
     assert set(result.estimates) == {"infonce", "club"}

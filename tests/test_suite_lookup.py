@@ -116,7 +116,11 @@ def test_list_suites_shows_origin_size_and_description(empty_cwd, monkeypatch):
     write_local(empty_cwd, "broken", '[[grid]]\nestimators = ["nope"]\ntasks = ["gaussian"]\n')
     result = CliRunner().invoke(cli.app, ["list", "suites"])
     assert result.exit_code == 0, result.output
-    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    rows = {  # a wrapped description continues on lines with an empty name cell
+        line.split("│")[1].strip(): line
+        for line in result.output.splitlines()
+        if "│" in line and line.split("│")[1].strip()
+    }
     assert set(rows) == {"tiny", "mixed", "broken", *SHIPPED_NAMES}
     # 2 estimators x 1 task x 2 seeds = 4 runs; the second grid adds 1 estimator x 2 seeds at 50
     assert "│ ./tasks │ 4 runs x 30 steps " in rows["tiny"]

@@ -16,7 +16,6 @@ from mibench.estimators.dime import (
     kl_dime_objective,
 )
 from mibench.estimators.variational import js_loss, nwj_lower_bound
-from tests.estimators.conftest import make_oracle_batches  # shared oracle fixture
 
 NAMES = ("kl_dime", "hd_dime", "gan_dime")
 OBJECTIVES = {
@@ -69,21 +68,21 @@ def test_kl_and_gan_objectives_are_the_nwj_and_js_objectives() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_log_density_ratio_maximises_the_expected_objective(name: str) -> None:
+def test_the_log_density_ratio_maximises_the_expected_objective(name: str, oracle_batches) -> None:
     """Each J_f is maximised pointwise at S = log ratio: shifting or scaling the oracle lowers it.
 
     Averaged over 200 batches; the 0.5 shift/scale changes J by O(0.05-0.5), far above the
     paired-difference noise (same batches, so the noise largely cancels).
     """
-    oracle = make_oracle_batches(true_mi=1.0, dim=2, K=32, n_batches=200, seed=2)
+    oracle = oracle_batches(true_mi=1.0, dim=2, K=32, n_batches=200, seed=2)
     best = OBJECTIVES[name](oracle.scores).mean()
     for perturbed in (oracle.scores + 0.5, oracle.scores - 0.5, 1.5 * oracle.scores):
         assert OBJECTIVES[name](perturbed).mean() < best
 
 
-def test_readout_at_the_oracle_critic_is_unbiased() -> None:
+def test_readout_at_the_oracle_critic_is_unbiased(oracle_batches) -> None:
     """mean_i S_ii at S = log ratio estimates E_p log ratio = I; 4-SE tolerance over 300 batches."""
-    oracle = make_oracle_batches(true_mi=3.0, dim=5, K=32, n_batches=300, seed=3)
+    oracle = oracle_batches(true_mi=3.0, dim=5, K=32, n_batches=300, seed=3)
     values = dime_value(oracle.scores)
     se = values.std().item() / math.sqrt(values.numel())
     assert abs(values.mean().item() - 3.0) <= 4 * se

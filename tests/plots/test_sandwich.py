@@ -19,7 +19,7 @@ def _summary(with_upper: bool) -> pd.DataFrame:
                 continue
             rows.append(
                 {
-                    schema.ESTIMATOR: est, schema.TASK: "gaussian", schema.TASK_ID: f"g{truth}",
+                    schema.ESTIMATOR: est, schema.TASK: "gaussian", schema.TASK_ID: f"gaussian-d5-mi{truth:g}",
                     schema.SEGMENT: 0, schema.BATCH_SIZE: 64, schema.DIM: 5,
                     schema.MI_LEVEL: truth, schema.TRUE_MI: truth, schema.MEAN_ESTIMATE: value,
                 }
