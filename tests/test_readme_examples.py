@@ -59,7 +59,7 @@ def _mibench_commands() -> list[tuple[str, str]]:
             for line in body.splitlines():
                 for part in line.split("&&"):
                     part = part.split("  #")[0].strip()  # a trailing comment
-                    if re.match(r"^(/usr/bin/time )?mibench ", part):
+                    if re.match(r"^(/usr/bin/time( -v)? )?mibench ", part):
                         commands.append((where, part))
         for cell in _INLINE.findall(_FENCE.sub("", text)):
             commands.extend((where, line) for line in _expand(cell.strip()))
@@ -127,7 +127,7 @@ def test_mibench_commands_are_valid(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     monkeypatch.chdir(ROOT)  # the README's relative paths (benchmarks/..., tasks/...)
-    args = shlex.split(command.removeprefix("/usr/bin/time "))[1:]
+    args = shlex.split(re.sub(r"^/usr/bin/time( -v)? ", "", command))[1:]
     if "my_suite.toml" in args:
         suite = tmp_path / "my_suite.toml"
         suite.write_text(textwrap.dedent(MY_SUITE))
