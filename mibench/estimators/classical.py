@@ -173,9 +173,7 @@ def histogram_mi(x: Any, y: Any, *, bins: float = 0) -> float:
     b = bins or default_bins(len(joint), joint.shape[1])
     codes = _bin_codes(joint, b)
     return (
-        _plugin_entropy(codes[:, :d_x])
-        + _plugin_entropy(codes[:, d_x:])
-        - _plugin_entropy(codes)
+        _plugin_entropy(codes[:, :d_x]) + _plugin_entropy(codes[:, d_x:]) - _plugin_entropy(codes)
     )
 
 

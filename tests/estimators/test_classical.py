@@ -114,7 +114,9 @@ def test_gaussian_estimator_close_to_the_truth() -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), shift=st.floats(-5, 5))
-def test_gaussian_estimator_is_invariant_under_invertible_affine_maps(seed: int, shift: float) -> None:
+def test_gaussian_estimator_is_invariant_under_invertible_affine_maps(
+    seed: int, shift: float
+) -> None:
     """MI of the sample-covariance Gaussian: log det(A Σ Aᵀ) − log det A² cancels exactly in the
     formula, so only float rounding (1e-8 at these condition numbers) separates the two."""
     rng = np.random.default_rng(seed)
@@ -128,7 +130,9 @@ def test_gaussian_estimator_is_invariant_under_invertible_affine_maps(seed: int,
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), powers=st.lists(st.integers(-8, 8), min_size=3, max_size=3))
-def test_ksg_is_exactly_invariant_under_power_of_two_rescaling(seed: int, powers: list[int]) -> None:
+def test_ksg_is_exactly_invariant_under_power_of_two_rescaling(
+    seed: int, powers: list[int]
+) -> None:
     """KSG divides each coordinate by its standard deviation; scaling a coordinate by 2^p is exact
     in binary floating point and so is that division, so the estimate is bit-for-bit the same."""
     rng = np.random.default_rng(seed)
