@@ -52,6 +52,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from mibench.comparison import truth_comparison_table
 from mibench.interface import RunConfig
 from mibench.results import schema, store
 from mibench.results.summary import SUMMARY_COLUMNS, summarize
@@ -382,7 +383,10 @@ def execute(
     runs.mkdir(parents=True, exist_ok=True)
     store.clean_partials(runs)
     store.clean_partials(suite_dir)
-    pending = pending_configs(prepared, force=force)
+    from mibench.train import sample_runs
+
+    sample_pending, pending = sample_runs.split(pending_configs(prepared, force=force))
+    sample_runs.run_and_store(suite_dir, sample_pending)  # no critic, no stacks
     if any(c.device.startswith("cuda") for c in pending):
         workers = 1  # one process per GPU: the stacks already fill it
     stacks = make_stacks(pending, max_stack=max_stack, workers=workers)
@@ -404,8 +408,8 @@ def execute(
     return RunReport(
         suite_dir=suite_dir,
         n_cells=len(run_ids),
-        n_trained=len(pending),
-        n_reused=len(run_ids) - len(pending),
+        n_trained=len(pending) + len(sample_pending),
+        n_reused=len(run_ids) - len(pending) - len(sample_pending),
         run_steps=total_run_steps,
         wall_time_s=time.perf_counter() - started,
         summary=summary,
@@ -560,6 +564,9 @@ def print_report(report: RunReport, console: Console) -> None:
     f_table = f_value_table(report.summary)
     if f_table is not None:
         print_wide(console, f_table)
+    comparison = truth_comparison_table(report.summary)  # sample estimators beside neural ones
+    if comparison is not None:
+        print_wide(console, comparison)
     if report.skipped:
         console.print(
             f"skipped {len(report.skipped)} estimator-task-critic combinations that do not "
