@@ -18,6 +18,15 @@ and its "eval" readout uses fresh held-out batches of 1024. For mibench both the
 maximum eval estimate are reported. BMI's wall time is per estimator run (one after another,
 JIT compilation included); mibench trains the runs of one dimension as ONE stack, so its time per
 run is the stack's wall time divided by the number of runs (and the stack's total is shown too).
+
+``--classical`` instead compares the sample estimators on the same samples: mibench draws n
+pairs from a selection of BMI's tasks (its own task implementations, seed 0), saves them, and
+both tools estimate from exactly those arrays: mibench ``ksg`` (k = 3, max-norm) against BMI's
+``KSGEnsembleFirstEstimator`` with ``neighborhoods=(3,)`` and the Chebyshev metric (the same
+estimator, so the numbers should agree to rounding, except that BMI clips at 0) and with BMI's
+defaults (k = 5 and 10 averaged, Euclidean norm within x and within y), and mibench ``cca``
+(closed-form log-det) against BMI's ``CCAMutualInformationEstimator`` (scikit-learn's iterative
+CCA, then -1/2 sum log(1 - r_i^2)).
 """
 
 from __future__ import annotations
@@ -41,6 +50,20 @@ EVAL_EVERY = 250  # BMI's test_every_n_steps default
 DEFAULT_STEPS = 2000
 DEFAULT_SAMPLES = 10_000
 SEED = 0
+CLASSICAL_SAMPLES = 5000
+CLASSICAL_TASKS = (  # (label, mibench task, parameters): a selection of BMI's v1 list
+    ("1v1-normal", "gaussian", {"dim": 1, "rho": 0.75}),
+    ("1v1-additive-0.1", "additive_uniform", {"epsilon": 0.1}),
+    ("1v1-bimodal", "bimodal", {}),
+    ("wiggly-1v1", "wiggly", {}),
+    ("swissroll-2v1", "swissroll", {}),
+    ("student-2v2-df1", "student_t", {"dim": 2, "nu": 1, "rho": 0.0}),
+    ("dense-5v5", "multinormal_dense", {"dim_x": 5, "dim_y": 5}),
+    ("2pair-5v5", "multinormal_sparse", {"dim_x": 5, "dim_y": 5}),
+    ("spiral-5v5", "spiral", {"dim": 5}),
+    ("dense-25v25", "multinormal_dense", {"dim_x": 25, "dim_y": 25}),
+    ("mixture-X", "mixture_x", {}),
+)
 
 
 def rho_from_mi(mi: float, dim: int) -> float:
@@ -154,17 +177,127 @@ def render(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------ classical estimators, same samples
+def write_classical_samples(path: Path, samples: int) -> dict[str, float]:
+    """Draw every CLASSICAL_TASKS sample with mibench (seed 0) into ``path`` (.npz); the truths."""
+    import numpy as np
+    import torch
+
+    from mibench import tasks
+
+    arrays, truths = {}, {}
+    for label, name, params in CLASSICAL_TASKS:
+        task = tasks.build(name, **params)
+        batch = task.sample(samples, torch.Generator().manual_seed(SEED), dtype=torch.float64)
+        arrays[f"{label}:x"], arrays[f"{label}:y"] = batch.x.numpy(), batch.y.numpy()
+        truths[label] = task.true_mi()
+    np.savez(path, **arrays)
+    return truths
+
+
+def bmi_classical_worker(path: Path) -> list[dict[str, object]]:
+    """Runs inside the BMI virtual environment: BMI's KSG and CCA on the saved arrays."""
+    import numpy as np
+    from bmi import estimators
+
+    data = np.load(path)
+    variants = {
+        "bmi_ksg_k3_chebyshev": lambda: estimators.KSGEnsembleFirstEstimator(
+            neighborhoods=(3,), metric_x="chebyshev", metric_y="chebyshev", chunk_size=100
+        ),
+        "bmi_ksg_default": lambda: estimators.KSGEnsembleFirstEstimator(chunk_size=100),
+        "bmi_cca": lambda: estimators.CCAMutualInformationEstimator(),
+    }
+    rows = []
+    for label, _, _ in CLASSICAL_TASKS:
+        x, y = data[f"{label}:x"], data[f"{label}:y"]
+        for variant, make in variants.items():
+            start = time.perf_counter()
+            value = float(make().estimate(x, y))
+            rows.append({"task": label, "variant": variant, "estimate": value,
+                         "wall_s": time.perf_counter() - start})  # fmt: skip
+    return rows
+
+
+def mibench_classical_rows(path: Path) -> list[dict[str, object]]:
+    import numpy as np
+
+    from mibench import estimators
+
+    data = np.load(path)
+    rows = []
+    for label, _, _ in CLASSICAL_TASKS:
+        x, y = data[f"{label}:x"], data[f"{label}:y"]
+        for name in ("ksg", "cca"):
+            start = time.perf_counter()
+            value = estimators.get(name).estimate(x, y)
+            rows.append({"task": label, "variant": f"mibench_{name}", "estimate": value,
+                         "wall_s": time.perf_counter() - start})  # fmt: skip
+    return rows
+
+
+CLASSICAL_COLUMNS = ("mibench_ksg", "bmi_ksg_k3_chebyshev", "bmi_ksg_default", "mibench_cca",
+                     "bmi_cca")  # fmt: skip
+
+
+def render_classical(rows: list[dict[str, object]], truths: dict[str, float]) -> str:
+    key = {(r["task"], r["variant"]): r["estimate"] for r in rows}
+    lines = [f"{'task':<18} {'truth':>6} " + " ".join(f"{c:>20}" for c in CLASSICAL_COLUMNS)]
+    for label, _, _ in CLASSICAL_TASKS:
+        values = " ".join(f"{key.get((label, c), math.nan):>20.4f}" for c in CLASSICAL_COLUMNS)
+        lines.append(f"{label:<18} {truths[label]:>6.3f} {values}")
+    for ours, theirs in (("mibench_ksg", "bmi_ksg_k3_chebyshev"), ("mibench_cca", "bmi_cca")):
+        gaps = [abs(key[(t, ours)] - key[(t, theirs)]) for t, _, _ in CLASSICAL_TASKS
+                if (t, theirs) in key]  # fmt: skip
+        if gaps:
+            lines.append(f"max |{ours} - {theirs}| = {max(gaps):.2e} nats over {len(gaps)} tasks")
+    return "\n".join(lines)
+
+
+def run_classical(bmi_python: str | None, samples: int, out: Path) -> int:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "samples.npz"
+        truths = write_classical_samples(path, samples)
+        rows = mibench_classical_rows(path)
+        if bmi_python:
+            done = subprocess.run(
+                [bmi_python, __file__, "--bmi-classical-worker", str(path)],
+                check=True, capture_output=True, text=True,
+                env={"JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
+            )  # fmt: skip
+            rows += json.loads(done.stdout.strip().splitlines()[-1])
+    table = render_classical(rows, truths)
+    sys.stdout.write(table + "\n")
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = out / f"vs_bmi_classical_{stamp}.json"
+    target.write_text(json.dumps({"samples": samples, "truths": truths, "rows": rows,
+                                  "table": table}, indent=2))  # fmt: skip
+    sys.stdout.write(f"wrote {target}\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bmi-python", help="python of the virtual environment with bmi + jax")
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="BMI's fixed sample")
     parser.add_argument("--bmi-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bmi-classical-worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--classical", action="store_true",
+                        help="compare KSG and CCA with BMI's on the same samples instead")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
     if args.bmi_worker:
         sys.stdout.write(json.dumps(bmi_worker(args.steps, args.samples)) + "\n")
         return 0
+    if args.bmi_classical_worker:
+        sys.stdout.write(json.dumps(bmi_classical_worker(args.bmi_classical_worker)) + "\n")
+        return 0
+    if args.classical:
+        return run_classical(args.bmi_python, CLASSICAL_SAMPLES, args.out)
     rows: list[dict[str, object]] = []
     if args.bmi_python:
         done = subprocess.run(

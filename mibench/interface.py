@@ -39,6 +39,7 @@ Need = Literal["dual", "labels", "state", "entropy_y"]
 # What the score matrix must mean: any critic g(x_i, y_j) ("critic"), or a normalised
 # conditional log-density S_ij = log q(y_j | x_i) ("log_conditional", the generative estimators).
 ScoreKind = Literal["critic", "log_conditional"]
+SampleEstimatorKind = Literal["sample"]
 
 
 class UnknownNameError(KeyError, ValueError):
@@ -121,6 +122,51 @@ class Estimator:
         return math.log(K) if self.caps_at_log_k else None
 
     def with_hyper(self, **overrides: float) -> Estimator:
+        """A copy with some hyperparameters changed; unknown names are an error."""
+        unknown = sorted(set(overrides) - set(self.hyper))
+        if unknown:
+            valid = ", ".join(sorted(self.hyper)) or "(none)"
+            raise ValueError(
+                f"estimator {self.name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}"
+            )
+        return replace(self, hyper={**self.hyper, **overrides})
+
+
+@dataclass(frozen=True)
+class SampleEstimator:
+    """A classical MI estimator as data: a function of n joint samples, no critic, no training.
+
+    ``sample_fn(x, y, **hyper) -> float`` takes float64 NumPy arrays ``x`` ``(n, dim_x)`` and ``y``
+    ``(n, dim_y)`` of joint draws and returns one MI estimate in nats. It is the second kind of
+    the estimator registry (``kind == "sample"``): the runner sends such estimators through its
+    sample path (:mod:`mibench.train.sample_runs`) instead of the stacked trainer, and
+    ``mibench list estimators`` shows the kind beside every name.
+    """
+
+    name: str
+    family: str
+    sample_fn: Callable[..., float]
+    citation: str
+    kind: SampleEstimatorKind = "sample"
+    hyper: Mapping[str, float] = field(default_factory=dict)
+    description: str = ""
+    readout: str = ""  # what the reported number is (as Estimator.readout)
+    # Fields the score-matrix specs have, at the values that describe a sample estimator, so
+    # code that lists every spec (``mibench list estimators``) reads both kinds alike.
+    layout: Layout = "pairs"
+    needs: frozenset[str] = frozenset()
+    caps_at_log_k: bool = False
+    ceiling_fn: Callable[[int], float] | None = None
+
+    def estimate(self, x: Any, y: Any) -> float:
+        """The MI estimate (nats) from joint samples ``x`` ``(n, dim_x)``, ``y`` ``(n, dim_y)``."""
+        return float(self.sample_fn(x, y, **self.hyper))
+
+    def ceiling(self, K: int) -> float | None:
+        """Sample estimators have no score-matrix ceiling."""
+        return None
+
+    def with_hyper(self, **overrides: float) -> SampleEstimator:
         """A copy with some hyperparameters changed; unknown names are an error."""
         unknown = sorted(set(overrides) - set(self.hyper))
         if unknown:

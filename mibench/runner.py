@@ -54,6 +54,7 @@ from rich.progress import (
 from rich.table import Table
 
 from mibench import checks
+from mibench.comparison import truth_comparison_table
 from mibench.interface import RunConfig
 from mibench.results import lock, schema, store, views
 from mibench.results.formatting import number as _number
@@ -450,7 +451,10 @@ def execute(
     runs.mkdir(parents=True, exist_ok=True)
     store.clean_leftovers(suite_dir)
     lock.remove_dead_claims(suite_dir)  # claims a killed run left on cells it had finished
-    pending = pending_configs(prepared, force=force)
+    from mibench.train import sample_runs
+
+    # Sample estimators (KSG, CCA, ...) need no critic and no stack: their own fast path.
+    sample_pending, pending = sample_runs.split(pending_configs(prepared, force=force))
     if any(c.device.startswith("cuda") for c in pending):
         workers = 1  # one process per GPU: the stacks already fill it
     by_id = {c.cell_hash(): c for c in pending}
@@ -476,9 +480,19 @@ def execute(
 
     # One claim per cell (mibench.results.lock): cells another mibench run is training are
     # left to it and waited for; a cell whose holder dies is taken over and trained here.
+    def sample_now(configs: list[RunConfig]) -> list[RunConfig]:
+        """Estimate the sample cells of ``configs`` nobody else holds; returns the held ones."""
+        ours, held_configs = _claim(claims, configs, force)
+        for run_id in sample_runs.run_and_store(suite_dir, ours):
+            claims.release(run_id)
+        trained.extend(ours)
+        return held_configs
+
+    every = {**by_id, **{c.cell_hash(): c for c in sample_pending}}
     claims = lock.Claims(suite_dir)
     with claims.holding():
-        held = [c.cell_hash() for c in train_now(list(by_id.values()))]
+        held = [c.cell_hash() for c in sample_now(sample_pending)]
+        held += [c.cell_hash() for c in train_now(list(by_id.values()))]
         if held:
             holder = claims.holder_of(held[0])
             who = "another mibench run" if holder is None else holder.describe()
@@ -488,7 +502,8 @@ def execute(
                 soft_wrap=True,
             )
         for taken in claims.wait_for(held):  # holders that died or stalled: train their cells
-            held_again = train_now([by_id[r] for r in taken])
+            samples, stacked = sample_runs.split([every[r] for r in taken])
+            held_again = sample_now(samples) + train_now(stacked)
             if held_again:  # claimed by wait_for, so ours: cannot be held by others
                 raise RuntimeError(f"claimed runs held by another process: {held_again}")
     total_run_steps = sum(c.n_steps for c in trained)
@@ -504,8 +519,8 @@ def execute(
         suite_dir=suite_dir,
         n_cells=len(run_ids),
         n_trained=len(trained),
-        n_reused=len(run_ids) - len(pending),
-        n_by_others=len(pending) - len(trained),
+        n_reused=len(run_ids) - len(pending) - len(sample_pending),
+        n_by_others=len(pending) + len(sample_pending) - len(trained),
         run_steps=total_run_steps,
         wall_time_s=time.perf_counter() - started,
         summary=summary,
@@ -720,6 +735,9 @@ def print_report(report: RunReport, console: Console) -> None:
     if not report.summary.empty:  # hook: mibench.results.sandwich (lower and upper bounds)
         for line in sandwich_lines(sandwich_intervals(report.summary)):
             console.print(f"sandwich: {line}", soft_wrap=True)
+    comparison = truth_comparison_table(report.summary)  # sample estimators beside neural ones
+    if comparison is not None:
+        print_wide(console, comparison)
     if report.skipped:
         console.print(
             f"skipped {len(report.skipped)} estimator-task-critic combinations that do not "

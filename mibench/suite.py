@@ -53,6 +53,7 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "log_every": _DEFAULTS.log_every,
     "batch_sizes": [_DEFAULTS.batch_size],
     "device": _DEFAULTS.device,
+    "sample_size": 5000,  # sample estimators: joint draws per estimate (mibench.train.sample_runs)
 }
 SUITE_ONLY_KEYS = ("name", "description")
 GRID_ONLY_KEYS = ("estimators", "tasks", "critics", "estimator_params", "systems")
@@ -232,6 +233,8 @@ def _check_setting(where: str, key: str, value: Any) -> Any:
         return check_batch_sizes(where, value)
     if key == "device":
         return check_device(where, value)
+    if key == "sample_size":
+        return _int_at_least(where, value, MIN_BATCH_SIZE)
     raise AssertionError(key)  # pragma: no cover - keys are checked before
 
 
@@ -688,13 +691,52 @@ def _check_critic_builds(name: str, params: Mapping[str, Any], task: Task) -> No
     critics.build(name, task.dim_x, task.dim_x, generators=[torch.Generator()], params=params)
 
 
+def _add_sample_cells(
+    name: str,
+    entry: TaskEntry,
+    params: dict[str, Any],
+    task: Task,
+    hyper_sets: list[dict[str, Any]],
+    settings: Mapping[str, Any],
+    suite_name: str,
+    configs: dict[str, RunConfig],
+    built: dict[str, Task],
+    skipped: dict[tuple[str, str, str, str], Skipped],
+) -> None:
+    """The cells of a sample estimator on one task (one per hyperparameter set and seed), or a
+    skipped note; see :mod:`mibench.train.sample_runs` for the canonical cell."""
+    from mibench import train
+    from mibench.train import sample_runs
+
+    reason = train.compatibility(name, task, sample_runs.SAMPLE_CRITIC)
+    if reason is not None:
+        key = (name, entry.name, sample_runs.SAMPLE_CRITIC, reason)
+        skipped.setdefault(key, Skipped(name, entry.name, sample_runs.SAMPLE_CRITIC, reason))
+        return
+    for hyper, seed in product(hyper_sets, settings["seeds"]):
+        config = sample_runs.sample_config(
+            estimator=name,
+            task_name=entry.name,
+            task=task,
+            task_params=params,
+            estimator_params=hyper,
+            seed=seed,
+            sample_size=settings["sample_size"],
+            steps=settings["steps"],
+            suite=suite_name,
+        )
+        if config.cell_hash() not in configs:
+            configs[config.cell_hash()] = config
+            built[config.cell_hash()] = task
+
+
 def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
     """Expand ``suite`` (after ``overrides``) into unique cells; every name and value is checked.
 
     Raises SuiteError (one line) on any invalid input; builds no files.
     """
+    from mibench import estimators, train
     from mibench import tasks as task_registry
-    from mibench import train
     from mibench.train import systems as contrastive_systems
 
     if overrides is not None:
@@ -748,6 +790,11 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
         for name, (entry, params, task), (c_index, critic) in product(
             names, task_cells, critic_items
         ):
+            if estimators.is_sample(name):  # no critic: one set of cells per task, not per critic
+                if c_index == 0:
+                    _add_sample_cells(name, entry, params, task, hyper_sets[name], s, suite.name,
+                                      configs, built, skipped)  # fmt: skip
+                continue
             critic_name, chosen_params = critic.name, critic_params[c_index]
             if critic_name == AUTO_CRITIC:
                 critic_name, chosen_params = _auto_critic(name, task, chosen_params)

@@ -223,7 +223,10 @@ def test_overrides_replace_settings_and_estimators(tmp_path, applies_always):
     cells = plan(suite, Overrides(estimators=ALL, steps=3, seeds=(5,), batch_sizes=(4,),
                                   dtype="float64")).configs  # fmt: skip
     assert {c.estimator for c in cells} == set(names)
-    assert {(c.n_steps, c.seed, c.batch_size, c.dtype) for c in cells} == {(3, 5, 4, "float64")}
+    trained = [c for c in cells if not estimators.is_sample(c.estimator)]
+    assert {(c.n_steps, c.seed, c.batch_size, c.dtype) for c in trained} == {(3, 5, 4, "float64")}
+    # sample estimators: the seed applies; steps/batch size do not (tests/train/test_sample_runs.py)
+    assert {c.seed for c in cells} == {5}
     with pytest.raises(SuiteError, match=r"--steps: must be an integer >= 1, got 0"):
         plan(suite, Overrides(steps=0))
     with pytest.raises(SuiteError, match=r"--batch-sizes: must be an integer >= 2, got 1"):

@@ -19,6 +19,9 @@ Public API::
     from mibench.estimators import get, names, ess, infonce_value
     spec = get("infonce"); spec.value(scores); spec.loss(scores); spec.ceiling(K)
 
+Sample estimators (KSG, Gaussian/CCA, histogram, KDE; :mod:`mibench.estimators.classical`) are
+the registry's second kind: functions of n joint samples, no score matrix.
+
 Adding an estimator = one function in a family module + one ``register(Estimator(...))`` call +
 its tests; this package imports every module in it, so nothing else changes.
 """
@@ -29,11 +32,31 @@ import importlib
 import pkgutil
 
 from mibench.estimators.diagnostics import ess, infonce_value
-from mibench.estimators.registry import get, names, register, registration_order
-from mibench.interface import Estimator
+from mibench.estimators.registry import (
+    get,
+    is_sample,
+    names,
+    register,
+    registration_order,
+    sample_names,
+    score_names,
+)
+from mibench.interface import Estimator, SampleEstimator
 
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in {"registry", "diagnostics"}:
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["Estimator", "ess", "get", "infonce_value", "names", "register", "registration_order"]
+__all__ = [
+    "Estimator",
+    "SampleEstimator",
+    "ess",
+    "get",
+    "infonce_value",
+    "is_sample",
+    "names",
+    "register",
+    "registration_order",
+    "sample_names",
+    "score_names",
+]

@@ -1,14 +1,23 @@
-"""Name -> :class:`~mibench.interface.Estimator` registry. ``mibench list estimators`` reads it."""
+"""Name -> estimator spec registry; ``mibench list estimators`` reads it.
+
+It holds two kinds of spec: :class:`~mibench.interface.Estimator` (a function of a critic's score
+matrix, trained by the stacked trainer) and :class:`~mibench.interface.SampleEstimator` (a
+classical estimator computed from n joint samples, ``kind == "sample"``). :func:`names` and
+:func:`registration_order` list both, so ``estimators = "all"`` includes both;
+:func:`score_names` and :func:`sample_names` list one kind.
+"""
 
 from __future__ import annotations
 
-from mibench.interface import Estimator, UnknownNameError
+from mibench.interface import Estimator, SampleEstimator, UnknownNameError
 
-_REGISTRY: dict[str, Estimator] = {}
+Spec = Estimator | SampleEstimator
+
+_REGISTRY: dict[str, Spec] = {}
 _ORDER: list[str] = []  # registration order: the stable colour order of every figure
 
 
-def register(spec: Estimator) -> Estimator:
+def register(spec: Spec) -> Spec:
     """Add ``spec`` under ``spec.name``; a duplicate name is an error (bmi overwrote silently)."""
     if spec.name in _REGISTRY:
         raise ValueError(f"estimator {spec.name!r} is already registered")
@@ -19,7 +28,7 @@ def register(spec: Estimator) -> Estimator:
     return spec
 
 
-def get(name: str) -> Estimator:
+def get(name: str) -> Spec:
     """The spec registered as ``name``; an unknown name lists the valid ones."""
     try:
         return _REGISTRY[name]
@@ -28,8 +37,23 @@ def get(name: str) -> Estimator:
 
 
 def names() -> list[str]:
-    """Sorted registered names."""
+    """Sorted registered names (both kinds)."""
     return sorted(_REGISTRY)
+
+
+def score_names() -> list[str]:
+    """Sorted names of the score-matrix estimators (the ones a critic is trained for)."""
+    return sorted(n for n, s in _REGISTRY.items() if isinstance(s, Estimator))
+
+
+def sample_names() -> list[str]:
+    """Sorted names of the sample estimators (``kind == "sample"``)."""
+    return sorted(n for n, s in _REGISTRY.items() if isinstance(s, SampleEstimator))
+
+
+def is_sample(name: str) -> bool:
+    """Whether ``name`` is a sample estimator (unknown names raise, listing the valid ones)."""
+    return isinstance(get(name), SampleEstimator)
 
 
 def registration_order() -> list[str]:

@@ -211,7 +211,9 @@ def _window_stats(per_seed: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, fl
         truths = np.array([truth.mean() for _, truth in per_seed])
         variances = [est.var(ddof=1) if len(est) > 1 else math.nan for est, _ in per_seed]
         sq_errors = [np.mean((est - truth) ** 2) for est, truth in per_seed]
-        var_within = float(np.mean(variances))
+        # One estimate per run (sample estimators): no within-run noise; the spread is across seeds.
+        single = all(len(est) == 1 for est, _ in per_seed)
+        var_within = 0.0 if single else float(np.mean(variances))
         var_across = float(np.var(means, ddof=1)) if n > 1 else math.nan
         total = var_within + (0.0 if n == 1 else var_across)
     return _robust_stats(per_seed) | {

@@ -216,8 +216,13 @@ def task_entropy_y(task: Task) -> float | None:
 def compatibility(estimator_name: str, task: Task, critic_name: str) -> str | None:
     """None when the (estimator, task, critic) triple can be trained, else the reason why not.
 
-    Lets ``--estimators all`` skip a pair with a note instead of failing.
+    Lets ``--estimators all`` skip a pair with a note instead of failing. Sample estimators
+    (no critic) are asked :func:`mibench.train.sample_runs.compatibility` instead.
     """
+    if estimator_registry.is_sample(estimator_name):
+        from mibench.train import sample_runs
+
+        return sample_runs.compatibility(estimator_name, task)
     spec = estimator_registry.get(estimator_name)
     critic = critic_registry.get(critic_name)
     has_y, has_labels = _task_outputs(task)

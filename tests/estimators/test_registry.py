@@ -32,7 +32,7 @@ def test_names_are_sorted_unique_and_include_ours() -> None:
 
 def test_our_modules_register_exactly_these_names() -> None:
     by_module: dict[str, set[str]] = {}
-    for name in estimators.names():
+    for name in estimators.score_names():
         module = estimators.get(name).value_fn.__module__
         by_module.setdefault(module, set()).add(name)
     assert by_module[variational.__name__] == VARIATIONAL
@@ -62,7 +62,7 @@ def test_duplicate_and_uppercase_registration_raise_and_change_nothing() -> None
     assert estimators.names() == before
 
 
-@pytest.mark.parametrize("name", estimators.names())
+@pytest.mark.parametrize("name", estimators.score_names())
 def test_every_spec_is_complete(name: str) -> None:
     spec = estimators.get(name)
     assert spec.name == name
@@ -93,7 +93,9 @@ def test_every_spec_is_complete(name: str) -> None:
 
 @pytest.mark.parametrize("name", estimators.names())
 def test_every_spec_has_a_test_file(name: str) -> None:
-    module = estimators.get(name).value_fn.__module__.rsplit(".", 1)[-1]
+    spec = estimators.get(name)
+    function = spec.sample_fn if estimators.is_sample(name) else spec.value_fn
+    module = function.__module__.rsplit(".", 1)[-1]
     assert (TESTS / f"test_{module}.py").is_file(), f"{name}: no tests/estimators/test_{module}.py"
 
 

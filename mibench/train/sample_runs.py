@@ -1,0 +1,197 @@
+"""The runner's path for sample estimators (``kind == "sample"``): draw n samples, estimate, store.
+
+Sample estimators (KSG, Gaussian/CCA, histogram, KDE; :mod:`mibench.estimators.classical`) have no
+critic and no training, so they skip the stacked trainer. Each run (one cell and seed):
+
+1. draws ``sample_size`` joint pairs from the task (float64) with the run's own data stream
+   (:func:`mibench.train.rng.generator` with ``STREAM_DATA``, seeded from the cell hash), and
+2. computes one estimate from them. On a schedule task (``staircase``) it does this once per
+   level, drawing the n pairs at the level's last step (the step the summary's evaluation window
+   ends on), so the run has one estimate per level.
+
+The run file has the schema of every other run: one row per level and readout; the one estimate
+appears under both the ``train`` and the ``eval`` readout (there is no training batch to tell them
+apart), so the summary's window columns and held-out columns agree, and its bias, variances and
+MSE are taken over seeds (``var_within`` is 0: one estimate per run). Cells are canonical: a
+sample estimator's cell records ``critic = "none"``, ``batch_size = sample_size`` (the n the
+estimate used), ``dtype = "float64"``, ``n_steps = 1`` (the suite's ``steps`` only for schedule
+tasks, whose levels depend on it) and the default lr and logging settings, so changing a neural
+setting never recomputes a sample estimate. The sidecar adds ``kind``, ``sample_size``,
+``readout`` and, for Monte Carlo truths, ``true_mi_standard_error``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mibench import estimators as estimator_registry
+from mibench.interface import RunConfig, SampleEstimator, Task
+from mibench.results import schema, store
+from mibench.train import rng
+
+SAMPLE_CRITIC = "none"
+DEFAULT_SAMPLE_SIZE = 5000  # BMI's benchmark draws 5000 points per task and seed
+SAMPLE_DTYPE = "float64"
+SAMPLE_DEVICE = "cpu"  # NumPy/SciPy estimators
+READOUT_NOTE = "one estimate from sample_size fresh joint draws per level (no training)"
+
+
+def is_sample_config(config: RunConfig) -> bool:
+    """Whether ``config`` is a sample-estimator cell."""
+    return estimator_registry.is_sample(config.estimator)
+
+
+def split(configs: Sequence[RunConfig]) -> tuple[list[RunConfig], list[RunConfig]]:
+    """``(sample cells, score-matrix cells)`` in their given order."""
+    sample = [c for c in configs if is_sample_config(c)]
+    return sample, [c for c in configs if not is_sample_config(c)]
+
+
+def _is_schedule(task: Task) -> bool:
+    return callable(getattr(task, "segments", None))
+
+
+def compatibility(estimator_name: str, task: Task) -> str | None:
+    """None when a sample estimator applies to ``task``, else why not (paired MI tasks only)."""
+    if task.target != "mi":
+        return f"{estimator_name} estimates MI; task {task.name} reports a {task.target} target"
+    probe = task.sample(2, torch.Generator().manual_seed(0))
+    if probe.y is None:
+        return f"{estimator_name} needs paired samples (x, y); task {task.name} has no y"
+    return None
+
+
+def sample_config(
+    *,
+    estimator: str,
+    task_name: str,
+    task: Task,
+    task_params: Mapping[str, Any],
+    estimator_params: Mapping[str, Any],
+    seed: int,
+    sample_size: int,
+    steps: int,
+    suite: str,
+) -> RunConfig:
+    """The canonical cell of a sample-estimator run (see the module docstring)."""
+    return RunConfig.make(
+        estimator=estimator,
+        task=task_name,
+        task_params=task_params,
+        estimator_params=estimator_params,
+        critic=SAMPLE_CRITIC,
+        batch_size=sample_size,
+        n_steps=steps if _is_schedule(task) else 1,
+        seed=seed,
+        dtype=SAMPLE_DTYPE,
+        suite=suite,
+        device=SAMPLE_DEVICE,
+    )
+
+
+def _levels(task: Task, n_steps: int) -> list[int]:
+    """The step each estimate is drawn at: each level's last step (0 for a fixed task)."""
+    if not _is_schedule(task):
+        return [0]
+    return [segment.end - 1 for segment in task.segments(n_steps)]  # type: ignore[attr-defined]
+
+
+def _mi_level(config: RunConfig, truths: np.ndarray) -> float:
+    level = dict(config.task_params).get("mi")
+    if isinstance(level, int | float) and not isinstance(level, bool):
+        return float(level)
+    return float(truths[0]) if np.all(truths == truths[0]) else math.nan
+
+
+def run_one(config: RunConfig, task: Task) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Estimate once per level of ``task``; the run's frame and its sidecar (not yet written)."""
+    spec = estimator_registry.get(config.estimator)
+    assert isinstance(spec, SampleEstimator), config.estimator
+    spec = spec.with_hyper(**config.kwargs("estimator"))
+    generator = rng.generator(config, rng.STREAM_DATA)
+    started = time.perf_counter()
+    steps, estimates, truths, times = [], [], [], []
+    for step in _levels(task, config.n_steps):
+        at = torch.full((config.batch_size,), step, dtype=torch.int64)
+        batch = task.sample(config.batch_size, generator, steps=at, dtype=torch.float64)
+        assert batch.y is not None
+        estimates.append(spec.estimate(batch.x.numpy(), batch.y.numpy()))
+        steps.append(step)
+        truths.append(float(task.true_mi(step)))
+        times.append(time.perf_counter() - started)
+    wall = time.perf_counter() - started
+    estimate = np.asarray(estimates, dtype=np.float64)
+    truth = np.asarray(truths, dtype=np.float64)
+    diverged = ~np.isfinite(estimate)
+    level_rows = {
+        schema.STEP: np.asarray(steps, dtype=np.int64),
+        schema.TRUE_MI: truth,
+        schema.ESTIMATE: estimate,
+        schema.DIVERGED: np.maximum.accumulate(diverged),
+        schema.TIME_S: np.asarray(times, dtype=np.float64),
+    }
+    frame = pd.concat(
+        [pd.DataFrame({**level_rows, schema.READOUT: readout})
+         for readout in (schema.READOUT_TRAIN, schema.READOUT_EVAL)],
+        ignore_index=True,
+    )  # fmt: skip
+    constants = {
+        schema.RUN_ID: config.cell_hash(),
+        schema.SUITE: config.suite,
+        schema.ESTIMATOR: config.estimator,
+        schema.TASK: config.task,
+        schema.TASK_ID: task.id,
+        schema.DIM: task.dim_x,
+        schema.MI_LEVEL: _mi_level(config, truth),
+        schema.BATCH_SIZE: config.batch_size,
+        schema.CRITIC: config.critic,
+        schema.SEED: config.seed,
+        schema.DTYPE: config.dtype,
+        schema.NEGATIVES: config.negatives,
+    }
+    for name, value in constants.items():
+        frame[name] = value
+    for name in (schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.LOG_K, schema.CEILING,
+                 schema.GRAD_NORM):  # fmt: skip
+        frame[name] = math.nan  # no score matrix, no training
+    frame = frame[list(schema.COLUMNS)]
+    first_bad = np.flatnonzero(diverged)
+    sidecar = store.sidecar_record(
+        config=config.as_dict(),
+        run_id=config.cell_hash(),
+        wall_time_s=wall,
+        critic_architecture=f"{SAMPLE_CRITIC} (sample estimator)",
+        n_parameters=0,
+        diverged_step=int(steps[first_bad[0]]) if len(first_bad) else None,
+        task_id=task.id,
+        n_rows=len(frame),
+    )
+    sidecar.update({"kind": spec.kind, "sample_size": config.batch_size, "readout": READOUT_NOTE})
+    sidecar.update(truth_metadata(task))
+    return frame, sidecar
+
+
+def truth_metadata(task: Task) -> dict[str, float]:
+    """``{"true_mi_standard_error": se}`` for tasks whose truth is a Monte Carlo estimate."""
+    standard_error = getattr(task, "true_mi_standard_error", None)
+    return {} if standard_error is None else {"true_mi_standard_error": float(standard_error())}
+
+
+def run_and_store(suite_dir: Path, configs: Sequence[RunConfig]) -> list[str]:
+    """Run every sample cell and store it atomically as it finishes; returns the run ids."""
+    from mibench.train.stack import build_task
+
+    run_ids = []
+    for config in configs:
+        frame, sidecar = run_one(config, build_task(config))
+        store.write_run(suite_dir, config.cell_hash(), frame, sidecar)
+        run_ids.append(config.cell_hash())
+    return run_ids
