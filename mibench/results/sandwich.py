@@ -81,6 +81,8 @@ def sandwich_intervals(
         return pd.DataFrame(columns=list(COLUMNS))
     kinds = bound_kinds(sorted(summary[schema.ESTIMATOR].astype(str).unique()))
     frame = summary[summary[schema.ESTIMATOR].astype(str).isin(kinds)].copy()
+    if frame.empty:  # no bound in this suite (e.g. only sample estimators)
+        return pd.DataFrame(columns=list(COLUMNS))
     frame["_side"] = frame[schema.ESTIMATOR].astype(str).map(kinds)
     frame = frame[frame[metric].map(lambda v: math.isfinite(float(v)))]
     if schema.UNSTABLE in frame.columns:  # a cell with wild readouts bounds nothing: its mean is

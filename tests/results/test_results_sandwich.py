@@ -78,3 +78,8 @@ def test_unstable_cells_bound_nothing_and_crossed_intervals_still_draw() -> None
     assert out.iloc[0][sandwich.LOWER_ESTIMATOR] == "ba"
     assert out.iloc[0][sandwich.WIDTH] == pytest.approx(-0.5)
     assert sandwich_figure(summary).axes  # no negative error bar: the crossing is marked instead
+
+
+def test_a_suite_without_bounds_has_no_intervals() -> None:
+    summary = _summary([("smile", "g1", 2.0, 1.9), ("ksg", "g1", 2.0, 2.0)])
+    assert sandwich.sandwich_intervals(summary).empty
