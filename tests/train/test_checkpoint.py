@@ -25,9 +25,14 @@ def _configs() -> list[RunConfig]:
         RunConfig.make(estimator="nwj", seed=2, lr=50.0, **common),
     ]
     moco = [
-        RunConfig.make(estimator="infonce", seed=s, critic="encoder", system="moco",
-                       system_params={"queue": 16, "momentum": 0.9},
-                       **{**common, "task_params": {"dim": 2, "mi": 1.0}})  # fmt: skip
+        RunConfig.make(
+            estimator="infonce",
+            seed=s,
+            critic="encoder",
+            system="moco",
+            system_params={"queue": 16, "momentum": 0.9},
+            **common,
+        )
         for s in (0, 1)
     ]
     return [plain, moco]
