@@ -645,8 +645,6 @@ class _Stack:
                 alive, diverged_at, _ = self._block(
                     steps, data, eval_in_block, eval_data, alive, diverged_at, forced, train, evals
                 )
-            if progress is not None:
-                progress(steps[-1] + 1)
             if checkpoint is not None and steps[-1] + 1 < self.n_steps:
                 checkpoint(
                     steps[-1] + 1,
@@ -654,6 +652,8 @@ class _Stack:
                         n, a, d, train, evals
                     ),
                 )
+            if progress is not None:
+                progress(steps[-1] + 1)
         wall = time.perf_counter() - self._t0
         return self._results(log_steps, eval_steps, train, evals, diverged_at, wall)
 
