@@ -146,7 +146,9 @@ def in_process_threads() -> int:
 
 
 def _dask_task(job: StackJob, topic: str) -> list[FinishedRun]:
-    """What a Dask worker runs: one stack, reporting progress to ``topic``, one thread per task."""
+    """What a Dask worker runs: one stack, reporting progress to ``topic``, with one torch thread
+    (torch's thread count is per process, and a worker may run several tasks at once: start
+    workers with ``--nthreads 1`` and one worker per core)."""
     from distributed import get_worker
 
     worker = get_worker()
@@ -155,7 +157,7 @@ def _dask_task(job: StackJob, topic: str) -> list[FinishedRun]:
         worker.log_event(topic, {"index": job.index, "steps": int(steps_done), "pid": os.getpid()})
 
     report(0)
-    return jobs.train_job(job, report, threads=max(1, worker.state.nthreads))
+    return jobs.train_job(job, report, threads=1)
 
 
 class Dask(Executor):
