@@ -149,7 +149,7 @@ def in_process_threads() -> int:
 # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which also turns off glibc's
 # dynamic mmap threshold: every tensor above 128 KiB is then a fresh mmap, and the default suite
 # on 2 workers took 3.7x the page faults, 3.8x the system CPU time and 1.3x the wall time of
-# the same workers without it. Workers started here get no such variable; in others (a user's
+# the process pool that --workers used before Dask. Workers started here get no such variable; in others (a user's
 # `dask worker`, job-queue jobs) the first task sets the thresholds glibc would reach itself.
 _MALLOC_TRIM_ENV = "MALLOC_TRIM_THRESHOLD_"
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc malloc.h
