@@ -230,14 +230,30 @@ def run_command(
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Processes training stacks in parallel, one torch thread each (default: one "
-            "per CPU core for large plans, else 1 = train in this process)."
+            help="Dask LocalCluster of N single-thread processes training stacks in parallel "
+            "(default: one per CPU core for large plans, else 1 = train in this process, no "
+            "Dask); with --cluster, the number of job-queue workers."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Train on the existing Dask cluster whose scheduler is at this address "
+            "(tcp://HOST:8786); results are written here."
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Start a dask-jobqueue cluster of this kind (slurm, pbs, sge, lsf, htcondor, "
+            "oar, moab) from its jobqueue.yaml; needs the 'cluster' extra."
         ),
     ] = None,
 ) -> None:
     """Train a suite's cells (finished ones are skipped), store them and print the summary."""
     from mibench import runner
     from mibench import suite as suite_schema
+    from mibench.executor import ExecutorError, Target
 
     try:
         overrides = suite_schema.Overrides(
@@ -252,10 +268,12 @@ def run_command(
             device=device,
         )
         prepared = runner.prepare(suite, overrides=overrides, out=_out_path(out))
-        workers = runner.default_workers(prepared, force=force) if workers is None else workers
+        if workers is None:
+            workers = 1 if scheduler or cluster else runner.default_workers(prepared, force=force)
         if workers < 1:
             raise suite_schema.SuiteError(f"--workers: must be an integer >= 1, got {workers}")
-    except suite_schema.SuiteError as error:
+        Target(workers=workers, scheduler=scheduler, cluster=cluster).validate()
+    except (suite_schema.SuiteError, ExecutorError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
     try:
@@ -266,7 +284,12 @@ def run_command(
             show_progress=progress,
             plots=plots,
             workers=workers,
+            scheduler=scheduler,
+            cluster=cluster,
         )
+    except ExecutorError as error:  # unreachable scheduler, no dask-jobqueue: nothing written
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: finished runs are kept; run again to continue", err=True)
         raise typer.Exit(code=130) from None

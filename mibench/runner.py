@@ -4,39 +4,38 @@ The data flow of DESIGN.md, one direction::
 
     suite file --prepare()--> Plan (validated cells; nothing written yet)
       --execute()--> pending cells (finished ones skipped unless force)
-      --group by (device, train.stack_key)--> stacks --train.train_stack--> RunResults
-         (in this process, or in ``workers`` spawned processes with one torch thread each)
-      --store.write_run (atomic, as soon as each stack ends)--> runs/<run_id>.parquet
+      --group by (device, train.stack_key)--> stacks --jobs.train_job--> finished runs
+         (in this process, or as Dask tasks: see mibench.executor)
+      --store.write_run (atomic, in this process, as soon as each stack ends)--> runs/<run_id>.parquet
       --summary.summarize--> summary.parquet (+ manifest.json, suite.json, skipped.json)
       --mibench.plots.draw_all, when that module provides it--> figures/
 
 :func:`prepare` raises :class:`~mibench.suite.SuiteError` for every bad input before any
-directory exists; :func:`execute` is the only function that writes.
+directory exists; :func:`execute` is the only function that writes, and it reaches its executor
+(starts a LocalCluster, connects to ``scheduler``, starts a job-queue cluster) before it creates
+anything, so an unreachable cluster leaves no file.
 
-Workers. Stacks are independent, so ``workers > 1`` trains them in that many spawned processes,
-each limited to one torch thread (small stacked kernels are dominated by per-call overhead, and
-one thread per process avoids oversubscribing the cores). Each worker writes its own results with
-the same atomic rules. A worker dies with its parent (Linux ``PR_SET_PDEATHSIG``, and a parent
-check at every progress report elsewhere), so killing ``mibench run`` never leaves training
-processes behind. A run's numbers are bit-identical whatever its stack (size, stack-mates) and
-whatever the worker count: see ``tests/train/test_stack_independence.py``.
+Parallel runs. ``workers > 1`` trains the stacks as tasks of a Dask ``LocalCluster`` of that many
+single-thread processes; ``scheduler``/``cluster`` use a cluster of other machines
+(:mod:`mibench.executor`). Workers return the finished runs and this process writes them, so
+resume by config hash works the same everywhere. In-flight stacks checkpoint every
+``checkpoint_every_s`` seconds (:mod:`mibench.jobs`). Every run's numbers depend only on its
+config and the torch thread count of the process that trains it, never on which stack it shares
+or on which worker trains it; a stack trained in this process uses
+:func:`mibench.executor.in_process_threads` threads unless ``threads`` is given.
+A run's numbers are bit-identical whatever its stack (size, stack-mates) and whatever the
+worker count: see ``tests/train/test_stack_independence.py``.
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
+import contextlib
 import json
 import logging
 import math
-import multiprocessing
 import os
-import queue
-import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,8 +52,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mibench import checks
+from mibench import checks, jobs
 from mibench.comparison import truth_comparison_table
+from mibench.executor import Target, open_executor
 from mibench.interface import RunConfig
 from mibench.results import lock, schema, store, views
 from mibench.results.formatting import number as _number
@@ -74,13 +74,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_OUT = Path("results")
 DEFAULT_MAX_STACK = 256  # runs per train_stack call: bounds memory; larger stacks gain little
-FMICL_PREFIX = "fmicl_"
 MAX_BARS_KEPT = 8  # with more stacks than this, finished stacks' bars are removed
 DEFAULT_WORKERS = 1
-WORKER_THREADS = 1  # torch threads per worker process
-PARALLEL_MIN_RUN_STEPS = 100_000  # below this, spawning workers costs more than it saves
-_PROGRESS_POLL_S = 0.2
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARALLEL_MIN_RUN_STEPS = 100_000  # below this, starting worker processes costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -173,106 +169,7 @@ def _stack_label(stack: Sequence[RunConfig]) -> str:
     return f"{first.critic} K={first.batch_size} {shown} ({len(stack)} runs)"
 
 
-def _with_f_truth(frame: pd.DataFrame, config: RunConfig, task: Any) -> pd.DataFrame:
-    """Add the task's f-MI at each row's step as ``true_f_mi`` to an f-MICL run's frame.
-
-    The f of ``fmicl_<name>`` is the task's ``f_mi(name, step=..., alpha=...)`` (``alpha`` from
-    the run's estimator parameters, for Tsallis); NaN where the task has no f-MI ground truth.
-    """
-    if not config.estimator.startswith(FMICL_PREFIX) or schema.TRUE_F_MI in frame.columns:
-        return frame
-    f_mi = getattr(task, "f_mi", None)
-    if f_mi is None:
-        return frame
-    name = config.estimator.removeprefix(FMICL_PREFIX)
-    alpha = config.kwargs("estimator").get("alpha")
-    extra = {} if alpha is None else {"alpha": alpha}
-    steps = frame[schema.STEP].to_numpy()
-    truth = frame[schema.TRUE_MI].to_numpy()
-    by_truth = {}
-    for level in pd.unique(truth):  # schedule tasks: one f-MI per MI level, read at its first step
-        value = f_mi(name, step=int(steps[truth == level][0]), **extra)
-        by_truth[level] = math.nan if value is None else float(value)
-    frame = frame.copy()
-    frame[schema.TRUE_F_MI] = [by_truth[level] for level in truth]
-    return frame
-
-
-def _store_result(suite_dir: Path, result: Any, task: Any, token: str | None = None) -> bool:
-    """Write one run's files; with a claim ``token``, only while the claim still holds it."""
-    config: RunConfig = result.config
-    run_id = config.cell_hash()
-    if token is not None and not lock.holds(suite_dir, run_id, token):
-        # Our claim was taken over (we stalled for longer than lock.STALE_S): the process that
-        # took it writes this run; writing too could mix its sidecar with our Parquet file.
-        logger.warning("run %s: claim taken over by another process; result dropped", run_id)
-        return False
-    frame = _with_f_truth(result.frame, config, task)
-    sidecar = store.sidecar_record(
-        config=config.as_dict(),
-        run_id=run_id,
-        wall_time_s=result.wall_time_s,
-        critic_architecture=result.critic_architecture,
-        n_parameters=result.n_parameters,
-        diverged_step=result.diverged_step,
-        task_id=result.task_id,
-        n_rows=len(frame),
-    )
-    store.write_run(suite_dir, run_id, frame, sidecar)
-    return True
-
-
-def train_and_store(
-    suite_dir: Path,
-    stack: Sequence[RunConfig],
-    progress: Callable[[int], None] | None = None,
-    token: str | None = None,
-) -> list[str]:
-    """Train one stack and store each run as it comes back; returns the run ids.
-
-    ``token``: the claim token of the ``mibench run`` that holds these cells (see
-    :mod:`mibench.results.lock`); a run whose claim no longer holds it is not written.
-    """
-    from mibench import train
-
-    results = train.train_stack(stack, device=stack[0].device, progress=progress)
-    for result in results:
-        _store_result(suite_dir, result, train.build_task(result.config), token)
-    return [r.config.cell_hash() for r in results]
-
-
-# ------------------------------------------------------------------------- worker processes
-_worker_queue: Any = None
-_worker_parent: int | None = None
-
-
-def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _worker_init(progress_queue: Any, parent: int) -> None:
-    import torch
-
-    global _worker_queue, _worker_parent
-    _worker_queue, _worker_parent = progress_queue, parent
-    torch.set_num_threads(WORKER_THREADS)
-    _die_with_parent()
-    if os.getppid() != parent:  # the parent died before the death signal was armed
-        os._exit(1)
-
-
-def _worker_stack(
-    index: int, suite_dir: Path, stack: list[RunConfig], token: str | None = None
-) -> list[str]:
-    def report(steps_done: int) -> None:
-        if os.getppid() != _worker_parent:  # orphaned: stop instead of training for nobody
-            os._exit(1)
-        _worker_queue.put((index, steps_done))
-
-    report(0)
-    return train_and_store(suite_dir, stack, report, token)
+_with_f_truth = jobs.with_f_truth  # kept under its old name (tests, callers)
 
 
 def build_summary(prepared: Prepared) -> pd.DataFrame:
@@ -352,72 +249,23 @@ def _claim(
     return ours, held
 
 
-def _train_in_process(
-    suite_dir: Path,
-    stacks: list[list[RunConfig]],
-    bars: _Bars,
-    claims: lock.Claims,
-    force: bool = False,
-) -> tuple[list[RunConfig], list[RunConfig]]:
-    """Claim each stack's cells just before training it, so that a second ``mibench run`` on
-    the folder takes the stacks not started yet; returns (trained here, held by others)."""
-    trained, held = [], []
-    for index, stack in enumerate(stacks):
-        ours, others = _claim(claims, stack, force)
-        held.extend(others)
-        if ours:
-            bars.update(index, 0)
-            progress = functools.partial(bars.update, index)
-            for run_id in train_and_store(suite_dir, ours, progress, claims.token):
-                claims.release(run_id)
-            trained.extend(ours)
-        bars.finish(index)
-    return trained, held
-
-
-def _train_in_workers(
-    suite_dir: Path,
-    stacks: list[list[RunConfig]],
-    bars: _Bars,
-    workers: int,
-    claims: lock.Claims,
+def _store_job(
+    suite_dir: Path, job: jobs.StackJob, runs: Sequence[jobs.FinishedRun], claims: lock.Claims
 ) -> None:
-    context = multiprocessing.get_context("spawn")
-    progress_queue = context.Queue()
-    # Longest stacks first, so the last worker to finish is not handed the biggest one late.
-    order = sorted(range(len(stacks)), key=lambda i: -len(stacks[i]) * stacks[i][0].n_steps)
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_worker_init,
-        initargs=(progress_queue, os.getpid()),
-    ) as pool:
-        pending: dict[Future[list[str]], int] = {
-            pool.submit(_worker_stack, i, suite_dir, stacks[i], claims.token): i for i in order
-        }
-        try:
-            while pending:
-                done, _ = wait(pending, timeout=_PROGRESS_POLL_S, return_when=FIRST_COMPLETED)
-                _drain(progress_queue, bars)
-                for future in done:
-                    index = pending.pop(future)
-                    # A worker's exception is raised here, with its traceback.
-                    for run_id in future.result():
-                        claims.release(run_id)
-                    bars.finish(index)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-
-
-def _drain(progress_queue: Any, bars: _Bars) -> None:
-    while True:
-        try:
-            index, steps_done = progress_queue.get_nowait()
-        except queue.Empty:
-            return
-        bars.update(index, steps_done)
+    """Write a finished stack's runs (this process owns the results folder) while our claims
+    hold them, release them, then drop the stack's checkpoint: from now on the run files are
+    what a rerun finds."""
+    for run in runs:
+        if not lock.holds(suite_dir, run.run_id, claims.token):
+            # Our claim was taken over (we stalled for longer than lock.STALE_S): the process
+            # that took it writes this run; writing too could mix its sidecar with our Parquet.
+            logger.warning(
+                "run %s: claim taken over by another process; result dropped", run.run_id
+            )
+            continue
+        store.write_run(suite_dir, run.run_id, run.frame, run.sidecar)
+        claims.release(run.run_id)
+    jobs.remove_checkpoint(job)
 
 
 def default_workers(prepared: Prepared, *, force: bool = False) -> int:
@@ -436,76 +284,99 @@ def execute(
     plots: bool = True,
     max_stack: int = DEFAULT_MAX_STACK,
     workers: int = DEFAULT_WORKERS,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+    threads: int | None = None,
+    checkpoint_every_s: float | None = jobs.DEFAULT_CHECKPOINT_EVERY_S,
 ) -> RunReport:
     """Train the pending cells of a prepared plan, store them, and write the summary.
 
-    ``workers > 1`` trains stacks in that many processes (one torch thread each); CUDA runs
-    always train in this process.
+    ``workers > 1``: a Dask LocalCluster of that many one-thread processes; ``scheduler``: the
+    Dask cluster at that address; ``cluster``: a dask-jobqueue cluster of that kind (slurm, ...).
+    Raises :class:`~mibench.executor.ExecutorError` (a ValueError) for a bad or unreachable
+    target before anything is written. CUDA runs on a LocalCluster train in this process (one
+    process per GPU); on a scheduler or job-queue cluster they go to workers with the ``GPU``
+    resource. ``threads``: torch threads for stacks trained in this process (None: the idle
+    cores, see :func:`mibench.executor.in_process_threads`). ``checkpoint_every_s`` None turns
+    checkpoints off.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    target = Target(workers=workers, scheduler=scheduler, cluster=cluster)
+    target.validate()
     console = console or Console(stderr=True)
     started = time.perf_counter()
     suite_dir = prepared.suite_dir
-    runs = store.runs_dir(suite_dir)
-    runs.mkdir(parents=True, exist_ok=True)
-    store.clean_leftovers(suite_dir)
-    lock.remove_dead_claims(suite_dir)  # claims a killed run left on cells it had finished
     from mibench.train import sample_runs
 
     # Sample estimators (KSG, CCA, ...) need no critic and no stack: their own fast path.
     sample_pending, pending = sample_runs.split(pending_configs(prepared, force=force))
-    if any(c.device.startswith("cuda") for c in pending):
-        workers = 1  # one process per GPU: the stacks already fill it
+    if (
+        target.scheduler is None
+        and target.cluster is None
+        and any(c.device.startswith("cuda") for c in pending)
+    ):
+        target = Target(workers=1)  # one process per GPU: the stacks already fill it
+    planned = make_stacks(pending, max_stack=max_stack, workers=target.workers)
     by_id = {c.cell_hash(): c for c in pending}
-    trained: list[RunConfig] = []
-
-    def train_now(configs: list[RunConfig]) -> list[RunConfig]:
-        """Train the cells of ``configs`` nobody else holds; returns those held by others."""
-        stacks = make_stacks(configs, max_stack=max_stack, workers=workers)
-        with Progress(*_Bars.COLUMNS, console=console, disable=not show_progress) as progress:
-            if workers > 1 and len(stacks) > 1:
-                # All stacks start at once in the pool: claim them all up front.
-                ours, held_configs = _claim(claims, configs, force)
-                stacks = make_stacks(ours, max_stack=max_stack, workers=workers)
-                bars = _Bars(progress, stacks)
-                if stacks:
-                    _train_in_workers(suite_dir, stacks, bars, min(workers, len(stacks)), claims)
-                trained.extend(ours)
-                return held_configs
-            bars = _Bars(progress, stacks)
-            here, held_configs = _train_in_process(suite_dir, stacks, bars, claims, force)
-        trained.extend(here)
-        return held_configs
-
-    # One claim per cell (mibench.results.lock): cells another mibench run is training are
-    # left to it and waited for; a cell whose holder dies is taken over and trained here.
-    def sample_now(configs: list[RunConfig]) -> list[RunConfig]:
-        """Estimate the sample cells of ``configs`` nobody else holds; returns the held ones."""
-        ours, held_configs = _claim(claims, configs, force)
-        for run_id in sample_runs.run_and_store(suite_dir, ours):
-            claims.release(run_id)
-        trained.extend(ours)
-        return held_configs
-
     every = {**by_id, **{c.cell_hash(): c for c in sample_pending}}
-    claims = lock.Claims(suite_dir)
-    with claims.holding():
-        held = [c.cell_hash() for c in sample_now(sample_pending)]
-        held += [c.cell_hash() for c in train_now(list(by_id.values()))]
-        if held:
-            holder = claims.holder_of(held[0])
-            who = "another mibench run" if holder is None else holder.describe()
-            console.print(
-                f"waiting for {len(held)} runs that {who} is training (in this results folder)",
-                markup=False,
-                soft_wrap=True,
-            )
-        for taken in claims.wait_for(held):  # holders that died or stalled: train their cells
-            samples, stacked = sample_runs.split([every[r] for r in taken])
-            held_again = sample_now(samples) + train_now(stacked)
-            if held_again:  # claimed by wait_for, so ours: cannot be held by others
-                raise RuntimeError(f"claimed runs held by another process: {held_again}")
+    trained: list[RunConfig] = []
+    with open_executor(target, len(planned), threads=threads) as executor:
+        runs = store.runs_dir(suite_dir)
+        runs.mkdir(parents=True, exist_ok=True)
+        store.clean_leftovers(suite_dir)
+        store.clean_partials(jobs.checkpoint_dir(suite_dir))
+        lock.remove_dead_claims(suite_dir)  # claims a killed run left on cells it had finished
+        if executor.dashboard or executor.description != "this process":
+            where = f"training on {executor.description}"
+            where += f"; dashboard {executor.dashboard}" if executor.dashboard else ""
+            console.print(where, soft_wrap=True)
+        # One claim per cell (mibench.results.lock): cells another mibench run is training are
+        # left to it and waited for; a cell whose holder dies is taken over and trained here.
+        claims = lock.Claims(suite_dir)
+
+        def sample_now(configs: list[RunConfig]) -> list[RunConfig]:
+            """Estimate the sample cells nobody else holds; returns the held ones."""
+            ours, held_configs = _claim(claims, configs, force)
+            for run_id in sample_runs.run_and_store(suite_dir, ours):
+                claims.release(run_id)
+            trained.extend(ours)
+            return held_configs
+
+        def train_now(configs: list[RunConfig]) -> list[RunConfig]:
+            """Train the cells nobody else holds on the executor; returns the held ones."""
+            ours, held_configs = _claim(claims, configs, force)
+            stacks = make_stacks(ours, max_stack=max_stack, workers=executor.parallelism)
+            stack_jobs = jobs.make_jobs(stacks, suite_dir, checkpoint_every_s=checkpoint_every_s)
+            with Progress(*_Bars.COLUMNS, console=console, disable=not show_progress) as progress:
+                bars = _Bars(progress, stacks)
+
+                def done(job: jobs.StackJob, finished: list[jobs.FinishedRun]) -> None:
+                    _store_job(suite_dir, job, finished, claims)
+                    bars.finish(job.index)
+
+                if stack_jobs:
+                    executor.train(stack_jobs, bars.update, done)
+            trained.extend(ours)
+            return held_configs
+
+        with claims.holding():
+            held = [c.cell_hash() for c in sample_now(sample_pending)]
+            held += [c.cell_hash() for c in train_now(list(by_id.values()))]
+            if held:
+                holder = claims.holder_of(held[0])
+                who = "another mibench run" if holder is None else holder.describe()
+                console.print(
+                    f"waiting for {len(held)} runs that {who} is training (in this results folder)",
+                    markup=False,
+                    soft_wrap=True,
+                )
+            for taken in claims.wait_for(held):  # holders that died or stalled: train theirs
+                samples, stacked = sample_runs.split([every[r] for r in taken])
+                held_again = sample_now(samples) + train_now(stacked)
+                if held_again:  # claimed by wait_for, so ours: cannot be held by others
+                    raise RuntimeError(f"claimed runs held by another process: {held_again}")
+    _remove_empty_dir(jobs.checkpoint_dir(suite_dir))
     total_run_steps = sum(c.n_steps for c in trained)
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
     store.write_json_atomic(suite_dir / store.MANIFEST_FILE, {"run_ids": run_ids})
@@ -527,6 +398,12 @@ def execute(
         skipped=skipped,
         figures=figures,
     )
+
+
+def _remove_empty_dir(directory: Path) -> None:
+    # Absent, or still holding checkpoints of stacks that did not finish: leave it.
+    with contextlib.suppress(OSError):
+        directory.rmdir()
 
 
 _SETTING_FIELDS = (

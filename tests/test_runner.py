@@ -67,7 +67,7 @@ class FakeTrainer:
     def stack_key(config: RunConfig) -> tuple:
         return (config.critic, config.batch_size, config.n_steps)
 
-    def train_stack(self, configs, *, device="cpu", progress=None):
+    def train_stack(self, configs, *, device="cpu", progress=None, **checkpointing):
         self.calls.append(list(configs))
         assert len({self.stack_key(c) for c in configs}) == 1
         if progress is not None:

@@ -112,6 +112,8 @@ Progress = Callable[[int], None]
 # Early stopping: called after every data block with the eval steps done so far and their "eval"
 # estimates (float64, shape (n_done, R)); returning True ends training after that block.
 StopRule = Callable[[np.ndarray, np.ndarray], bool]
+Checkpoint = Callable[[int, Callable[[], dict[str, Any]]], None]
+CHECKPOINT_FORMAT = 1  # bump when the state dict of _Stack._checkpoint_state changes
 
 
 @lru_cache(maxsize=256)
@@ -704,7 +706,13 @@ class _Stack:
         steps = list(range(0, self.n_steps, self.eval_every))
         return steps if steps[-1] == self.n_steps - 1 else [*steps, self.n_steps - 1]
 
-    def run(self, progress: Progress | None, stop: StopRule | None = None) -> list[RunResult]:
+    def run(
+        self,
+        progress: Progress | None,
+        stop: StopRule | None = None,
+        checkpoint: Checkpoint | None = None,
+        resume_from: dict[str, Any] | None = None,
+    ) -> list[RunResult]:
         R, device = self.n_runs, self.device
         log_steps, eval_steps = self._log_steps(), self._eval_steps()
         self.log_row = {s: i for i, s in enumerate(log_steps)}
@@ -715,7 +723,10 @@ class _Stack:
         diverged_at = torch.full((R,), -1, dtype=torch.int64, device=device)
         self._t0 = time.perf_counter()
         block = self._block_steps()
-        for block_start in range(0, self.n_steps, block):
+        start = 0
+        if resume_from is not None:
+            alive, diverged_at, start = self._load_checkpoint(resume_from, train, evals)
+        for block_start in range(start, self.n_steps, block):
             steps = list(range(block_start, min(self.n_steps, block_start + block)))
             data = self._draw(self.data_gens, steps, self.K)
             eval_in_block = [s for s in steps if s in self.eval_row]
@@ -737,6 +748,13 @@ class _Stack:
                 forced = torch.where(bad, first_bad, -1)
                 alive, diverged_at, _ = self._block(
                     steps, data, eval_in_block, eval_data, alive, diverged_at, forced, train, evals
+                )
+            if checkpoint is not None and steps[-1] + 1 < self.n_steps:
+                checkpoint(
+                    steps[-1] + 1,
+                    lambda a=alive, d=diverged_at, n=steps[-1] + 1: self._checkpoint_state(
+                        n, a, d, train, evals
+                    ),
                 )
             if progress is not None:
                 progress(steps[-1] + 1)
@@ -949,6 +967,45 @@ class _Stack:
             "system": None if self.system is None else self.system.state(),
         }
 
+    def _checkpoint_state(
+        self, steps_done: int, alive: Tensor, diverged_at: Tensor, train: _Records, evals: _Records
+    ) -> dict[str, Any]:
+        """Everything the steps after ``steps_done`` (a block boundary) read: parameters, Adam
+        moments and count, estimator and system state, per-run generators, the records so far."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "run_ids": [r.config.cell_hash() for r in self.runs],
+            "steps_done": steps_done,
+            "snapshot": self._snapshot(alive, diverged_at, train, evals),
+            "train": {k: v.clone() for k, v in train.columns.items()},
+            "evals": {k: v.clone() for k, v in evals.columns.items()},
+            "train_times": list(train.times),
+            "eval_times": list(evals.times),
+            "elapsed_s": time.perf_counter() - self._t0,
+            "data_gens": [g.get_state() for g in self.data_gens],
+            "eval_gens": [g.get_state() for g in self.eval_gens],
+        }
+
+    def _load_checkpoint(
+        self, state: dict[str, Any], train: _Records, evals: _Records
+    ) -> tuple[Tensor, Tensor, int]:
+        """Inverse of :meth:`_checkpoint_state`; returns alive, diverged_at and the next step."""
+        run_ids = [r.config.cell_hash() for r in self.runs]
+        if state.get("format") != CHECKPOINT_FORMAT or state.get("run_ids") != run_ids:
+            raise ValueError("checkpoint belongs to another stack (run ids or format differ)")
+        snapshot = _to_device(state["snapshot"], self.device)
+        train.times[:] = state["train_times"]
+        evals.times[:] = state["eval_times"]
+        alive, diverged_at = self._restore(snapshot, train, evals)
+        train.columns = _to_device(state["train"], self.device)
+        evals.columns = _to_device(state["evals"], self.device)
+        for gen, saved in zip(self.data_gens, state["data_gens"], strict=True):
+            gen.set_state(saved)
+        for gen, saved in zip(self.eval_gens, state["eval_gens"], strict=True):
+            gen.set_state(saved)
+        self._t0 = time.perf_counter() - state["elapsed_s"]  # time_s goes on from where it was
+        return alive, diverged_at, int(state["steps_done"])
+
     def _restore(
         self, snapshot: dict[str, Any], train: _Records, evals: _Records
     ) -> tuple[Tensor, Tensor]:
@@ -1089,6 +1146,17 @@ class _Stack:
         return float(truth[0]) if np.all(truth == truth[0]) else math.nan
 
 
+def _to_device(state: Any, device: torch.device) -> Any:
+    """Tensors of a loaded checkpoint (nested containers) moved to ``device``."""
+    if isinstance(state, Tensor):
+        return state.to(device)
+    if isinstance(state, dict):
+        return {k: _to_device(v, device) for k, v in state.items()}
+    if isinstance(state, tuple | list):
+        return type(state)(_to_device(v, device) for v in state)
+    return state
+
+
 def _clone(state: Any) -> Any:
     if isinstance(state, Tensor):
         return state.clone()
@@ -1129,6 +1197,8 @@ def train_stack(
     tasks: Sequence[Task] | None = None,
     eval_tasks: Sequence[Task] | None = None,
     stop: StopRule | None = None,
+    checkpoint: Checkpoint | None = None,
+    resume_from: dict[str, Any] | None = None,
 ) -> list[RunResult]:
     """Train every config in ``configs`` as one stacked computation; one result per config, in order.
 
@@ -1143,6 +1213,11 @@ def train_stack(
         stop: optional early-stopping rule, called after every data block with the eval steps
             done so far and their eval estimates ``(n_done, R)``; True ends training there (every
             run of the stack stops; the frames end at the block's last step). Default: never.
+        checkpoint: called after every data block but the last as ``checkpoint(steps_done,
+            state)``; ``state()`` builds the stack's full state (a dict of tensors and plain
+            values, for ``torch.save``) only when the callback decides to keep one.
+        resume_from: such a state: training goes on from its step, bit for bit as if never
+            stopped (same device and thread count); ValueError if it belongs to other runs.
     Returns:
         ``RunResult`` per config, in the order given.
     """
@@ -1153,5 +1228,5 @@ def train_stack(
         tasks = None if tasks is None else list(tasks) * _LONE_RUN_COPIES
         eval_tasks = None if eval_tasks is None else list(eval_tasks) * _LONE_RUN_COPIES
     stack = _Stack(configs, torch.device(device), tasks=tasks, eval_tasks=eval_tasks)
-    results = stack.run(progress, stop)
+    results = stack.run(progress, stop, checkpoint, resume_from)
     return results[:1] if lone else results
