@@ -6,7 +6,8 @@ estimator keeps its style whichever subset of estimators a figure shows.
 
 Twenty-odd estimators cannot all get clearly different hues, so the palette is the nine
 saturated tab10 colours (tab10's grey is left out: grey and black are the reference lines) used
-three times: plain with solid lines, darkened with dashed lines, lightened with dotted lines.
+four times: plain with solid lines, darkened with dashed lines, lightened with dotted lines,
+slightly darkened with dash-dot lines (36 looks for the 31 registered estimators).
 Line plots use the line style too, so two estimators never look alike.
 """
 
@@ -25,7 +26,8 @@ BASE_COLOURS = (
 )  # fmt: skip
 DARKEN = 0.55  # second cycle: colour * DARKEN
 LIGHTEN = 0.5  # third cycle: colour mixed halfway with white
-LINESTYLES = ("-", "--", ":")
+SHADE = 0.8  # fourth cycle: colour * SHADE
+LINESTYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "*")
 
 RGB = tuple[float, float, float]
@@ -45,6 +47,8 @@ def _colour(index: int) -> RGB:
         base = base * DARKEN
     elif cycle == 2:
         base = base + (1.0 - base) * LIGHTEN
+    elif cycle == 3:
+        base = base * SHADE
     r, g, b = (float(v) for v in np.clip(base, 0.0, 1.0))
     return (r, g, b)
 
@@ -62,7 +66,7 @@ def estimator_colours(names: Iterable[str]) -> dict[str, RGB]:
 
 
 def estimator_linestyles(names: Iterable[str]) -> dict[str, str]:
-    """``{name: line style}``: solid, dashed, dotted for the three colour cycles."""
+    """``{name: line style}``: solid, dashed, dotted, dash-dot for the four colour cycles."""
     return {
         n: LINESTYLES[(i // len(BASE_COLOURS)) % len(LINESTYLES)]
         for n, i in _positions(names).items()
