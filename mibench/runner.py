@@ -169,9 +169,6 @@ def _stack_label(stack: Sequence[RunConfig]) -> str:
     return f"{first.critic} K={first.batch_size} {shown} ({len(stack)} runs)"
 
 
-_with_f_truth = jobs.with_f_truth  # kept under its old name (tests, callers)
-
-
 def build_summary(prepared: Prepared) -> pd.DataFrame:
     """Summary of the plan's cells, read back from the stored run files."""
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
@@ -418,12 +415,13 @@ _SETTING_FIELDS = (
     schema.CRITIC_PARAMS,
     "_task_rest",
 )
-_SWEPT_TASK_PARAMS = ("mi", "rho")  # the table's columns
 
 
 def _task_rest(task_params: str) -> str:
     params = json.loads(task_params)
-    return ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in _SWEPT_TASK_PARAMS)
+    return ", ".join(
+        f"{k}={v}" for k, v in sorted(params.items()) if k not in schema.SWEPT_TASK_PARAMS
+    )
 
 
 def is_unstable(row: pd.Series) -> bool:
@@ -439,7 +437,7 @@ def _differing_task_params(task_params: str, siblings: pd.Series) -> str:
     keys = [
         k
         for k in sorted(mine)
-        if k not in _SWEPT_TASK_PARAMS and len({json.dumps(o.get(k)) for o in others}) > 1
+        if k not in schema.SWEPT_TASK_PARAMS and len({json.dumps(o.get(k)) for o in others}) > 1
     ]
     return "".join(f", {k}={mine[k]}" for k in keys)
 

@@ -13,7 +13,7 @@ import pytest
 
 import mibench.plots
 import mibench.train
-from mibench import runner
+from mibench import jobs, runner
 from mibench.interface import RunConfig
 from mibench.results import schema, store
 from mibench.suite import Overrides, SuiteError
@@ -254,7 +254,7 @@ def test_f_truth_is_added_per_level_for_fmicl_runs():
                             n_steps=40, eval_every=10)  # fmt: skip
     frame = fake_frame(config)
     frame[schema.TRUE_MI] = np.where(frame[schema.STEP] < 20, 1.0, 2.0)
-    out = runner._with_f_truth(frame, config, Staircase())
+    out = jobs.with_f_truth(frame, config, Staircase())
     expected = np.where(frame[schema.STEP] < 20, 0.5, 10.5)
     np.testing.assert_array_equal(out[schema.TRUE_F_MI].to_numpy(), expected)
     assert sorted(calls) == [("tsallis", 0, 0.5), ("tsallis", 20, 0.5)]  # once per level
@@ -262,11 +262,11 @@ def test_f_truth_is_added_per_level_for_fmicl_runs():
     pearson = config.__class__.make(**{**config.as_dict(), "estimator": "fmicl_pearson",
                                        "estimator_params": {}})  # fmt: skip
     task = tasks.build("gaussian", dim=2, mi=1.0)
-    out = runner._with_f_truth(fake_frame(pearson), pearson, task)
+    out = jobs.with_f_truth(fake_frame(pearson), pearson, task)
     assert out[schema.TRUE_F_MI].to_numpy() == pytest.approx(math.expm1(2.0))
     # Not an f-MICL estimator: unchanged.
     plain = RunConfig.make(estimator="nwj", task="gaussian", task_params={"dim": 2, "mi": 1.0})
-    assert schema.TRUE_F_MI not in runner._with_f_truth(fake_frame(plain), plain, task)
+    assert schema.TRUE_F_MI not in jobs.with_f_truth(fake_frame(plain), plain, task)
 
 
 def test_single_group_is_cut_for_every_worker(tmp_path, trainer, suite_file):

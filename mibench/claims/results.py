@@ -164,13 +164,10 @@ def _slope_interval(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
 
 
-SWEPT_TASK_PARAMS = ("mi", "rho")  # what changes along one estimator's curve over MI levels
-
-
 def _task_rest(task_params: str) -> str:
     params = json.loads(task_params or "{}")
     return json.dumps(
-        {k: v for k, v in params.items() if k not in SWEPT_TASK_PARAMS}, sort_keys=True
+        {k: v for k, v in params.items() if k not in schema.SWEPT_TASK_PARAMS}, sort_keys=True
     )
 
 

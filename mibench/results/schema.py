@@ -118,6 +118,8 @@ WILD_NATS = 10.0
 # A cell is unstable when more than this share of its window readouts is wild. Zero: one
 # exploding readout already decides a mean (a single 1e61 among 10^4 readouts moves it by 1e57).
 WILD_THRESHOLD = 0.0
+# Task parameters that set the MI level: what changes along one estimator's curve over levels.
+SWEPT_TASK_PARAMS = ("mi", "rho")
 PER_ROW_DV = "per_row_dv"  # FlatNCE-family extra: per-row DV of the scores (not the readout)
 F_VALUE = "f_value"  # f-MICL extras: window mean of the f-value, the task's f-MI, their gap
 F_VALUE_MEDIAN = "f_value_median"  # window median of the f-value (robust to exploding batches)
