@@ -50,12 +50,26 @@ SETTING_DEFAULTS: dict[str, Any] = {
     "negatives": _DEFAULTS.negatives,
     "eval_every": _DEFAULTS.eval_every,
     "eval_batch_size": None,
-    "log_every": _DEFAULTS.log_every,
+    "log_every": "auto",  # AUTO_LOG_EVERY
     "batch_sizes": [_DEFAULTS.batch_size],
     "device": _DEFAULTS.device,
     "sample_size": 5000,  # sample estimators: joint draws per estimate (mibench.train.sample_runs)
 }
 SUITE_ONLY_KEYS = ("name", "description")
+# log_every = "auto": a train readout every max(1, K // AUTO_LOG_EVERY_K) steps. The float64
+# readout of one logged step costs a pass over the K x K scores per run, as much as the step's
+# loss (at K = 512: 48 % of the step logged every step, measured with benchmarks/bench_suite.py
+# --readout-k 512); logging every K/128-th step keeps it a small, K-independent share (K <= 128:
+# every step).
+AUTO_LOG_EVERY = "auto"
+AUTO_LOG_EVERY_K = 128
+
+
+def resolve_log_every(log_every: int | str, batch_size: int) -> int:
+    """The train-readout interval of a cell: ``log_every`` itself, or its ``"auto"`` value at K."""
+    if log_every == AUTO_LOG_EVERY:
+        return max(1, batch_size // AUTO_LOG_EVERY_K)
+    return int(log_every)
 GRID_ONLY_KEYS = ("estimators", "tasks", "critics", "estimator_params", "systems")
 
 
@@ -225,7 +239,13 @@ def _check_setting(where: str, key: str, value: Any) -> Any:
         return _choice(where, value, DTYPES)
     if key == "negatives":
         return _choice(where, value, NEGATIVES)
-    if key in ("eval_every", "log_every"):
+    if key == "log_every":
+        if value == AUTO_LOG_EVERY:
+            return value
+        if not _is_int(value) or value < 1:
+            raise _fail(where, f'must be an integer >= 1 or "auto", got {value!r}')
+        return int(value)
+    if key == "eval_every":
         return _int_at_least(where, value, 1)
     if key == "eval_batch_size":
         return _int_at_least(where, value, MIN_BATCH_SIZE)
@@ -828,7 +848,7 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                     negatives=s["negatives"],
                     eval_every=s["eval_every"],
                     eval_batch_size=s["eval_batch_size"],
-                    log_every=s["log_every"],
+                    log_every=resolve_log_every(s["log_every"], batch_size),
                     suite=suite.name,
                     device=s["device"],
                     system=system,

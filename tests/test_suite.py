@@ -177,6 +177,10 @@ BAD_CASES = {
     "cuda without a GPU": (("steps = 10", 'steps = 10\ndevice = "cuda"'), r"device 'cuda' is not "
                            r"available here; valid choices: cpu"),
     "malformed TOML": (("steps = 10", "steps = = 10"), r"not valid TOML: "),
+    "log_every neither int nor auto": (("steps = 10", 'steps = 10\nlog_every = "often"'),
+                                       r'log_every: must be an integer >= 1 or "auto", got \'often\''),
+    "log_every < 1": (("steps = 10", "steps = 10\nlog_every = 0"),
+                      r'log_every: must be an integer >= 1 or "auto", got 0'),
 }  # fmt: skip
 
 
@@ -293,3 +297,13 @@ def test_default_suite_is_the_canonical_staircase_comparison():
         elif spec.layout != "labels":
             assert {base for _, base, _, _ in cells} == {"gaussian", "cubic"}, name
     assert {t for t, *_ in by_estimator["sincere"]} == {"labeled_gaussians"}
+
+
+def test_log_every_auto_logs_every_k_over_128th_step(tmp_path, applies_always):
+    """``log_every = "auto"`` (the default) resolves per cell: every max(1, K // 128) steps, so the
+    float64 train readout (one K x K pass per logged step) stays a small share of the step."""
+    text = BASE.replace("batch_sizes = [8]", "batch_sizes = [8, 128, 256, 512, 1000]")
+    by_k = {c.batch_size: c.log_every for c in plan(load_suite(write(tmp_path, text))).configs}
+    assert by_k == {8: 1, 128: 1, 256: 2, 512: 4, 1000: 7}
+    explicit = text.replace("steps = 10", "steps = 10\nlog_every = 3")
+    assert {c.log_every for c in plan(load_suite(write(tmp_path, explicit))).configs} == {3}

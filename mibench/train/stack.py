@@ -886,7 +886,9 @@ class _Stack:
         rows = slice(pending.rows[0], pending.rows[-1] + 1)
         if rows.stop - rows.start != len(pending.rows):
             raise RuntimeError("pending readout rows must be consecutive")
-        scores64 = torch.stack(pending.scores).double()
+        # One pending step (large K): a view, not a stacked copy of the (R, K, K) scores.
+        stacked = pending.scores[0][None] if len(pending.scores) == 1 else torch.stack(pending.scores)
+        scores64 = stacked.double()
         duals = {k: torch.stack([d[k] for d in pending.duals]) for k in self.heads}
         labels = None if pending.labels[0] is None else torch.stack(pending.labels)
         states = [_stack_states([s[g] for s in pending.states]) for g in range(len(self.groups))]
