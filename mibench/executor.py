@@ -207,14 +207,14 @@ class Dask(Executor):
         # Longest stacks first (Dask runs higher priorities first), so that the last worker to
         # finish is not handed the biggest stack late.
         pending = {}
-        for job in sorted(jobs_, key=lambda j: -j.run_steps):
+        for job in sorted(jobs_, key=lambda j: -j.work):
             future = self.client.submit(
                 _dask_task,
                 job,
                 topic,
                 key=f"mibench-stack-{job.index}-{token}",
                 pure=False,
-                priority=job.run_steps,
+                priority=round(job.work),
                 resources={GPU_RESOURCE: 1} if job.device.startswith("cuda") else None,
             )
             pending[future] = job

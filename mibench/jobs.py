@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from mibench import cost
 from mibench.interface import RunConfig
 from mibench.results import schema, store
 
@@ -79,6 +80,11 @@ class StackJob:
     @property
     def run_steps(self) -> int:
         return len(self.configs) * self.n_steps
+
+    @property
+    def work(self) -> float:
+        """Relative cost to train (:func:`mibench.cost.work`): the executors start the costliest first."""
+        return cost.work(self.configs)
 
 
 @dataclass(frozen=True)

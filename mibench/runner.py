@@ -52,7 +52,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mibench import checks, jobs
+from mibench import checks, cost, jobs
 from mibench.comparison import truth_comparison_table
 from mibench.executor import Target, open_executor
 from mibench.interface import RunConfig
@@ -137,29 +137,30 @@ def pending_configs(prepared: Prepared, *, force: bool = False) -> list[RunConfi
 def make_stacks(
     configs: Sequence[RunConfig], *, max_stack: int = DEFAULT_MAX_STACK, workers: int = 1
 ) -> list[list[RunConfig]]:
-    """Group configs that may share one stacked computation, in first-seen order.
+    """Group configs that may share one stacked computation; the costliest stacks first.
 
     Each group is cut into equal parts of at most ``max_stack`` runs; with ``workers > 1`` a group
-    whose run-steps exceed a worker's fair share (all run-steps / workers) is also cut into that
-    many parts, so that no worker is left with one big stack while the others idle (a plan of 8
-    runs on 4 workers is 4 stacks, not one of 8).
+    whose work (:func:`mibench.cost.work`: run-steps weighted by their K-dependent step cost)
+    exceeds a worker's fair share (all work / workers) is also cut into that many parts, so that no
+    worker is left with one big stack while the others idle (a plan of 8 equal runs on 4 workers
+    is 4 stacks, not one of 8; a K = 512 group is split where the small-K groups are not). Stacks
+    come out costliest first, the order the executors start them in, so the last to finish is a
+    short one.
     """
     from mibench import train
 
     groups: dict[tuple[Any, ...], list[RunConfig]] = {}
     for config in configs:
         groups.setdefault((config.device, *train.stack_key(config)), []).append(config)
-    total = sum(c.n_steps for c in configs)
-    share = total / max(1, workers)
+    share = cost.work(configs) / max(1, workers)
     stacks = []
     for members in groups.values():
         parts = math.ceil(len(members) / max_stack)
         if workers > 1:
-            work = sum(c.n_steps for c in members)
-            parts = max(parts, min(len(members), math.ceil(work / share - 1e-9)))
+            parts = max(parts, min(len(members), math.ceil(cost.work(members) / share - 1e-9)))
         size = math.ceil(len(members) / parts)
         stacks.extend(members[start : start + size] for start in range(0, len(members), size))
-    return stacks
+    return sorted(stacks, key=lambda stack: -cost.work(stack))
 
 
 def _stack_label(stack: Sequence[RunConfig]) -> str:

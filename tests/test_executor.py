@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mibench import executor, jobs, runner
+from mibench import cost, executor, jobs, runner
 from mibench.cli import app
 from mibench.interface import RunConfig
 from mibench.results import schema, store
@@ -257,10 +257,11 @@ def test_cuda_stacks_ask_for_a_gpu_worker_and_long_stacks_go_first():
     dask = executor.Dask(client)
     dask.train([job(0, "cpu", 1), job(1, "cuda", 3), job(2, "cpu", 2)], lambda i, n: None,
                lambda j, runs: done.append(j.index))  # fmt: skip
-    assert [s["index"] for s in client.submitted] == [1, 2, 0]  # longest first
+    assert [s["index"] for s in client.submitted] == [1, 2, 0]  # costliest first
     assert [s["resources"] for s in client.submitted] == [{"GPU": 1}, None, None]
-    n_steps = RunConfig.make(estimator="infonce", task="gaussian").n_steps
-    assert [s["priority"] for s in client.submitted] == [3 * n_steps, 2 * n_steps, n_steps]
+    config = RunConfig.make(estimator="infonce", task="gaussian")
+    per_run = config.n_steps * cost.run_step_cost(config)  # equal shapes: priority ~ run-steps
+    assert [s["priority"] for s in client.submitted] == [round(n * per_run) for n in (3, 2, 1)]
     assert sorted(done) == [0, 1, 2]
 
 

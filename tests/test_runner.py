@@ -13,7 +13,7 @@ import pytest
 
 import mibench.plots
 import mibench.train
-from mibench import jobs, runner
+from mibench import cost, jobs, runner
 from mibench.interface import RunConfig
 from mibench.results import schema, store
 from mibench.suite import Overrides, SuiteError
@@ -165,10 +165,14 @@ def test_only_missing_cells_are_trained(tmp_path, suite_file, trainer):
 def test_max_stack_splits_groups(suite_file, trainer, tmp_path):
     prepared = runner.prepare(suite_file, out=tmp_path)
     stacks = runner.make_stacks(runner.pending_configs(prepared), max_stack=3)
-    assert [len(s) for s in stacks] == [3, 3, 2, 3, 3, 2]
-    assert [c for s in stacks for c in s] == sorted(
-        prepared.plan.configs, key=lambda c: c.batch_size
+    # Two groups (K = 8, 16) of 8 runs, each cut into 3 + 3 + 2; costliest first: K = 16's
+    # 3-run stacks, K = 8's, then the 2-run stacks.
+    assert [(len(s), s[0].batch_size) for s in stacks] == [
+        (3, 16), (3, 16), (3, 8), (3, 8), (2, 16), (2, 8)]  # fmt: skip
+    assert sorted(c.cell_hash() for s in stacks for c in s) == sorted(
+        c.cell_hash() for c in prepared.plan.configs
     )
+    assert all(len({c.batch_size for c in s}) == 1 for s in stacks)
 
 
 def test_bad_input_writes_nothing(tmp_path, suite_file, trainer):
@@ -276,6 +280,17 @@ def test_single_group_is_cut_for_every_worker(tmp_path, trainer, suite_file):
     assert [len(s) for s in runner.make_stacks(configs, workers=1)] == [8]
     assert [len(s) for s in runner.make_stacks(configs, workers=3)] == [3, 3, 2]
     assert [len(s) for s in runner.make_stacks(configs, max_stack=5, workers=1)] == [4, 4]
+
+
+def test_large_k_groups_are_split_by_their_cost(tmp_path, trainer, suite_file):
+    """A K = 512 step costs ~17 K = 8 steps (mibench.cost): with two workers its group is cut in
+    two and trained first, while the cheap K = 8 group stays one stack."""
+    prepared = runner.prepare(suite_file, out=tmp_path,
+                              overrides=Overrides(batch_sizes=(8, 512)))  # fmt: skip
+    configs = runner.pending_configs(prepared)  # 8 runs at K = 8, 8 at K = 512
+    stacks = runner.make_stacks(configs, workers=2)
+    assert [(len(s), s[0].batch_size) for s in stacks] == [(4, 512), (4, 512), (8, 8)]
+    assert cost.work(stacks[0]) == pytest.approx(4 * 40 * (1 + 4**2))
 
 
 def test_workers_by_default_only_for_large_plans(tmp_path, trainer, suite_file, monkeypatch):
