@@ -10,7 +10,6 @@ import math
 
 import pytest
 import torch
-from _task_stats import seeded
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -18,6 +17,7 @@ import mibench.cli as cli
 from mibench.interface import Task, UnknownNameError
 from mibench.tasks import build, get, names, register
 from mibench.tasks.registry import TaskSpec
+from tests.tasks._task_stats import seeded
 
 EXPECTED_TASKS = [
     "additive_uniform",
