@@ -1,8 +1,4 @@
-"""The task registry and the contract every registered task meets (mirrors mibench/tasks/registry.py).
-
-Named ``test_tasks_registry`` because test folders have no ``__init__.py`` and basenames must be
-unique across them (the estimator registry has its own tests).
-"""
+"""The task registry and the contract every registered task meets (mirrors mibench/tasks/registry.py)."""
 
 from __future__ import annotations
 
