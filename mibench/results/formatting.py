@@ -24,4 +24,5 @@ def share(value: float) -> str:
         return "<0.1%"
     if 99.9 < percent < 100:
         return ">99.9%"
-    return f"{percent:.1f}%" if percent < 10 else f"{percent:.0f}%"
+    # Whole percents from 10 % on, except just below 100 %, where they would round up to it.
+    return f"{percent:.1f}%" if percent < 10 or 99.5 <= percent < 100 else f"{percent:.0f}%"

@@ -1,6 +1,6 @@
 """Shared helpers of the claim tests: a fast context and deliberately wrong estimators.
 
-Imported as ``from _claim_helpers import ...`` (pytest puts this folder on ``sys.path``)."""
+Imported as ``from tests.claims._claim_helpers import ...`` (the test folders are packages)."""
 
 from __future__ import annotations
 

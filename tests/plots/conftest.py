@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _plot_fixtures import make_runs, png_size
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from mibench.plots.synthetic import write_synthetic_suite
+from tests.plots._plot_fixtures import make_runs, png_size
 
 
 @pytest.fixture(scope="session")

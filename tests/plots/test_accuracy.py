@@ -7,7 +7,6 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from _plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS, SEEDS
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
@@ -15,6 +14,7 @@ from mibench.plots.accuracy import LOG_FLOOR, bias_variance, divergence_heatmap,
 from mibench.plots.frames import FigureNotApplicableError
 from mibench.plots.palette import estimator_colours, sort_estimators
 from mibench.results import schema
+from tests.plots._plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS, SEEDS
 
 
 def _line_of(ax, estimator: str) -> np.ndarray:

@@ -7,13 +7,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from _plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS
 from matplotlib.figure import Figure
 
 from mibench.plots.batch_size import estimate_vs_batch_size
 from mibench.plots.frames import FigureNotApplicableError
 from mibench.plots.palette import estimator_colours, estimator_markers
 from mibench.results import schema
+from tests.plots._plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS
 
 
 def _panels(fig: Figure) -> list:

@@ -9,7 +9,6 @@ import matplotlib.colors
 import numpy as np
 import pandas as pd
 import pytest
-from _plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS, SEEDS
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -18,6 +17,7 @@ from mibench.plots.curves import ess_curves, training_curves
 from mibench.plots.frames import FigureNotApplicableError
 from mibench.plots.palette import sort_estimators
 from mibench.results import schema
+from tests.plots._plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS, SEEDS
 
 
 def _panels(fig: Figure) -> list[Axes]:

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _plot_fixtures import BATCH_SIZES, png_size
 from matplotlib.figure import Figure
 
 from mibench.plots import FIGURES, draw_all, draw_figures, save_figure
 from mibench.plots.drawing import DPI
 from mibench.results import schema
+from tests.plots._plot_fixtures import BATCH_SIZES, png_size
 
 EXPECTED_STEMS = {
     "training_curves_gaussian",

@@ -6,10 +6,10 @@ import re
 
 import numpy as np
 import pandas as pd
-from _plot_fixtures import BATCH_SIZES
 
 from mibench.plots import readings
 from mibench.results import schema
+from tests.plots._plot_fixtures import BATCH_SIZES
 
 
 def _drawn(summary: pd.DataFrame) -> pd.DataFrame:

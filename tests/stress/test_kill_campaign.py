@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kill_campaign import run_campaign
+
+from tests.stress.kill_campaign import run_campaign
 
 
 @pytest.mark.slow

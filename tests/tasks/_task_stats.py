@@ -1,7 +1,7 @@
 """Shared statistics for the task tests: Monte Carlo means with their standard errors.
 
-A plain module (not ``conftest.py``: several test folders have one, so ``import conftest`` would be
-ambiguous); pytest's default ``prepend`` import mode puts this folder on ``sys.path``.
+A plain module (not ``conftest.py``), imported as ``from tests.tasks._task_stats import ...``:
+the test folders are packages, so same-named test files in different folders do not clash.
 """
 
 from __future__ import annotations

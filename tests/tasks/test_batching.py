@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _task_stats import seeded
 
 from mibench.tasks import build
 from mibench.tasks.batching import sample_stacked
+from tests.tasks._task_stats import seeded
 
 
 @pytest.mark.parametrize("name", ["gaussian", "student_t", "staircase", "labeled_gaussians"])

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from _task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 from scipy import integrate
 from scipy.stats import norm
 
 from mibench.tasks import bmi_v1, build
+from tests.tasks._task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 
 MC_SAMPLES = 100_000
 ONE_BY_ONE_TRUTH = -0.5 * math.log1p(-(0.75**2))  # rho = 0.75: 0.4133 nats

@@ -9,12 +9,6 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
-from _task_stats import (
-    Z_TOLERANCE,
-    assert_close_in_standard_errors,
-    mean_and_standard_error,
-    seeded,
-)
 from scipy import integrate
 
 from mibench.interface import UnknownNameError
@@ -27,6 +21,12 @@ from mibench.tasks.f_information import (
     gaussian_js_monte_carlo,
 )
 from mibench.tasks.gaussian import gaussian_log_ratio, mi_from_rho
+from tests.tasks._task_stats import (
+    Z_TOLERANCE,
+    assert_close_in_standard_errors,
+    mean_and_standard_error,
+    seeded,
+)
 
 INTEGRATION_HALF_WIDTH = 40.0
 """Integrate over [-40, 40]^2: the slowest-decaying integrand here (Pearson at rho = 0.8) has

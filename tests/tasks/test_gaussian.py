@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from _task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 from scipy import stats
 
 from mibench.interface import Task
@@ -19,6 +18,7 @@ from mibench.tasks.gaussian import (
     rho_from_mi,
     sample_correlated_gaussian,
 )
+from tests.tasks._task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 
 
 def joint_covariance(rho: float, dim: int) -> np.ndarray:

@@ -7,12 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from _task_stats import (
-    Z_TOLERANCE,
-    assert_close_in_standard_errors,
-    mean_and_standard_error,
-    seeded,
-)
 from scipy import stats
 from scipy.spatial.distance import pdist
 from scipy.special import logsumexp
@@ -20,6 +14,12 @@ from scipy.special import logsumexp
 from mibench.interface import Task
 from mibench.tasks import build
 from mibench.tasks.labeled import LABELED_KL_MC_SAMPLES, helmert_basis, labeled_kl, simplex_means
+from tests.tasks._task_stats import (
+    Z_TOLERANCE,
+    assert_close_in_standard_errors,
+    mean_and_standard_error,
+    seeded,
+)
 
 
 def independent_kl_estimate(task, n: int, seed: int) -> tuple[float, float]:

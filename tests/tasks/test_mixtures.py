@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from _task_stats import Z_TOLERANCE, mean_and_standard_error, seeded
 from scipy.stats import multivariate_normal
 
 from mibench.tasks import build
+from tests.tasks._task_stats import Z_TOLERANCE, mean_and_standard_error, seeded
 
 
 @pytest.mark.parametrize("name", ["mixture_x", "mixture_ai"])

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from _task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 from scipy.stats import multivariate_normal
 
 from mibench.tasks import build
 from mibench.tasks.multinormal import dense_covariance, sparse_correlation
+from tests.tasks._task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 
 
 @pytest.mark.parametrize(

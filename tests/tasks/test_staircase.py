@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 
 from mibench.interface import Task
 from mibench.tasks import build
 from mibench.tasks.gaussian import build_gaussian, rho_from_mi
 from mibench.tasks.staircase import DEFAULT_LEVELS, Segment, build_staircase
+from tests.tasks._task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 
 
 def test_defaults_follow_poole_et_al() -> None:

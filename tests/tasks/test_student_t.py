@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from _task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 from scipy import stats
 
 from mibench.interface import Task
@@ -18,6 +17,7 @@ from mibench.tasks.student_t import (
     student_t_log_ratio,
     student_t_mi_correction,
 )
+from tests.tasks._task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 
 KS_SIGNIFICANCE = 1e-3
 """Kolmogorov-Smirnov checks reject at p < 1e-3; with fixed seeds they are deterministic."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from _task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 from scipy import stats
 
 from mibench.interface import Task
@@ -17,6 +16,7 @@ from mibench.tasks.transforms import (
     random_linear_transforms,
     transform_task,
 )
+from tests.tasks._task_stats import assert_close_in_standard_errors, mean_and_standard_error, seeded
 
 KS_SIGNIFICANCE = 1e-3
 """Kolmogorov-Smirnov checks reject at p < 1e-3; with fixed seeds they are deterministic."""

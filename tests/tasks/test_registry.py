@@ -1,8 +1,4 @@
-"""The task registry and the contract every registered task meets (mirrors mibench/tasks/registry.py).
-
-Named ``test_tasks_registry`` because test folders have no ``__init__.py`` and basenames must be
-unique across them (the estimator registry has its own tests).
-"""
+"""The task registry and the contract every registered task meets (mirrors mibench/tasks/registry.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +6,6 @@ import math
 
 import pytest
 import torch
-from _task_stats import seeded
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -18,6 +13,7 @@ import mibench.cli as cli
 from mibench.interface import Task, UnknownNameError
 from mibench.tasks import build, get, names, register
 from mibench.tasks.registry import TaskSpec
+from tests.tasks._task_stats import seeded
 
 EXPECTED_TASKS = [
     "additive_uniform",

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from _claim_helpers import wrong
 from scipy.stats import multivariate_normal
 
 import mibench.claims.supervised as supervised
@@ -18,6 +17,7 @@ from mibench.claims.supervised import decide_kl_bound, oracle_sincere_scores
 from mibench.estimators import get
 from mibench.estimators.supervised import supcon_loss
 from mibench.tasks import build
+from tests.claims._claim_helpers import wrong
 
 
 @pytest.fixture

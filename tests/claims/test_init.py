@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from _claim_helpers import wrong
 from rich.console import Console
 
 from mibench.claims import (
@@ -21,6 +20,7 @@ from mibench.claims import (
     write_results_json,
 )
 from mibench.interface import UnknownNameError
+from tests.claims._claim_helpers import wrong
 
 
 def test_select_keeps_registry_order_and_filters_quick() -> None:

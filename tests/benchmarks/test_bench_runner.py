@@ -17,7 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from mibench import critics as critic_registry
 
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_runner.py"
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_runner.py"
 _SPEC = importlib.util.spec_from_file_location("bench_runner", _PATH)
 bench = importlib.util.module_from_spec(_SPEC)
 sys.modules["bench_runner"] = bench

@@ -10,8 +10,16 @@ from typer.testing import CliRunner
 
 import mibench.plots
 from mibench.cli import app
+from mibench.plots.synthetic import write_synthetic_suite
+from tests.plots._plot_fixtures import make_runs
 
 runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def suite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The plot tests' synthetic results folder (written by the runner's store and summary)."""
+    return write_synthetic_suite(tmp_path_factory.mktemp("results") / "synthetic", make_runs())
 
 
 @pytest.fixture

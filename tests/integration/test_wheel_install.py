@@ -20,7 +20,7 @@ import mibench
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # What the build reads; copied so that the build leaves nothing (build/, *.egg-info) in the tree.
 BUILD_INPUTS = ("pyproject.toml", "README.md", "mibench", "tasks")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from _claim_helpers import fast_context, wrong
 from torch import Tensor
 from torch.nn.functional import softplus
 
@@ -11,6 +10,7 @@ from mibench.claims import get as get_claim
 from mibench.estimators import ess, get
 from mibench.estimators._logspace import mask_diag
 from mibench.estimators.contrastive import contrasts, flatnce_loss
+from tests.claims._claim_helpers import fast_context, wrong
 
 
 def check(claim_id: str, **overrides: object):

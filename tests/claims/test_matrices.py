@@ -1,14 +1,11 @@
-"""The score families and numerical helpers the claims are built on."""
+"""The score families the claims are built on (mibench.claims._matrices)."""
 
 from __future__ import annotations
-
-import math
 
 import torch
 
 from mibench.claims import ClaimContext
 from mibench.claims._matrices import default_oracle_tasks, oracle_scores, score_families
-from mibench.claims._numeric import FLOAT64_EPS, Worst, gradient, rounding_tolerance
 from mibench.tasks import build
 from mibench.tasks.gaussian import gaussian_log_ratio
 
@@ -60,23 +57,3 @@ def test_oracle_scores_are_the_tasks_log_ratio_on_its_own_batches() -> None:
     x, y = batch.x.reshape(2, 5, 3), batch.y.reshape(2, 5, 3)
     expected = gaussian_log_ratio(x[:, :, None, :], y[:, None, :, :], task.rho)
     torch.testing.assert_close(scores, expected)
-
-
-def test_rounding_tolerance_scales_with_the_largest_finite_score() -> None:
-    scores = torch.tensor([[[1.0, -1e3], [2.0, -math.inf]]], dtype=torch.float64)
-    assert rounding_tolerance(scores).item() == 256 * FLOAT64_EPS * (1 + 1e3)
-
-
-def test_gradient_is_each_stacked_runs_own() -> None:
-    scores = torch.randn(3, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    grad = gradient(lambda s: (s**2).sum(dim=(-2, -1)), scores)
-    torch.testing.assert_close(grad, 2 * scores)
-
-
-def test_worst_tracks_the_largest_violation_and_counts_nan() -> None:
-    worst = Worst()
-    worst.update("a", torch.tensor([0.1, 0.5]), 1.0)
-    assert worst.ok and worst.checked == 2
-    worst.update("b", torch.tensor([2.0, float("nan")]), torch.tensor([1.0, 1.0]))
-    assert not worst.ok and worst.violations == 2 and worst.label == "b"
-    assert not Worst().ok  # nothing checked is not a pass

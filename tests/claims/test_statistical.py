@@ -13,7 +13,6 @@ from dataclasses import replace
 
 import pytest
 import torch
-from _claim_helpers import wrong
 from torch import Tensor
 
 import mibench.claims.statistical as statistical
@@ -33,6 +32,7 @@ from mibench.claims.statistical import (
 from mibench.estimators import get
 from mibench.estimators._logspace import diag
 from mibench.estimators.contrastive import flo_lower_bound
+from tests.claims._claim_helpers import wrong
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import torch
-from _claim_helpers import fast_context, wrong
 from torch import Tensor
 
 from mibench.claims import get as get_claim
@@ -14,6 +13,7 @@ from mibench.estimators import ess, get
 from mibench.estimators._logspace import diag, lme_off, lse_row
 from mibench.estimators.contrastive import flo_lower_bound
 from mibench.estimators.ntxent import mate_index
+from tests.claims._claim_helpers import fast_context, wrong
 
 
 def check(claim_id: str, **overrides: object):

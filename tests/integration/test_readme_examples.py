@@ -23,7 +23,7 @@ from mibench import runner
 from mibench.cli import app
 from mibench.suite import parse_suite, plan
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 READMES = [ROOT / "README.md", ROOT / "tasks" / "README.md", ROOT / "benchmarks" / "README.md"]
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 _INLINE = re.compile(r"`([^`\n]*\bmibench (?:run|plot|report|list|verify)\b[^`\n]*)`")
