@@ -10,19 +10,9 @@ learning rate). Nothing mixes runs, so run r's numbers are those it would get al
   ``task.sample(T*K, ...)`` call per run, T fixed by the shapes (never by the stack size R);
 * its held-out batches (``eval_batch_size``, default 4K) come from a separate ``eval`` stream.
 
-Negatives (``config.negatives``):
-
-* ``"offdiag"`` (default): the estimator sees the full matrix S_ij = g(x_i, y_j); its K(K-1)
-  off-diagonal entries are the negatives.
-* ``"derangement"``: one shuffled partner per row. Each step draws a uniformly random K-cycle π (a
-  derangement: π(i) ≠ i, and π(i) is uniform over j ≠ i) and evaluates only g(x_i, y_i) and
-  g(x_i, y_π(i)) (2K critic calls). The estimator receives the K x K matrix whose diagonal is
-  g(x_i, y_i) and whose row i holds g(x_i, y_π(i)) in every off-diagonal entry. For the estimators
-  that average over the negatives (DV, MINE, NWJ, TUBA, JS, SMILE, FLO, f-MICL) this is exactly
-  their one-shuffled-negative form (the mean over j ≠ i of a constant row is that constant). For
-  softmax estimators (InfoNCE, FlatNCE) it means K-1 copies of one negative: their value then
-  is still <= log K but the InfoNCE bound's exchangeability argument no longer applies, so read
-  it as a diagnostic, not a bound. ESS of such a row is 1 by construction.
+Negatives (``config.negatives``: ``"offdiag"``, the full K x K matrix, or ``"derangement"``,
+one shuffled partner per row) and what the estimator sees under each contrastive system (in-batch,
+CLIP, MoCo) are the system's business: :mod:`mibench.train.systems`.
 
 Divergence: a run whose loss, gradient norm or (at logged steps) estimate is NaN/Inf at step t is
 frozen from t on: the fused Adam kernel skips its update (p, m, v and the estimator state stay bit
@@ -51,8 +41,6 @@ logging every step. Every ``eval_every`` steps
 train readout, i.e. before its update) on a held-out batch. Records stay in preallocated device
 tensors and reach the host once, at the end.
 
-In the ``views`` layout the InfoNCE/ESS diagnostics are those of the N x N cross block
-a_i·b_j/τ (pairs orientation); in the ``labels`` layout they are NaN (no pair structure).
 """
 
 from __future__ import annotations
@@ -73,12 +61,13 @@ from mibench import critics as critic_registry
 from mibench import estimators as estimator_registry
 from mibench import tasks as task_registry
 from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
-from mibench.estimators import ess, infonce_value
 from mibench.interface import Estimator, RunConfig, Task
 from mibench.results import schema
 from mibench.train import rng, systems
 from mibench.train.adam import StackedAdam
+from mibench.train.embeddings import embedding_diagnostics, representation_readout
 from mibench.train.record import RunResult
+from mibench.train.systems.in_batch import random_cycles
 
 # A data block holds about this many numbers per run (1 MiB of float32): T = BLOCK_ELEMENTS //
 # (K (d_x + d_y)) steps, at most MAX_BLOCK_STEPS. T depends on the shapes only, never on R.
@@ -357,33 +346,6 @@ def _tree_where(keep_new: Tensor, new: Any, old: Any) -> Any:
     return new
 
 
-def derangement_scores(
-    positives: Tensor, negatives: Tensor, *, eye: Tensor | None = None
-) -> Tensor:
-    r"""The K x K matrix the estimators see under ``negatives="derangement"``.
-
-    .. math::  S'_{ii} = g(x_i, y_i), \qquad S'_{ij} = g(x_i, y_{\pi(i)}) \;\; (j \ne i)
-
-    so any mean over j ≠ i of row i is the single shuffled negative of row i.
-
-    Args:
-        positives: ``(..., K)``, g(x_i, y_i).
-        negatives: ``(..., K)``, g(x_i, y_π(i)).
-        eye: optional precomputed ``(K, K)`` boolean identity.
-    Returns:
-        ``(..., K, K)``.
-    """
-    if eye is None:
-        eye = torch.eye(positives.shape[-1], dtype=torch.bool, device=positives.device)
-    return torch.where(eye, positives.unsqueeze(-1), negatives.unsqueeze(-1))
-
-
-def random_cycles(n_steps: int, K: int, generator: torch.Generator) -> Tensor:
-    """``(n_steps, K)`` uniformly random K-cycles: perm[σ_i] = σ_{i+1 mod K} for a random σ."""
-    sigma = torch.rand(n_steps, K, generator=generator).argsort(dim=1)
-    return torch.empty_like(sigma).scatter_(1, sigma, sigma.roll(-1, dims=1))
-
-
 class _Stack:
     """One stacked computation: the critic, dual heads, optimiser and per-run streams of R runs."""
 
@@ -507,18 +469,16 @@ class _Stack:
         self.eval_gens = [rng.generator(r.config, rng.STREAM_EVAL) for r in runs]
         self.eye = torch.eye(self.K, dtype=torch.bool, device=device)
         self.eye_eval = torch.eye(self.E, dtype=torch.bool, device=device)
-        # Hook: MoCo's momentum encoder and queue (systems.py); None for the other systems.
-        self.system = (
-            systems.MomentumQueue(
+        self.system = systems.build(
+            systems.SystemInputs(
                 self.critic,
                 [r.config for r in runs],
                 [r.task for r in runs],
-                generators=[rng.generator(r.config, systems.STREAM_QUEUE) for r in runs],
-                dtype=self.dtype,
-                device=device,
+                self.layout,
+                self.negatives,
+                self.dtype,
+                device,
             )
-            if first.system == systems.MOCO
-            else None
         )
 
     @staticmethod
@@ -578,20 +538,6 @@ class _Stack:
         return stack(xs), stack(ys), stack(labels), stack(perms)
 
     # -------------------------------------------------------------------------- forward
-    def _scores(self, x: Tensor, y: Tensor | None, perm: Tensor | None, eye: Tensor) -> Tensor:
-        if self.system is not None:  # hook: MoCo logits (K, 1 + Q) over the queue
-            return self.system.logits(x, y)
-        if self.layout == "labels":
-            return self.critic.gram(x)
-        if self.layout == "views":
-            return self.critic.gram(torch.cat([x, y], dim=1))
-        if perm is not None:
-            positives = self.critic.paired_scores(x, y)
-            shuffled = torch.gather(y, 1, perm.unsqueeze(-1).expand_as(y))
-            negatives = self.critic.paired_scores(x, shuffled)
-            return derangement_scores(positives, negatives, eye=eye)
-        return self.critic.scores(x, y)
-
     def _duals(self, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
         return {
             kind: head.forward(x[span], None if y is None else y[span])
@@ -642,17 +588,6 @@ class _Stack:
             inputs["entropy_y"] = self.entropy_y[group.start : group.stop]
         return inputs
 
-    def _diagnostics(self, scores64: Tensor) -> tuple[Tensor, Tensor]:
-        if self.system is not None:  # hook: MoCo's bank InfoNCE and ESS over the queue
-            return systems.moco_lower_bound(scores64), systems.moco_ess(scores64)
-        if self.layout == "labels":
-            nan = torch.full(scores64.shape[:-2], math.nan, dtype=torch.float64, device=self.device)
-            return nan, nan
-        if self.layout == "views":
-            n = scores64.shape[-1] // 2
-            scores64 = scores64[..., :n, n:]
-        return infonce_value(scores64), ess(scores64)
-
     def _readout(
         self,
         scores64: Tensor,
@@ -680,7 +615,7 @@ class _Stack:
         estimate = torch.cat(estimates, dim=-1) if len(estimates) > 1 else estimates[0]
         records.column(schema.ESTIMATE)[rows] = estimate
         if diagnosed is None:
-            nce, ess_value = self._diagnostics(scores64)
+            nce, ess_value = self.system.diagnostics(scores64)
             records.column(schema.INFONCE_VALUE)[rows] = nce
             records.column(schema.ESS)[rows] = ess_value
         else:
@@ -688,7 +623,7 @@ class _Stack:
             records.column(schema.ESS)
             if len(diagnosed):
                 first = rows.start if isinstance(rows, slice) else rows
-                nce, ess_value = self._diagnostics(scores64[diagnosed])
+                nce, ess_value = self.system.diagnostics(scores64[diagnosed])
                 records.column(schema.INFONCE_VALUE)[diagnosed + first] = nce
                 records.column(schema.ESS)[diagnosed + first] = ess_value
         return estimate
@@ -800,7 +735,7 @@ class _Stack:
         """Train one block of steps; returns alive, diverged_at and each run's first bad estimate."""
         first_bad = torch.full_like(diverged_at, _NEVER)
         pending = _Pending()
-        capacity = max(1, READOUT_ELEMENTS // (self.n_runs * self._matrix_size(self.K) ** 2))
+        capacity = max(1, READOUT_ELEMENTS // (self.n_runs * self.system.matrix_size(self.K) ** 2))
         for t, step in enumerate(steps):
             if step in self.eval_row:
                 e = eval_in_block.index(step)
@@ -830,7 +765,7 @@ class _Stack:
         train: _Records,
         pending: _Pending,
     ) -> tuple[Tensor, Tensor]:
-        scores = self._scores(x, y, perm, self.eye)
+        scores = self.system.scores(x, y, perm, self.eye)
         duals = self._duals(x, y)
         score_parts, dual_parts = self._group_parts(scores, duals)
         losses, new_states = [], []
@@ -874,8 +809,7 @@ class _Stack:
             diverged_at = torch.where(alive & ~finite, step, diverged_at)
             alive = alive & finite
         self.adam.step(grads, alive)
-        if self.system is not None:  # hook: MoCo momentum update, then enqueue (after the loss)
-            self.system.after_step(alive)
+        self.system.after_step(alive)  # e.g. MoCo: momentum update, then enqueue (after the loss)
         for group, state in zip(self.groups, new_states, strict=True):
             if group.uses_state:
                 group.state = _tree_where(alive[group.start : group.stop], state, group.state)
@@ -897,7 +831,7 @@ class _Stack:
                 stacked = tuple(
                     torch.stack(parts) for parts in zip(*pending.embeddings, strict=True)
                 )
-                for name, value in systems.embedding_diagnostics(stacked).items():
+                for name, value in embedding_diagnostics(stacked).items():
                     train.column(name)[diagnosed + rows.start] = value
         bad = ~torch.isfinite(estimate) & torch.stack(pending.alive)
         steps = torch.tensor(pending.steps, dtype=torch.int64, device=self.device).unsqueeze(1)
@@ -914,7 +848,7 @@ class _Stack:
         step: int,
     ) -> None:
         with torch.no_grad():
-            scores = self._scores(x, y, perm, self.eye_eval)
+            scores = self.system.scores(x, y, perm, self.eye_eval)
             self._embedding_readout(evals, self.eval_row[step])
             duals = self._duals(x, y)
             states = [g.state for g in self.groups]
@@ -929,7 +863,7 @@ class _Stack:
         *,
         diagnose: bool = True,
     ) -> None:
-        """Hook: alignment/uniformity (systems.py) of the embeddings of the last forward pass,
+        """Alignment/uniformity of the system's embeddings of the last forward pass,
         and the estimate before the projection head.
 
         With ``pending`` (train readouts) the embeddings are kept and their diagnostics computed
@@ -941,15 +875,13 @@ class _Stack:
         if self.negatives != "offdiag":
             return
         if diagnose:
-            pairs = systems.embedding_pairs(self.critic, self.layout, self.system)
+            pairs = self.system.embeddings()
             if pending is not None:
                 pending.embeddings.append(tuple(e.detach() for e in pairs))
             else:
-                for name, value in systems.embedding_diagnostics(pairs).items():
+                for name, value in embedding_diagnostics(pairs).items():
                     records.column(name)[row] = value
-        for name, value in systems.representation_readout(
-            self.critic, self.layout, self.groups
-        ).items():
+        for name, value in representation_readout(self.critic, self.layout, self.groups).items():
             records.column(name)[row] = value
 
     def _snapshot(
@@ -964,7 +896,7 @@ class _Stack:
             "alive": alive.clone(),
             "diverged_at": diverged_at.clone(),
             "times": (len(train.times), len(evals.times)),
-            "system": None if self.system is None else self.system.state(),
+            "system": self.system.state(),
         }
 
     def _checkpoint_state(
@@ -1017,8 +949,7 @@ class _Stack:
         self.adam.t = snapshot["t"]
         for group, state in zip(self.groups, snapshot["states"], strict=True):
             group.state = state
-        if self.system is not None:
-            self.system.load(snapshot["system"])
+        self.system.load(snapshot["system"])
         n_train, n_eval = snapshot["times"]
         del train.times[n_train:], evals.times[n_eval:]
         return snapshot["alive"], snapshot["diverged_at"]
@@ -1045,7 +976,7 @@ class _Stack:
             for group in self.groups
             for index in range(group.start, group.stop)
         }
-        M_train, M_eval = self._matrix_size(self.K), self._matrix_size(self.E)
+        M_train, M_eval = self.system.matrix_size(self.K), self.system.matrix_size(self.E)
         truth_cache: dict[int, np.ndarray] = {}
         results: list[RunResult | None] = [None] * self.n_runs
         critic_arch = self.critic.architecture
@@ -1111,8 +1042,8 @@ class _Stack:
                 frame[name] = value
             frame = frame[[*schema.COLUMNS, *own_extras[index]]]
             # Hook: the run's system and candidates per anchor for each readout (systems.py).
-            frame[systems.SYSTEM] = cfg.system
-            frame[systems.K_EFF] = np.where(
+            frame[schema.SYSTEM] = cfg.system
+            frame[schema.K_EFF] = np.where(
                 frame[schema.READOUT].to_numpy() == schema.READOUT_TRAIN,
                 systems.k_eff(cfg, self.layout, self.K),
                 systems.k_eff(cfg, self.layout, self.E),
@@ -1132,11 +1063,6 @@ class _Stack:
                 task_id=run.task.id,
             )
         return [r for r in results if r is not None]
-
-    def _matrix_size(self, n: int) -> int:
-        if self.system is not None:  # hook: MoCo's K_eff = Q + 1 sets log_k and the ceiling
-            return self.system.queue_size + 1
-        return 2 * n if self.layout == "views" else n
 
     @staticmethod
     def _mi_level(config: RunConfig, truth: np.ndarray) -> float:

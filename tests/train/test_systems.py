@@ -10,9 +10,13 @@ import pytest
 import torch
 
 from mibench import critics, estimators, tasks
+from mibench.estimators.contrastive import bank_infonce_loss
+from mibench.estimators.diagnostics import bank_ess, bank_infonce_value
 from mibench.interface import RunConfig
+from mibench.results import schema
 from mibench.suite import SuiteError, parse_suite, plan
 from mibench.train import rng, systems, train_stack
+from mibench.train.embeddings import representation_readout
 
 ENCODER = {"hidden": [8], "embed_dim": 4, "tau": 0.5, "activation": "relu"}
 
@@ -101,16 +105,16 @@ def test_clip_directions_loop_reference_and_mean() -> None:
     extras = spec.extras(scores)
     for r in range(2):
         s = scores[r].numpy()
-        assert extras[systems.ESTIMATE_XY][r].item() == pytest.approx(_row_infonce(s), rel=1e-12)
+        assert extras[schema.ESTIMATE_XY][r].item() == pytest.approx(_row_infonce(s), rel=1e-12)
         # y -> x: anchor y_j, candidates x_i, i.e. the softmax runs down column j.
-        assert extras[systems.ESTIMATE_YX][r].item() == pytest.approx(_row_infonce(s.T), rel=1e-12)
-    mean = 0.5 * (extras[systems.ESTIMATE_XY] + extras[systems.ESTIMATE_YX])
+        assert extras[schema.ESTIMATE_YX][r].item() == pytest.approx(_row_infonce(s.T), rel=1e-12)
+    mean = 0.5 * (extras[schema.ESTIMATE_XY] + extras[schema.ESTIMATE_YX])
     assert torch.allclose(spec.value(scores), mean, rtol=1e-12)
     base = estimators.get("infonce")
     both = 0.5 * (base.loss(scores) + base.loss(scores.mT))
     assert torch.allclose(spec.loss(scores), both, rtol=1e-12)
     # An asymmetric matrix really gives two different directions (the check above is not vacuous).
-    assert not torch.allclose(extras[systems.ESTIMATE_XY], extras[systems.ESTIMATE_YX])
+    assert not torch.allclose(extras[schema.ESTIMATE_XY], extras[schema.ESTIMATE_YX])
 
 
 def test_clip_directions_agree_on_a_symmetric_critic() -> None:
@@ -125,7 +129,7 @@ def test_clip_directions_agree_on_a_symmetric_critic() -> None:
     u = torch.randn(1, 7, 3, generator=torch.Generator().manual_seed(4))
     scores = critic.scores(u, u).detach().double()
     extras = systems.symmetric_estimator(estimators.get("infonce")).extras(scores)
-    assert torch.allclose(extras[systems.ESTIMATE_XY], extras[systems.ESTIMATE_YX], rtol=1e-12)
+    assert torch.allclose(extras[schema.ESTIMATE_XY], extras[schema.ESTIMATE_YX], rtol=1e-12)
 
 
 # -------------------------------------------------------------------------------- MoCo
@@ -138,9 +142,9 @@ def test_moco_bound_with_inbatch_negatives_is_infonce() -> None:
     negatives = scores[:, off].reshape(3, K, K - 1)
     logits = torch.cat([scores.diagonal(dim1=-2, dim2=-1).unsqueeze(-1), negatives], dim=-1)
     infonce = estimators.get("infonce").value(scores)
-    assert torch.allclose(systems.moco_lower_bound(logits), infonce, rtol=1e-12)
-    assert torch.allclose(systems.moco_loss(logits), math.log(K) - infonce, rtol=1e-12)
-    assert torch.allclose(systems.moco_ess(logits), estimators.ess(scores), rtol=1e-12)
+    assert torch.allclose(bank_infonce_value(logits), infonce, rtol=1e-12)
+    assert torch.allclose(bank_infonce_loss(logits), math.log(K) - infonce, rtol=1e-12)
+    assert torch.allclose(bank_ess(logits), estimators.ess(scores), rtol=1e-12)
 
 
 def test_moco_with_m0_and_q_equal_k_scores_the_inbatch_critic_on_the_same_keys() -> None:
@@ -170,7 +174,7 @@ def test_moco_with_m0_and_q_equal_k_scores_the_inbatch_critic_on_the_same_keys()
     reference = np.mean(
         [s[i, i] - math.log(math.exp(s[i, i]) + np.exp(s[i]).sum()) for i in range(K)]
     ) + math.log(K + 1)
-    assert systems.moco_lower_bound(torch.from_numpy(logits)).item() == pytest.approx(reference)
+    assert bank_infonce_value(torch.from_numpy(logits)).item() == pytest.approx(reference)
 
 
 def test_queue_never_holds_the_current_positive() -> None:
@@ -219,12 +223,12 @@ def test_moco_in_the_trainer_stacked_equals_looped_and_records_k_eff() -> None:
     for a, b in zip(stacked, looped, strict=True):
         np.testing.assert_allclose(a.frame["estimate"], b.frame["estimate"], rtol=1e-10)
     frame = stacked[0].frame
-    assert set(frame[systems.SYSTEM]) == {"moco"}
-    assert set(frame[systems.K_EFF]) == {9}  # Q + 1 for the train and the held-out readout
+    assert set(frame[schema.SYSTEM]) == {"moco"}
+    assert set(frame[schema.K_EFF]) == {9}  # Q + 1 for the train and the held-out readout
     np.testing.assert_allclose(frame["log_k"], math.log(9))
     np.testing.assert_allclose(frame["ceiling"], math.log(9))
     assert (frame["estimate"] <= math.log(9) + 1e-12).all()
-    _assert_diagnostics_on_their_rows(frame, [systems.ALIGN, systems.UNIF])
+    _assert_diagnostics_on_their_rows(frame, [schema.ALIGN, schema.UNIF])
 
 
 def test_trainer_records_system_columns_for_clip_and_ntxent() -> None:
@@ -232,15 +236,15 @@ def test_trainer_records_system_columns_for_clip_and_ntxent() -> None:
               "critic_params": ENCODER, "n_steps": 3, "eval_every": 2}  # fmt: skip
     clip = train_stack([RunConfig.make(estimator="infonce", system="clip", batch_size=5, **common)])
     frame = clip[0].frame
-    assert set(frame[systems.SYSTEM]) == {"clip"}
+    assert set(frame[schema.SYSTEM]) == {"clip"}
     np.testing.assert_allclose(
-        frame["estimate"], 0.5 * (frame[systems.ESTIMATE_XY] + frame[systems.ESTIMATE_YX])
+        frame["estimate"], 0.5 * (frame[schema.ESTIMATE_XY] + frame[schema.ESTIMATE_YX])
     )
     ntxent = train_stack([RunConfig.make(estimator="ntxent", batch_size=5, **common)])[0].frame
     train = ntxent[ntxent["readout"] == "train"]
-    assert set(train[systems.K_EFF]) == {9}  # 2N - 1 with N = 5
+    assert set(train[schema.K_EFF]) == {9}  # 2N - 1 with N = 5
     np.testing.assert_allclose(train["ceiling"], math.log(9))
-    _assert_diagnostics_on_their_rows(ntxent, [systems.ALIGN, systems.UNIF])
+    _assert_diagnostics_on_their_rows(ntxent, [schema.ALIGN, schema.UNIF])
 
 
 def _assert_diagnostics_on_their_rows(frame: pd.DataFrame, columns: list[str]) -> None:
@@ -313,11 +317,11 @@ def test_summary_rows_get_their_system_and_k_eff() -> None:
     frames = {r.config.cell_hash(): r.frame for r in results}
     sidecars = {r.config.cell_hash(): {"config": r.config.as_dict()} for r in results}
     labelled = systems.with_system_columns(summarize(frames, sidecars), sidecars)
-    assert sorted(zip(labelled[systems.SYSTEM], labelled[systems.K_EFF], strict=True)) == [
+    assert sorted(zip(labelled[schema.SYSTEM], labelled[schema.K_EFF], strict=True)) == [
         ("inbatch", 4),
         ("moco", 9),
     ]
-    moco = labelled[labelled[systems.SYSTEM] == "moco"].iloc[0]
+    moco = labelled[labelled[schema.SYSTEM] == "moco"].iloc[0]
     assert moco["ceiling"] == pytest.approx(math.log(9))
 
 
@@ -346,13 +350,13 @@ def test_projection_head_and_the_reading_before_it() -> None:
     class Group:  # the trainer's estimator group: runs [start, stop) with one spec
         spec, start, stop = estimators.get("ntxent"), 0, 2
 
-    before = systems.representation_readout(critic, "views", [Group])[systems.ESTIMATE_BEFORE_HEAD]
+    before = representation_readout(critic, "views", [Group])[schema.ESTIMATE_BEFORE_HEAD]
     h = critic.f.forward(u)
     h = h / h.norm(dim=-1, keepdim=True)
     expected = estimators.get("ntxent").value(h @ h.mT / 0.5)
     assert torch.allclose(before, expected.detach(), rtol=1e-12)
     assert not torch.allclose(before, estimators.get("ntxent").value(scores).detach())
-    assert systems.representation_readout(critic, "pairs", [Group]) == {}
+    assert representation_readout(critic, "pairs", [Group]) == {}
 
 
 def test_trainer_records_the_estimate_before_the_head() -> None:
@@ -362,6 +366,6 @@ def test_trainer_records_the_estimate_before_the_head() -> None:
         eval_every=2,
     )  # fmt: skip
     frame = train_stack([config])[0].frame
-    values = frame[systems.ESTIMATE_BEFORE_HEAD].to_numpy()
+    values = frame[schema.ESTIMATE_BEFORE_HEAD].to_numpy()
     assert np.isfinite(values).all()
     assert (values <= math.log(2 * 6 - 1) + 1e-12).all()  # same estimator, same ceiling
