@@ -53,7 +53,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import Tensor
 
@@ -63,7 +62,7 @@ from mibench import tasks as task_registry
 from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
 from mibench.interface import Estimator, RunConfig, Task
 from mibench.results import schema
-from mibench.train import rng, systems
+from mibench.train import frames, rng, systems
 from mibench.train.adam import StackedAdam
 from mibench.train.embeddings import embedding_diagnostics, representation_readout
 from mibench.train.record import RunResult
@@ -84,7 +83,6 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Dual-head order; also the order of estimator groups inside a stack (runs needing the same head
 # are contiguous, so every head and every group is a slice of the run axis).
 _HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3, "y_density": 4}
-_TRAIN_METRICS = (schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM)
 
 # A lone run is trained as a stack of this many copies of itself and the first copy returned.
 # Each run's numbers are bit-identical in every stack of R >= 2 runs (torch splits a batched
@@ -964,112 +962,39 @@ class _Stack:
         diverged_at: Tensor,
         wall: float,
     ) -> list[RunResult]:
-        host_train = {k: v.cpu().numpy() for k, v in train.columns.items()}
-        host_eval = {k: v.cpu().numpy() for k, v in evals.columns.items()}
-        diverged = diverged_at.cpu().numpy()
-        extras = sorted((set(host_train) | set(host_eval)) - set(schema.COLUMNS))
-        # An estimator's extras go to its own runs only, so a run's columns never depend on its
-        # stack-mates; the stack-wide ones (embedding and system readouts) go to every run.
-        estimator_extras = set().union(*(g.extra_names for g in self.groups))
-        own_extras = {
-            index: [e for e in extras if e not in estimator_extras or e in group.extra_names]
-            for group in self.groups
-            for index in range(group.start, group.stop)
-        }
-        M_train, M_eval = self.system.matrix_size(self.K), self.system.matrix_size(self.E)
-        truth_cache: dict[int, np.ndarray] = {}
-        results: list[RunResult | None] = [None] * self.n_runs
-        critic_arch = self.critic.architecture
-        for index, run in enumerate(self.runs):
-            cfg = run.config
-            truth = truth_cache.get(id(run.task))
-            if truth is None:
-                truth = np.array(
-                    [run.task.true_mi(s) for s in range(self.n_steps)], dtype=np.float64
-                )
-                truth_cache[id(run.task)] = truth
-            div_step = int(diverged[index]) if diverged[index] >= 0 else None
-            parts = []
-            for readout, steps, host, times, size in (
-                (schema.READOUT_TRAIN, log_steps, host_train, train.times, M_train),
-                (schema.READOUT_EVAL, eval_steps, host_eval, evals.times, M_eval),
-            ):
-                step_arr = np.asarray(steps, dtype=np.int64)
-                after = step_arr > div_step if div_step is not None else np.zeros(len(steps), bool)
-                columns: dict[str, Any] = {}
-                for name in (*_TRAIN_METRICS, *own_extras[index]):
-                    values = (
-                        host[name][:, index].copy() if name in host else np.full(len(steps), np.nan)
-                    )
-                    values[after] = np.nan
-                    columns[name] = values
-                ceiling = run.spec.ceiling(size)
-                parts.append(
-                    pd.DataFrame(
-                        {
-                            schema.STEP: step_arr,
-                            schema.READOUT: readout,
-                            schema.TRUE_MI: truth[step_arr],
-                            schema.LOG_K: math.log(size),
-                            schema.CEILING: math.nan if ceiling is None else ceiling,
-                            schema.DIVERGED: (
-                                step_arr >= div_step
-                                if div_step is not None
-                                else np.zeros(len(steps), bool)
-                            ),
-                            schema.TIME_S: np.asarray(times, dtype=np.float64),
-                            **columns,
-                        }
-                    )
-                )
-            frame = pd.concat(parts, ignore_index=True)
-            mi_level = self._mi_level(cfg, truth)
-            constants = {
-                schema.RUN_ID: cfg.cell_hash(),
-                schema.SUITE: cfg.suite,
-                schema.ESTIMATOR: cfg.estimator,
-                schema.TASK: cfg.task,
-                schema.TASK_ID: run.task.id,
-                schema.DIM: run.task.dim_x,
-                schema.MI_LEVEL: mi_level,
-                schema.BATCH_SIZE: cfg.batch_size,
-                schema.CRITIC: cfg.critic,
-                schema.SEED: cfg.seed,
-                schema.DTYPE: cfg.dtype,
-                schema.NEGATIVES: cfg.negatives,
-            }
-            for name, value in constants.items():
-                frame[name] = value
-            frame = frame[[*schema.COLUMNS, *own_extras[index]]]
-            # Hook: the run's system and candidates per anchor for each readout (systems.py).
-            frame[schema.SYSTEM] = cfg.system
-            frame[schema.K_EFF] = np.where(
-                frame[schema.READOUT].to_numpy() == schema.READOUT_TRAIN,
-                systems.k_eff(cfg, self.layout, self.K),
-                systems.k_eff(cfg, self.layout, self.E),
+        readouts = tuple(
+            frames.host_readout(
+                name,
+                steps,
+                records.columns,
+                records.times,
+                batch=batch,
+                matrix_size=self.system.matrix_size(batch),
             )
-            head = self.heads.get(self._head_of(run.spec))
-            arch, n_params = critic_arch, self.critic.n_parameters
-            if head is not None:
-                arch = f"{arch} + {head[1].architecture}"
-                n_params += head[1].n_parameters
-            results[run.position] = RunResult(
-                config=cfg,
-                frame=frame,
-                diverged_step=div_step,
-                wall_time_s=wall,
-                critic_architecture=arch,
-                n_parameters=n_params,
-                task_id=run.task.id,
+            for name, steps, records, batch in (
+                (schema.READOUT_TRAIN, log_steps, train, self.K),
+                (schema.READOUT_EVAL, eval_steps, evals, self.E),
             )
-        return [r for r in results if r is not None]
+        )
+        return frames.run_results(
+            self.runs,
+            self.groups,
+            readouts,
+            diverged_at.cpu().numpy(),
+            layout=self.layout,
+            n_steps=self.n_steps,
+            described=[self._described(run.spec) for run in self.runs],
+            wall=wall,
+        )
 
-    @staticmethod
-    def _mi_level(config: RunConfig, truth: np.ndarray) -> float:
-        level = dict(config.task_params).get("mi")
-        if isinstance(level, int | float) and not isinstance(level, bool):
-            return float(level)
-        return float(truth[0]) if np.all(truth == truth[0]) else math.nan
+    def _described(self, spec: Estimator) -> tuple[str, int]:
+        """The critic architecture and parameter count of a run (with its dual head, if any)."""
+        arch, n_params = self.critic.architecture, self.critic.n_parameters
+        head = self.heads.get(self._head_of(spec))
+        if head is not None:
+            arch = f"{arch} + {head[1].architecture}"
+            n_params += head[1].n_parameters
+        return arch, n_params
 
 
 def _to_device(state: Any, device: torch.device) -> Any:
