@@ -62,8 +62,9 @@ from mibench import tasks as task_registry
 from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
 from mibench.interface import Estimator, RunConfig, Task
 from mibench.results import schema
-from mibench.train import frames, rng, systems
+from mibench.train import frames, rng, systems, trees
 from mibench.train.adam import StackedAdam
+from mibench.train.buffers import Pending, Records
 from mibench.train.embeddings import embedding_diagnostics, representation_readout
 from mibench.train.record import RunResult
 from mibench.train.systems.in_batch import random_cycles
@@ -264,84 +265,6 @@ class _Group:
     uses_state: bool = False
     # Names of the estimator extras this group's spec reports (only its runs' frames get them).
     extra_names: set[str] = field(default_factory=set)
-
-
-@dataclass
-class _Pending:
-    """Logged train steps whose float64 readout is still to be computed (in one batched pass)."""
-
-    rows: list[int] = field(default_factory=list)
-    steps: list[int] = field(default_factory=list)
-    scores: list[Tensor] = field(default_factory=list)
-    duals: list[dict[str, Tensor]] = field(default_factory=list)
-    labels: list[Tensor | None] = field(default_factory=list)
-    states: list[list[Any]] = field(default_factory=list)
-    alive: list[Tensor] = field(default_factory=list)
-    # Positions (in ``rows``) of the rows that also get the diagnostics, and their embeddings.
-    diagnosed: list[int] = field(default_factory=list)
-    embeddings: list[tuple[Tensor, ...]] = field(default_factory=list)
-
-    def add(
-        self,
-        row: int,
-        step: int,
-        scores: Tensor,
-        duals: dict[str, Tensor],
-        labels: Tensor | None,
-        states: list[Any],
-        alive: Tensor,
-    ) -> None:
-        self.rows.append(row)
-        self.steps.append(step)
-        self.scores.append(scores)
-        self.duals.append(duals)
-        self.labels.append(labels)
-        self.states.append(states)
-        self.alive.append(alive)
-
-    def clear(self) -> None:
-        for values in (
-            self.rows,
-            self.steps,
-            self.scores,
-            self.duals,
-            self.labels,
-            self.states,
-            self.alive,
-            self.diagnosed,
-            self.embeddings,
-        ):
-            values.clear()
-
-
-@dataclass
-class _Records:
-    n_rows: int
-    n_runs: int
-    dtype: torch.dtype
-    device: torch.device
-    columns: dict[str, Tensor] = field(default_factory=dict)
-    times: list[float] = field(default_factory=list)
-
-    def column(self, name: str) -> Tensor:
-        if name not in self.columns:
-            self.columns[name] = torch.full(
-                (self.n_rows, self.n_runs), math.nan, dtype=self.dtype, device=self.device
-            )
-        return self.columns[name]
-
-
-def _tree_where(keep_new: Tensor, new: Any, old: Any) -> Any:
-    """Per-run select between two estimator states (tensors with leading run axis, or containers)."""
-    if old is None:
-        return new
-    if isinstance(new, Tensor):
-        return torch.where(keep_new.view(-1, *([1] * (new.dim() - 1))), new, old)
-    if isinstance(new, dict):
-        return {k: _tree_where(keep_new, v, old[k]) for k, v in new.items()}
-    if isinstance(new, tuple | list):
-        return type(new)(_tree_where(keep_new, n, o) for n, o in zip(new, old, strict=True))
-    return new
 
 
 class _Stack:
@@ -592,7 +515,7 @@ class _Stack:
         duals: Sequence[dict[str, Tensor]] | dict[str, Tensor],
         labels: Tensor | None,
         states: list[Any],
-        records: _Records,
+        records: Records,
         rows: slice | int,
         diagnosed: Tensor | None = None,
     ) -> Tensor:
@@ -650,8 +573,8 @@ class _Stack:
         log_steps, eval_steps = self._log_steps(), self._eval_steps()
         self.log_row = {s: i for i, s in enumerate(log_steps)}
         self.eval_row = {s: i for i, s in enumerate(eval_steps)}
-        train = _Records(len(log_steps), R, torch.float64, device)
-        evals = _Records(len(eval_steps), R, torch.float64, device)
+        train = Records(len(log_steps), R, torch.float64, device)
+        evals = Records(len(eval_steps), R, torch.float64, device)
         alive = torch.ones(R, dtype=torch.bool, device=device)
         diverged_at = torch.full((R,), -1, dtype=torch.int64, device=device)
         self._t0 = time.perf_counter()
@@ -700,7 +623,7 @@ class _Stack:
         return self._results(log_steps, eval_steps, train, evals, diverged_at, wall)
 
     @staticmethod
-    def _should_stop(stop: StopRule, eval_steps: list[int], evals: _Records, last: int) -> bool:
+    def _should_stop(stop: StopRule, eval_steps: list[int], evals: Records, last: int) -> bool:
         done = np.asarray([s for s in eval_steps if s <= last], dtype=np.int64)
         if len(done) == 0 or schema.ESTIMATE not in evals.columns:
             return False
@@ -708,7 +631,7 @@ class _Stack:
 
     @staticmethod
     def _truncate(
-        log_steps: list[int], eval_steps: list[int], train: _Records, evals: _Records, last: int
+        log_steps: list[int], eval_steps: list[int], train: Records, evals: Records, last: int
     ) -> tuple[list[int], list[int]]:
         """Drop the preallocated rows of steps never trained (training stopped after ``last``)."""
         log_steps = [s for s in log_steps if s <= last]
@@ -727,12 +650,12 @@ class _Stack:
         alive: Tensor,
         diverged_at: Tensor,
         forced: Tensor | None,
-        train: _Records,
-        evals: _Records,
+        train: Records,
+        evals: Records,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Train one block of steps; returns alive, diverged_at and each run's first bad estimate."""
         first_bad = torch.full_like(diverged_at, _NEVER)
-        pending = _Pending()
+        pending = Pending()
         capacity = max(1, READOUT_ELEMENTS // (self.n_runs * self.system.matrix_size(self.K) ** 2))
         for t, step in enumerate(steps):
             if step in self.eval_row:
@@ -760,8 +683,8 @@ class _Stack:
         alive: Tensor,
         diverged_at: Tensor,
         forced: Tensor | None,
-        train: _Records,
-        pending: _Pending,
+        train: Records,
+        pending: Pending,
     ) -> tuple[Tensor, Tensor]:
         scores = self.system.scores(x, y, perm, self.eye)
         duals = self._duals(x, y)
@@ -770,7 +693,7 @@ class _Stack:
         for index, (group, s) in enumerate(zip(self.groups, score_parts, strict=True)):
             state = group.state
             if group.uses_state:
-                state = _detach(group.spec.next_state(s, group.state))
+                state = trees.detach(group.spec.next_state(s, group.state))
             new_states.append(state)
             inputs = self._inputs(group, duals, labels, state, False, dual=dual_parts.get(index))
             losses.append(group.spec.loss(s, **inputs))
@@ -810,10 +733,10 @@ class _Stack:
         self.system.after_step(alive)  # e.g. MoCo: momentum update, then enqueue (after the loss)
         for group, state in zip(self.groups, new_states, strict=True):
             if group.uses_state:
-                group.state = _tree_where(alive[group.start : group.stop], state, group.state)
+                group.state = trees.where_runs(alive[group.start : group.stop], state, group.state)
         return alive, diverged_at
 
-    def _flush(self, pending: _Pending, train: _Records) -> Tensor:
+    def _flush(self, pending: Pending, train: Records) -> Tensor:
         """Evaluate the pending train readouts in one batched float64 pass; first bad step per run."""
         rows = slice(pending.rows[0], pending.rows[-1] + 1)
         if rows.stop - rows.start != len(pending.rows):
@@ -821,7 +744,9 @@ class _Stack:
         scores64 = torch.stack(pending.scores).double()
         duals = {k: torch.stack([d[k] for d in pending.duals]) for k in self.heads}
         labels = None if pending.labels[0] is None else torch.stack(pending.labels)
-        states = [_stack_states([s[g] for s in pending.states]) for g in range(len(self.groups))]
+        states = [
+            trees.stack_steps([s[g] for s in pending.states]) for g in range(len(self.groups))
+        ]
         diagnosed = torch.tensor(pending.diagnosed, dtype=torch.int64, device=self.device)
         with torch.no_grad():
             estimate = self._readout(scores64, duals, labels, states, train, rows, diagnosed)
@@ -842,7 +767,7 @@ class _Stack:
         y: Tensor | None,
         labels: Tensor | None,
         perm: Tensor | None,
-        evals: _Records,
+        evals: Records,
         step: int,
     ) -> None:
         with torch.no_grad():
@@ -855,9 +780,9 @@ class _Stack:
 
     def _embedding_readout(
         self,
-        records: _Records,
+        records: Records,
         row: int,
-        pending: _Pending | None = None,
+        pending: Pending | None = None,
         *,
         diagnose: bool = True,
     ) -> None:
@@ -883,14 +808,14 @@ class _Stack:
             records.column(name)[row] = value
 
     def _snapshot(
-        self, alive: Tensor, diverged_at: Tensor, train: _Records, evals: _Records
+        self, alive: Tensor, diverged_at: Tensor, train: Records, evals: Records
     ) -> dict[str, Any]:
         """Everything a block changes, so it can be replayed exactly."""
         return {
             "optimizer": [t.detach().clone() for t in self.adam.state_tensors()],
             "step_count": self.adam.step_count.clone(),
             "t": self.adam.t,
-            "states": [_clone(g.state) for g in self.groups],
+            "states": [trees.clone(g.state) for g in self.groups],
             "alive": alive.clone(),
             "diverged_at": diverged_at.clone(),
             "times": (len(train.times), len(evals.times)),
@@ -898,7 +823,7 @@ class _Stack:
         }
 
     def _checkpoint_state(
-        self, steps_done: int, alive: Tensor, diverged_at: Tensor, train: _Records, evals: _Records
+        self, steps_done: int, alive: Tensor, diverged_at: Tensor, train: Records, evals: Records
     ) -> dict[str, Any]:
         """Everything the steps after ``steps_done`` (a block boundary) read: parameters, Adam
         moments and count, estimator and system state, per-run generators, the records so far."""
@@ -917,18 +842,18 @@ class _Stack:
         }
 
     def _load_checkpoint(
-        self, state: dict[str, Any], train: _Records, evals: _Records
+        self, state: dict[str, Any], train: Records, evals: Records
     ) -> tuple[Tensor, Tensor, int]:
         """Inverse of :meth:`_checkpoint_state`; returns alive, diverged_at and the next step."""
         run_ids = [r.config.cell_hash() for r in self.runs]
         if state.get("format") != CHECKPOINT_FORMAT or state.get("run_ids") != run_ids:
             raise ValueError("checkpoint belongs to another stack (run ids or format differ)")
-        snapshot = _to_device(state["snapshot"], self.device)
+        snapshot = trees.to_device(state["snapshot"], self.device)
         train.times[:] = state["train_times"]
         evals.times[:] = state["eval_times"]
         alive, diverged_at = self._restore(snapshot, train, evals)
-        train.columns = _to_device(state["train"], self.device)
-        evals.columns = _to_device(state["evals"], self.device)
+        train.columns = trees.to_device(state["train"], self.device)
+        evals.columns = trees.to_device(state["evals"], self.device)
         for gen, saved in zip(self.data_gens, state["data_gens"], strict=True):
             gen.set_state(saved)
         for gen, saved in zip(self.eval_gens, state["eval_gens"], strict=True):
@@ -937,7 +862,7 @@ class _Stack:
         return alive, diverged_at, int(state["steps_done"])
 
     def _restore(
-        self, snapshot: dict[str, Any], train: _Records, evals: _Records
+        self, snapshot: dict[str, Any], train: Records, evals: Records
     ) -> tuple[Tensor, Tensor]:
         with torch.no_grad():
             # In place: the optimiser's per-run row views must keep pointing at these tensors.
@@ -957,8 +882,8 @@ class _Stack:
         self,
         log_steps: list[int],
         eval_steps: list[int],
-        train: _Records,
-        evals: _Records,
+        train: Records,
+        evals: Records,
         diverged_at: Tensor,
         wall: float,
     ) -> list[RunResult]:
@@ -995,49 +920,6 @@ class _Stack:
             arch = f"{arch} + {head[1].architecture}"
             n_params += head[1].n_parameters
         return arch, n_params
-
-
-def _to_device(state: Any, device: torch.device) -> Any:
-    """Tensors of a loaded checkpoint (nested containers) moved to ``device``."""
-    if isinstance(state, Tensor):
-        return state.to(device)
-    if isinstance(state, dict):
-        return {k: _to_device(v, device) for k, v in state.items()}
-    if isinstance(state, tuple | list):
-        return type(state)(_to_device(v, device) for v in state)
-    return state
-
-
-def _clone(state: Any) -> Any:
-    if isinstance(state, Tensor):
-        return state.clone()
-    if isinstance(state, dict):
-        return {k: _clone(v) for k, v in state.items()}
-    if isinstance(state, tuple | list):
-        return type(state)(_clone(v) for v in state)
-    return state
-
-
-def _stack_states(states: list[Any]) -> Any:
-    """Stack per-step estimator states along a new leading (step) axis."""
-    first = states[0]
-    if isinstance(first, Tensor):
-        return torch.stack(states)
-    if isinstance(first, dict):
-        return {k: _stack_states([s[k] for s in states]) for k in first}
-    if isinstance(first, tuple | list):
-        return type(first)(_stack_states(list(parts)) for parts in zip(*states, strict=True))
-    return first
-
-
-def _detach(state: Any) -> Any:
-    if isinstance(state, Tensor):
-        return state.detach()
-    if isinstance(state, dict):
-        return {k: _detach(v) for k, v in state.items()}
-    if isinstance(state, tuple | list):
-        return type(state)(_detach(v) for v in state)
-    return state
 
 
 def train_stack(
