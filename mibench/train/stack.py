@@ -62,7 +62,7 @@ from mibench import tasks as task_registry
 from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
 from mibench.interface import Estimator, RunConfig, Task
 from mibench.results import schema
-from mibench.train import frames, rng, systems, trees
+from mibench.train import frames, rng, snapshots, systems, trees
 from mibench.train.adam import StackedAdam
 from mibench.train.buffers import Pending, Records
 from mibench.train.embeddings import embedding_diagnostics, representation_readout
@@ -101,7 +101,6 @@ Progress = Callable[[int], None]
 # estimates (float64, shape (n_done, R)); returning True ends training after that block.
 StopRule = Callable[[np.ndarray, np.ndarray], bool]
 Checkpoint = Callable[[int, Callable[[], dict[str, Any]]], None]
-CHECKPOINT_FORMAT = 1  # bump when the state dict of _Stack._checkpoint_state changes
 
 
 @lru_cache(maxsize=256)
@@ -581,7 +580,10 @@ class _Stack:
         block = self._block_steps()
         start = 0
         if resume_from is not None:
-            alive, diverged_at, start = self._load_checkpoint(resume_from, train, evals)
+            alive, diverged_at, start, elapsed = snapshots.load_checkpoint(
+                self, resume_from, train, evals
+            )
+            self._t0 = time.perf_counter() - elapsed  # time_s goes on from where it was
         for block_start in range(start, self.n_steps, block):
             steps = list(range(block_start, min(self.n_steps, block_start + block)))
             data = self._draw(self.data_gens, steps, self.K)
@@ -591,7 +593,7 @@ class _Stack:
                 if eval_in_block
                 else None
             )
-            snapshot = self._snapshot(alive, diverged_at, train, evals)
+            snapshot = snapshots.snapshot(self, alive, diverged_at, train, evals)
             alive, diverged_at, first_bad = self._block(
                 steps, data, eval_in_block, eval_data, alive, diverged_at, None, train, evals
             )
@@ -600,7 +602,7 @@ class _Stack:
             # that step (the block's data are kept, so every other run replays bit for bit).
             bad = first_bad < _NEVER
             if bool(bad.any()):
-                alive, diverged_at = self._restore(snapshot, train, evals)
+                alive, diverged_at = snapshots.restore(self, snapshot, train, evals)
                 forced = torch.where(bad, first_bad, -1)
                 alive, diverged_at, _ = self._block(
                     steps, data, eval_in_block, eval_data, alive, diverged_at, forced, train, evals
@@ -608,8 +610,8 @@ class _Stack:
             if checkpoint is not None and steps[-1] + 1 < self.n_steps:
                 checkpoint(
                     steps[-1] + 1,
-                    lambda a=alive, d=diverged_at, n=steps[-1] + 1: self._checkpoint_state(
-                        n, a, d, train, evals
+                    lambda a=alive, d=diverged_at, n=steps[-1] + 1: snapshots.checkpoint_state(
+                        self, n, a, d, train, evals, time.perf_counter() - self._t0
                     ),
                 )
             if progress is not None:
@@ -806,76 +808,6 @@ class _Stack:
                     records.column(name)[row] = value
         for name, value in representation_readout(self.critic, self.layout, self.groups).items():
             records.column(name)[row] = value
-
-    def _snapshot(
-        self, alive: Tensor, diverged_at: Tensor, train: Records, evals: Records
-    ) -> dict[str, Any]:
-        """Everything a block changes, so it can be replayed exactly."""
-        return {
-            "optimizer": [t.detach().clone() for t in self.adam.state_tensors()],
-            "step_count": self.adam.step_count.clone(),
-            "t": self.adam.t,
-            "states": [trees.clone(g.state) for g in self.groups],
-            "alive": alive.clone(),
-            "diverged_at": diverged_at.clone(),
-            "times": (len(train.times), len(evals.times)),
-            "system": self.system.state(),
-        }
-
-    def _checkpoint_state(
-        self, steps_done: int, alive: Tensor, diverged_at: Tensor, train: Records, evals: Records
-    ) -> dict[str, Any]:
-        """Everything the steps after ``steps_done`` (a block boundary) read: parameters, Adam
-        moments and count, estimator and system state, per-run generators, the records so far."""
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "run_ids": [r.config.cell_hash() for r in self.runs],
-            "steps_done": steps_done,
-            "snapshot": self._snapshot(alive, diverged_at, train, evals),
-            "train": {k: v.clone() for k, v in train.columns.items()},
-            "evals": {k: v.clone() for k, v in evals.columns.items()},
-            "train_times": list(train.times),
-            "eval_times": list(evals.times),
-            "elapsed_s": time.perf_counter() - self._t0,
-            "data_gens": [g.get_state() for g in self.data_gens],
-            "eval_gens": [g.get_state() for g in self.eval_gens],
-        }
-
-    def _load_checkpoint(
-        self, state: dict[str, Any], train: Records, evals: Records
-    ) -> tuple[Tensor, Tensor, int]:
-        """Inverse of :meth:`_checkpoint_state`; returns alive, diverged_at and the next step."""
-        run_ids = [r.config.cell_hash() for r in self.runs]
-        if state.get("format") != CHECKPOINT_FORMAT or state.get("run_ids") != run_ids:
-            raise ValueError("checkpoint belongs to another stack (run ids or format differ)")
-        snapshot = trees.to_device(state["snapshot"], self.device)
-        train.times[:] = state["train_times"]
-        evals.times[:] = state["eval_times"]
-        alive, diverged_at = self._restore(snapshot, train, evals)
-        train.columns = trees.to_device(state["train"], self.device)
-        evals.columns = trees.to_device(state["evals"], self.device)
-        for gen, saved in zip(self.data_gens, state["data_gens"], strict=True):
-            gen.set_state(saved)
-        for gen, saved in zip(self.eval_gens, state["eval_gens"], strict=True):
-            gen.set_state(saved)
-        self._t0 = time.perf_counter() - state["elapsed_s"]  # time_s goes on from where it was
-        return alive, diverged_at, int(state["steps_done"])
-
-    def _restore(
-        self, snapshot: dict[str, Any], train: Records, evals: Records
-    ) -> tuple[Tensor, Tensor]:
-        with torch.no_grad():
-            # In place: the optimiser's per-run row views must keep pointing at these tensors.
-            for tensor, saved in zip(self.adam.state_tensors(), snapshot["optimizer"], strict=True):
-                tensor.copy_(saved)
-            self.adam.step_count.copy_(snapshot["step_count"])
-        self.adam.t = snapshot["t"]
-        for group, state in zip(self.groups, snapshot["states"], strict=True):
-            group.state = state
-        self.system.load(snapshot["system"])
-        n_train, n_eval = snapshot["times"]
-        del train.times[n_train:], evals.times[n_eval:]
-        return snapshot["alive"], snapshot["diverged_at"]
 
     # --------------------------------------------------------------------------- output
     def _results(
