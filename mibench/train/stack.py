@@ -266,6 +266,110 @@ class _Group:
     extra_names: set[str] = field(default_factory=set)
 
 
+def _checked_runs(
+    configs: Sequence[RunConfig],
+    tasks: Sequence[Task] | None,
+    eval_tasks: Sequence[Task] | None,
+) -> list[_Run]:
+    """The stack's runs, validated (ValueError naming the bad value) and in stack order: head kind
+    first, then estimator, so every dual head and every estimator group is a contiguous slice."""
+    if not configs:
+        raise ValueError("train_stack needs at least one config")
+    train_tasks, held_tasks = _tasks_of(configs, tasks, eval_tasks)
+    _check_shared(configs, train_tasks)
+    runs = [
+        _Run(i, c, task, held, resolve_estimator(c))
+        for i, (c, task, held) in enumerate(zip(configs, train_tasks, held_tasks, strict=True))
+    ]
+    for run in runs:
+        _check_trainable(run)
+    runs.sort(
+        key=lambda r: (
+            _HEAD_ORDER[_head_of(r.spec)],
+            r.config.estimator,
+            r.config.estimator_params,
+            r.position,
+        )
+    )
+    return runs
+
+
+def _tasks_of(
+    configs: Sequence[RunConfig],
+    tasks: Sequence[Task] | None,
+    eval_tasks: Sequence[Task] | None,
+) -> tuple[list[Task], list[Task]]:
+    """The training and the held-out task of every config (registry tasks unless given)."""
+    for name, given in (("tasks", tasks), ("eval_tasks", eval_tasks)):
+        if given is not None and len(given) != len(configs):
+            raise ValueError(f"{name} needs one task per config: {len(given)} for {len(configs)}")
+    train_tasks = list(tasks) if tasks is not None else [build_task(c) for c in configs]
+    held_tasks = list(eval_tasks) if eval_tasks is not None else train_tasks
+    for task, held in zip(train_tasks, held_tasks, strict=True):
+        if (held.dim_x, held.dim_y) != (task.dim_x, task.dim_y):
+            raise ValueError(
+                f"eval task {held.id} has dims ({held.dim_x}, {held.dim_y}); its training task "
+                f"{task.id} has ({task.dim_x}, {task.dim_y})"
+            )
+    return train_tasks, held_tasks
+
+
+def _check_shared(configs: Sequence[RunConfig], train_tasks: Sequence[Task]) -> None:
+    """The configs share one stack key, and its shapes and schedule are valid."""
+    keys = [stack_key(c, t) for c, t in zip(configs, train_tasks, strict=True)]
+    for config, key in zip(configs, keys, strict=True):
+        if key != keys[0]:
+            diff = next(i for i, (a, b) in enumerate(zip(key, keys[0], strict=True)) if a != b)
+            raise ValueError(
+                f"configs cannot share a stack: {_KEY_FIELDS[diff]} is {keys[0][diff]!r} for "
+                f"{configs[0].estimator}/{configs[0].task} but {key[diff]!r} for "
+                f"{config.estimator}/{config.task}; group them with stack_key()"
+            )
+    first = configs[0]
+    for name, value, least in (
+        ("n_steps", first.n_steps, 1),
+        ("batch_size", first.batch_size, 2),
+        ("log_every", first.log_every, 1),
+        ("eval_every", first.eval_every, 1),
+        ("eval_batch_size", first.resolved_eval_batch_size, 2),
+    ):
+        if value < least:
+            raise ValueError(f"{name} must be >= {least}, got {value}")
+
+
+def _check_trainable(run: _Run) -> None:
+    """The run's estimator, task, critic, system and negatives go together."""
+    reason = compatibility(run.config.estimator, run.task, run.config.critic)
+    if reason is None:
+        reason = systems.system_compatibility(run.config, run.spec)
+    if reason is not None:
+        raise ValueError(reason)
+    if run.config.negatives == "derangement" and run.spec.layout != "pairs":
+        raise ValueError(
+            f"derangement negatives apply to the pairs layout; {run.spec.name} is {run.spec.layout}"
+        )
+
+
+def _head_of(spec: Estimator) -> str | None:
+    """The dual head a spec trains with (None: no dual)."""
+    return spec.dual_of if "dual" in spec.needs else None
+
+
+def _groups_of(runs: Sequence[_Run]) -> list[_Group]:
+    """Maximal runs of equal specs in stack order: one vectorised loss call each."""
+    groups: list[_Group] = []
+    for run_index, run in enumerate(runs):
+        same = groups and groups[-1].spec == run.spec
+        if same and groups[-1].stop == run_index:
+            groups[-1].stop += 1
+        else:
+            uses_state = run.spec.state_fn is not None or "state" in run.spec.needs
+            groups.append(
+                _Group(run.spec, run_index, run_index + 1, _head_of(run.spec), None, uses_state)
+            )
+    return groups
+
+
 class _Stack:
     """One stacked computation: the critic, dual heads, optimiser and per-run streams of R runs."""
 
@@ -276,65 +380,7 @@ class _Stack:
         tasks: Sequence[Task] | None = None,
         eval_tasks: Sequence[Task] | None = None,
     ) -> None:
-        if not configs:
-            raise ValueError("train_stack needs at least one config")
-        for name, given in (("tasks", tasks), ("eval_tasks", eval_tasks)):
-            if given is not None and len(given) != len(configs):
-                raise ValueError(
-                    f"{name} needs one task per config: {len(given)} for {len(configs)}"
-                )
-        train_tasks = list(tasks) if tasks is not None else [build_task(c) for c in configs]
-        held_tasks = list(eval_tasks) if eval_tasks is not None else train_tasks
-        for task, held in zip(train_tasks, held_tasks, strict=True):
-            if (held.dim_x, held.dim_y) != (task.dim_x, task.dim_y):
-                raise ValueError(
-                    f"eval task {held.id} has dims ({held.dim_x}, {held.dim_y}); its training task "
-                    f"{task.id} has ({task.dim_x}, {task.dim_y})"
-                )
-        keys = [stack_key(c, t) for c, t in zip(configs, train_tasks, strict=True)]
-        for config, key in zip(configs, keys, strict=True):
-            if key != keys[0]:
-                diff = next(i for i, (a, b) in enumerate(zip(key, keys[0], strict=True)) if a != b)
-                raise ValueError(
-                    f"configs cannot share a stack: {_KEY_FIELDS[diff]} is {keys[0][diff]!r} for "
-                    f"{configs[0].estimator}/{configs[0].task} but {key[diff]!r} for "
-                    f"{config.estimator}/{config.task}; group them with stack_key()"
-                )
-        first = configs[0]
-        for name, value, least in (
-            ("n_steps", first.n_steps, 1),
-            ("batch_size", first.batch_size, 2),
-            ("log_every", first.log_every, 1),
-            ("eval_every", first.eval_every, 1),
-            ("eval_batch_size", first.resolved_eval_batch_size, 2),
-        ):
-            if value < least:
-                raise ValueError(f"{name} must be >= {least}, got {value}")
-        runs = [
-            _Run(i, c, task, held, resolve_estimator(c))
-            for i, (c, task, held) in enumerate(zip(configs, train_tasks, held_tasks, strict=True))
-        ]
-        for run in runs:
-            reason = compatibility(run.config.estimator, run.task, run.config.critic)
-            if reason is None:  # hook: the run's contrastive system (systems.py)
-                reason = systems.system_compatibility(run.config, run.spec)
-            if reason is not None:
-                raise ValueError(reason)
-            if run.config.negatives == "derangement" and run.spec.layout != "pairs":
-                raise ValueError(
-                    f"derangement negatives apply to the pairs layout; {run.spec.name} is "
-                    f"{run.spec.layout}"
-                )
-        # Group runs: head kind first, then estimator; groups and heads become contiguous slices.
-        runs.sort(
-            key=lambda r: (
-                _HEAD_ORDER[self._head_of(r.spec)],
-                r.config.estimator,
-                r.config.estimator_params,
-                r.position,
-            )
-        )
-        self.runs = runs
+        self.runs = runs = _checked_runs(configs, tasks, eval_tasks)
         self.device = device
         first = runs[0].config
         self.n_runs = len(runs)
@@ -362,23 +408,7 @@ class _Stack:
         self.slices: list[slice] = [slice(0, self.n_runs)] * len(self.leaves)
         self.heads: dict[str, tuple[slice, critic_registry.DualHead]] = {}
         self._build_heads(first)
-        self.groups: list[_Group] = []
-        for run_index, run in enumerate(runs):
-            same = self.groups and self.groups[-1].spec == run.spec
-            if same and self.groups[-1].stop == run_index:
-                self.groups[-1].stop += 1
-            else:
-                uses_state = run.spec.state_fn is not None or "state" in run.spec.needs
-                self.groups.append(
-                    _Group(
-                        run.spec,
-                        run_index,
-                        run_index + 1,
-                        self._head_of(run.spec),
-                        None,
-                        uses_state,
-                    )
-                )
+        self.groups = _groups_of(runs)
         self.entropy_y = torch.tensor(
             [task_entropy_y(r.task) if "entropy_y" in r.spec.needs else math.nan for r in runs],
             dtype=torch.float64,
@@ -391,26 +421,17 @@ class _Stack:
         self.eye_eval = torch.eye(self.E, dtype=torch.bool, device=device)
         self.system = systems.build(
             systems.SystemInputs(
-                self.critic,
-                [r.config for r in runs],
-                [r.task for r in runs],
-                self.layout,
-                self.negatives,
-                self.dtype,
-                device,
+                self.critic, [r.config for r in runs], [r.task for r in runs], self.layout,
+                self.negatives, self.dtype, device,
             )
-        )
-
-    @staticmethod
-    def _head_of(spec: Estimator) -> str | None:
-        return spec.dual_of if "dual" in spec.needs else None
+        )  # fmt: skip
 
     def _build_heads(self, first: RunConfig) -> None:
         critic_params = critic_registry.resolve_params(first.critic, first.kwargs("critic"))
         hidden = critic_params.get("hidden", DEFAULT_HIDDEN)
         activation = critic_params.get("activation", DEFAULT_ACTIVATION)
         for kind in critic_registry.DUAL_KINDS:
-            members = [i for i, r in enumerate(self.runs) if self._head_of(r.spec) == kind]
+            members = [i for i, r in enumerate(self.runs) if _head_of(r.spec) == kind]
             if not members:
                 continue
             span = slice(members[0], members[-1] + 1)
@@ -847,7 +868,7 @@ class _Stack:
     def _described(self, spec: Estimator) -> tuple[str, int]:
         """The critic architecture and parameter count of a run (with its dual head, if any)."""
         arch, n_params = self.critic.architecture, self.critic.n_parameters
-        head = self.heads.get(self._head_of(spec))
+        head = self.heads.get(_head_of(spec))
         if head is not None:
             arch = f"{arch} + {head[1].architecture}"
             n_params += head[1].n_parameters
