@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -59,10 +59,9 @@ from torch import Tensor
 from mibench import critics as critic_registry
 from mibench import estimators as estimator_registry
 from mibench import tasks as task_registry
-from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
 from mibench.interface import Estimator, RunConfig, Task
 from mibench.results import schema
-from mibench.train import frames, rng, snapshots, systems, trees
+from mibench.train import frames, groups, rng, snapshots, systems, trees
 from mibench.train.adam import StackedAdam
 from mibench.train.buffers import Pending, Records
 from mibench.train.embeddings import embedding_diagnostics, representation_readout
@@ -81,10 +80,6 @@ READOUT_ELEMENTS = 2**22
 DIAGNOSTICS_EVERY = 10
 _NEVER = 2**62  # "no bad estimate" sentinel for first-bad-step minima
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# Dual-head order; also the order of estimator groups inside a stack (runs needing the same head
-# are contiguous, so every head and every group is a slice of the run axis).
-_HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3, "y_density": 4}
-
 # A lone run is trained as a stack of this many copies of itself and the first copy returned.
 # Each run's numbers are bit-identical in every stack of R >= 2 runs (torch splits a batched
 # matmul over the run axis; every reduction is per run), but not in a stack of one: a single
@@ -252,20 +247,6 @@ class _Run:
     spec: Estimator
 
 
-@dataclass
-class _Group:
-    """Runs [start, stop) of the stack sharing one estimator (one vectorised loss call)."""
-
-    spec: Estimator
-    start: int
-    stop: int
-    head: str | None
-    state: Any = None
-    uses_state: bool = False
-    # Names of the estimator extras this group's spec reports (only its runs' frames get them).
-    extra_names: set[str] = field(default_factory=set)
-
-
 def _checked_runs(
     configs: Sequence[RunConfig],
     tasks: Sequence[Task] | None,
@@ -285,7 +266,7 @@ def _checked_runs(
         _check_trainable(run)
     runs.sort(
         key=lambda r: (
-            _HEAD_ORDER[_head_of(r.spec)],
+            groups.HEAD_ORDER[groups.head_of(r.spec)],
             r.config.estimator,
             r.config.estimator_params,
             r.position,
@@ -350,26 +331,6 @@ def _check_trainable(run: _Run) -> None:
         )
 
 
-def _head_of(spec: Estimator) -> str | None:
-    """The dual head a spec trains with (None: no dual)."""
-    return spec.dual_of if "dual" in spec.needs else None
-
-
-def _groups_of(runs: Sequence[_Run]) -> list[_Group]:
-    """Maximal runs of equal specs in stack order: one vectorised loss call each."""
-    groups: list[_Group] = []
-    for run_index, run in enumerate(runs):
-        same = groups and groups[-1].spec == run.spec
-        if same and groups[-1].stop == run_index:
-            groups[-1].stop += 1
-        else:
-            uses_state = run.spec.state_fn is not None or "state" in run.spec.needs
-            groups.append(
-                _Group(run.spec, run_index, run_index + 1, _head_of(run.spec), None, uses_state)
-            )
-    return groups
-
-
 class _Stack:
     """One stacked computation: the critic, dual heads, optimiser and per-run streams of R runs."""
 
@@ -406,9 +367,12 @@ class _Stack:
         )
         self.leaves: list[Tensor] = list(self.critic.parameters())
         self.slices: list[slice] = [slice(0, self.n_runs)] * len(self.leaves)
-        self.heads: dict[str, tuple[slice, critic_registry.DualHead]] = {}
-        self._build_heads(first)
-        self.groups = _groups_of(runs)
+        self.heads = groups.build_heads(runs, first, self.dim_x, self.dim_y, self.dtype, device)
+        for span, head in self.heads.values():
+            for leaf in head.parameters():
+                self.leaves.append(leaf)
+                self.slices.append(span)
+        self.groups = groups.groups_of(runs)
         self.entropy_y = torch.tensor(
             [task_entropy_y(r.task) if "entropy_y" in r.spec.needs else math.nan for r in runs],
             dtype=torch.float64,
@@ -425,30 +389,6 @@ class _Stack:
                 self.negatives, self.dtype, device,
             )
         )  # fmt: skip
-
-    def _build_heads(self, first: RunConfig) -> None:
-        critic_params = critic_registry.resolve_params(first.critic, first.kwargs("critic"))
-        hidden = critic_params.get("hidden", DEFAULT_HIDDEN)
-        activation = critic_params.get("activation", DEFAULT_ACTIVATION)
-        for kind in critic_registry.DUAL_KINDS:
-            members = [i for i, r in enumerate(self.runs) if _head_of(r.spec) == kind]
-            if not members:
-                continue
-            span = slice(members[0], members[-1] + 1)
-            head = critic_registry.DualHead(
-                kind,
-                self.dim_x,
-                self.dim_y,
-                generators=[rng.generator(self.runs[i].config, f"dual-{kind}") for i in members],
-                dtype=self.dtype,
-                device=self.device,
-                hidden=hidden,
-                activation=activation,
-            )
-            self.heads[kind] = (span, head)
-            for leaf in head.parameters():
-                self.leaves.append(leaf)
-                self.slices.append(span)
 
     # ----------------------------------------------------------------------------- data
     def _block_steps(self) -> int:
@@ -485,28 +425,9 @@ class _Stack:
             for kind, (span, head) in self.heads.items()
         }
 
-    def _group_parts(
-        self, scores: Tensor, duals: dict[str, Tensor]
-    ) -> tuple[Sequence[Tensor], dict[int, Tensor]]:
-        """Each group's rows of ``scores`` and of its dual head's output, as one ``split``.
-
-        ``split`` instead of one slice per group: its backward is one concatenation of the
-        groups' gradients, where each slice's backward writes its gradient into a zero tensor of
-        the whole stack's size (8 groups: 8 full-size zero fills and sums per step). The
-        gradients are the same numbers (the other slices' contributions are exact zeros).
-        """
-        sizes = [g.stop - g.start for g in self.groups]
-        score_parts = scores.split(sizes) if len(sizes) > 1 else (scores,)
-        dual_parts: dict[int, Tensor] = {}
-        for kind in self.heads:
-            members = [i for i, g in enumerate(self.groups) if g.head == kind]
-            pieces = duals[kind].split([sizes[i] for i in members], dim=-2)
-            dual_parts.update(zip(members, pieces, strict=True))
-        return score_parts, dual_parts
-
     def _inputs(
         self,
-        group: _Group,
+        group: groups.Group,
         duals: dict[str, Tensor],
         labels: Tensor | None,
         state: Any,
@@ -711,7 +632,7 @@ class _Stack:
     ) -> tuple[Tensor, Tensor]:
         scores = self.system.scores(x, y, perm, self.eye)
         duals = self._duals(x, y)
-        score_parts, dual_parts = self._group_parts(scores, duals)
+        score_parts, dual_parts = groups.split_parts(self.groups, self.heads, scores, duals)
         losses, new_states = [], []
         for index, (group, s) in enumerate(zip(self.groups, score_parts, strict=True)):
             state = group.state
@@ -868,7 +789,7 @@ class _Stack:
     def _described(self, spec: Estimator) -> tuple[str, int]:
         """The critic architecture and parameter count of a run (with its dual head, if any)."""
         arch, n_params = self.critic.architecture, self.critic.n_parameters
-        head = self.heads.get(_head_of(spec))
+        head = self.heads.get(groups.head_of(spec))
         if head is not None:
             arch = f"{arch} + {head[1].architecture}"
             n_params += head[1].n_parameters
