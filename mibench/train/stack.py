@@ -23,24 +23,9 @@ whose *estimate alone* turns NaN/Inf is found at the end of the block: the block
 from a snapshot taken at its start (same pre-drawn data, so every other run repeats bit for bit)
 with that run frozen at that step. One host read per block decides whether to replay.
 
-Logging: every ``log_every`` steps (and the last step) the "train" readout records, per run, the
-loss, the gradient norm and — from the detached scores, in float64 — the estimate ``spec.value``
-and the estimator's extras, plus true MI, log K and the ceiling. The estimator-agnostic
-*diagnostics* of the same scores — the InfoNCE value, ESS and, where the critic embeds, alignment
-and uniformity — cost K^2 float64 work per run on top of the estimate (at K = 512 they were more
-than the training step itself), and they are only read as trends and window means: they are
-evaluated at every ``DIAGNOSTICS_EVERY``-th train row (rows 0, N, 2N, ... and the last) and are
-NaN in the other train rows. Every summary and figure that reads them skips NaN, so e.g. a
-window's ``ess_mean`` is the mean over the window's diagnostic rows (a 1-in-N systematic subsample
-of the same per-step series). The estimate, loss, gradient norm and extras stay in every logged
-row, so the window metrics of the estimate (bias, variance, MSE, steps to 90 %) are unchanged.
-The eval readout computes everything at every eval step. The float64 part is evaluated for many
-logged steps at once (estimators accept leading axes), which removes most of the per-step cost of
-logging every step. Every ``eval_every`` steps
-(and the last step) an "eval" readout evaluates the same parameters (those that produce that step's
-train readout, i.e. before its update) on a held-out batch. Records stay in preallocated device
-tensors and reach the host once, at the end.
-
+Readouts (the "train" rows every ``log_every`` steps, the held-out "eval" rows every
+``eval_every`` steps, both in float64): :mod:`mibench.train.readout`; their frames:
+:mod:`mibench.train.frames`.
 """
 
 from __future__ import annotations
@@ -64,7 +49,7 @@ from mibench.results import schema
 from mibench.train import frames, groups, rng, snapshots, systems, trees
 from mibench.train.adam import StackedAdam
 from mibench.train.buffers import Pending, Records
-from mibench.train.embeddings import embedding_diagnostics, representation_readout
+from mibench.train.readout import NEVER, StackReadout
 from mibench.train.record import RunResult
 from mibench.train.systems.in_batch import random_cycles
 
@@ -78,7 +63,6 @@ READOUT_ELEMENTS = 2**22
 # The K^2 diagnostics of the train readout (InfoNCE value, ESS, alignment, uniformity) are
 # evaluated at every DIAGNOSTICS_EVERY-th train row and the last one (NaN in the others).
 DIAGNOSTICS_EVERY = 10
-_NEVER = 2**62  # "no bad estimate" sentinel for first-bad-step minima
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # A lone run is trained as a stack of this many copies of itself and the first copy returned.
 # Each run's numbers are bit-identical in every stack of R >= 2 runs (torch splits a batched
@@ -331,7 +315,7 @@ def _check_trainable(run: _Run) -> None:
         )
 
 
-class _Stack:
+class _Stack(StackReadout):
     """One stacked computation: the critic, dual heads, optimiser and per-run streams of R runs."""
 
     def __init__(
@@ -450,46 +434,6 @@ class _Stack:
             inputs["entropy_y"] = self.entropy_y[group.start : group.stop]
         return inputs
 
-    def _readout(
-        self,
-        scores64: Tensor,
-        duals: Sequence[dict[str, Tensor]] | dict[str, Tensor],
-        labels: Tensor | None,
-        states: list[Any],
-        records: Records,
-        rows: slice | int,
-        diagnosed: Tensor | None = None,
-    ) -> Tensor:
-        """Float64 estimate, diagnostics and extras of ``scores64`` (leading axes ``(..., R)``).
-
-        Writes ``records[rows]`` and returns the estimate (shape ``scores64.shape[:-2]``). With
-        ``diagnosed`` (train: ``scores64`` is ``(T, R, M, M)`` for the rows ``rows``), the InfoNCE
-        value and ESS are computed only for those positions along T (see ``DIAGNOSTICS_EVERY``).
-        """
-        estimates = []
-        for group, state in zip(self.groups, states, strict=True):
-            s = scores64[..., group.start : group.stop, :, :]
-            inputs = self._inputs(group, duals, labels, state, cast=True)
-            estimates.append(group.spec.value(s, **inputs))
-            for name, value in group.spec.extras(s, **inputs).items():
-                records.column(name)[rows, group.start : group.stop] = value
-                group.extra_names.add(name)
-        estimate = torch.cat(estimates, dim=-1) if len(estimates) > 1 else estimates[0]
-        records.column(schema.ESTIMATE)[rows] = estimate
-        if diagnosed is None:
-            nce, ess_value = self.system.diagnostics(scores64)
-            records.column(schema.INFONCE_VALUE)[rows] = nce
-            records.column(schema.ESS)[rows] = ess_value
-        else:
-            records.column(schema.INFONCE_VALUE)  # NaN where no diagnostics are computed
-            records.column(schema.ESS)
-            if len(diagnosed):
-                first = rows.start if isinstance(rows, slice) else rows
-                nce, ess_value = self.system.diagnostics(scores64[diagnosed])
-                records.column(schema.INFONCE_VALUE)[diagnosed + first] = nce
-                records.column(schema.ESS)[diagnosed + first] = ess_value
-        return estimate
-
     def _diagnosed(self, row: int) -> bool:
         """Whether train row ``row`` gets the K^2 diagnostics (every N-th row and the last)."""
         return row % DIAGNOSTICS_EVERY == 0 or row == len(self.log_row) - 1
@@ -542,7 +486,7 @@ class _Stack:
             # One host read per block: did a logged estimate turn NaN/Inf while loss and gradient
             # stayed finite? Then replay the block from its snapshot with that run frozen at
             # that step (the block's data are kept, so every other run replays bit for bit).
-            bad = first_bad < _NEVER
+            bad = first_bad < NEVER
             if bool(bad.any()):
                 alive, diverged_at = snapshots.restore(self, snapshot, train, evals)
                 forced = torch.where(bad, first_bad, -1)
@@ -598,7 +542,7 @@ class _Stack:
         evals: Records,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Train one block of steps; returns alive, diverged_at and each run's first bad estimate."""
-        first_bad = torch.full_like(diverged_at, _NEVER)
+        first_bad = torch.full_like(diverged_at, NEVER)
         pending = Pending()
         capacity = max(1, READOUT_ELEMENTS // (self.n_runs * self.system.matrix_size(self.K) ** 2))
         for t, step in enumerate(steps):
@@ -679,77 +623,6 @@ class _Stack:
             if group.uses_state:
                 group.state = trees.where_runs(alive[group.start : group.stop], state, group.state)
         return alive, diverged_at
-
-    def _flush(self, pending: Pending, train: Records) -> Tensor:
-        """Evaluate the pending train readouts in one batched float64 pass; first bad step per run."""
-        rows = slice(pending.rows[0], pending.rows[-1] + 1)
-        if rows.stop - rows.start != len(pending.rows):
-            raise RuntimeError("pending readout rows must be consecutive")
-        scores64 = torch.stack(pending.scores).double()
-        duals = {k: torch.stack([d[k] for d in pending.duals]) for k in self.heads}
-        labels = None if pending.labels[0] is None else torch.stack(pending.labels)
-        states = [
-            trees.stack_steps([s[g] for s in pending.states]) for g in range(len(self.groups))
-        ]
-        diagnosed = torch.tensor(pending.diagnosed, dtype=torch.int64, device=self.device)
-        with torch.no_grad():
-            estimate = self._readout(scores64, duals, labels, states, train, rows, diagnosed)
-            if pending.embeddings and pending.embeddings[0]:
-                stacked = tuple(
-                    torch.stack(parts) for parts in zip(*pending.embeddings, strict=True)
-                )
-                for name, value in embedding_diagnostics(stacked).items():
-                    train.column(name)[diagnosed + rows.start] = value
-        bad = ~torch.isfinite(estimate) & torch.stack(pending.alive)
-        steps = torch.tensor(pending.steps, dtype=torch.int64, device=self.device).unsqueeze(1)
-        pending.clear()
-        return torch.where(bad, steps, _NEVER).amin(dim=0)
-
-    def _evaluate(
-        self,
-        x: Tensor,
-        y: Tensor | None,
-        labels: Tensor | None,
-        perm: Tensor | None,
-        evals: Records,
-        step: int,
-    ) -> None:
-        with torch.no_grad():
-            scores = self.system.scores(x, y, perm, self.eye_eval)
-            self._embedding_readout(evals, self.eval_row[step])
-            duals = self._duals(x, y)
-            states = [g.state for g in self.groups]
-            self._readout(scores.double(), duals, labels, states, evals, self.eval_row[step])
-        evals.times.append(time.perf_counter() - self._t0)
-
-    def _embedding_readout(
-        self,
-        records: Records,
-        row: int,
-        pending: Pending | None = None,
-        *,
-        diagnose: bool = True,
-    ) -> None:
-        """Alignment/uniformity of the system's embeddings of the last forward pass,
-        and the estimate before the projection head.
-
-        With ``pending`` (train readouts) the embeddings are kept and their diagnostics computed
-        in the batched float64 pass of :meth:`_flush`, like the estimates: one vectorised call per
-        block instead of a dozen small ops every logged step. ``diagnose=False`` (train rows off
-        the ``DIAGNOSTICS_EVERY`` cadence) skips alignment/uniformity; the estimate before the
-        head is an estimate and is read at every logged row.
-        """
-        if self.negatives != "offdiag":
-            return
-        if diagnose:
-            pairs = self.system.embeddings()
-            if pending is not None:
-                pending.embeddings.append(tuple(e.detach() for e in pairs))
-            else:
-                for name, value in embedding_diagnostics(pairs).items():
-                    records.column(name)[row] = value
-        for name, value in representation_readout(self.critic, self.layout, self.groups).items():
-            records.column(name)[row] = value
 
     # --------------------------------------------------------------------------- output
     def _results(
