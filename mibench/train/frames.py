@@ -88,14 +88,9 @@ def run_results(
         frame = run_frame(run, index, readouts, own[index], truth, div_step, layout)
         architecture, n_parameters = described[index]
         results[run.position] = RunResult(
-            config=run.config,
-            frame=frame,
-            diverged_step=div_step,
-            wall_time_s=wall,
-            critic_architecture=architecture,
-            n_parameters=n_parameters,
-            task_id=run.task.id,
-        )
+            config=run.config, frame=frame, diverged_step=div_step, wall_time_s=wall,
+            critic_architecture=architecture, n_parameters=n_parameters, task_id=run.task.id,
+        )  # fmt: skip
     return [r for r in results if r is not None]
 
 

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import torch
 from torch import Tensor
 
-from mibench.interface import Estimator, RunConfig, Task, UnknownNameError
+from mibench.interface import Estimator, RunConfig, Task, UnknownNameError, over_defaults
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,7 @@ def build(inputs: SystemInputs) -> System:
 def resolve_system_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` over the system's defaults, validated; unknown name or key names the valid ones."""
     system = get(name)
-    unknown = sorted(set(params) - set(system.defaults))
-    if unknown:
-        valid = ", ".join(sorted(system.defaults)) or "(none)"
-        raise ValueError(f"system {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
-    return system.resolve_params({**system.defaults, **params})
+    return system.resolve_params(over_defaults("system", name, params, system.defaults))
 
 
 def system_compatibility(
