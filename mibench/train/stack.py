@@ -439,12 +439,9 @@ class _Stack(StackReadout):
         return row % DIAGNOSTICS_EVERY == 0 or row == len(self.log_row) - 1
 
     # ----------------------------------------------------------------------------- loop
-    def _log_steps(self) -> list[int]:
-        steps = list(range(0, self.n_steps, self.log_every))
-        return steps if steps[-1] == self.n_steps - 1 else [*steps, self.n_steps - 1]
-
-    def _eval_steps(self) -> list[int]:
-        steps = list(range(0, self.n_steps, self.eval_every))
+    def _schedule(self, every: int) -> list[int]:
+        """Steps 0, every, 2 every, ... and the last step (the logged or the evaluated steps)."""
+        steps = list(range(0, self.n_steps, every))
         return steps if steps[-1] == self.n_steps - 1 else [*steps, self.n_steps - 1]
 
     def run(
@@ -455,7 +452,7 @@ class _Stack(StackReadout):
         resume_from: dict[str, Any] | None = None,
     ) -> list[RunResult]:
         R, device = self.n_runs, self.device
-        log_steps, eval_steps = self._log_steps(), self._eval_steps()
+        log_steps, eval_steps = self._schedule(self.log_every), self._schedule(self.eval_every)
         self.log_row = {s: i for i, s in enumerate(log_steps)}
         self.eval_row = {s: i for i, s in enumerate(eval_steps)}
         train = Records(len(log_steps), R, torch.float64, device)
