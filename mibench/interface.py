@@ -53,6 +53,18 @@ class UnknownNameError(KeyError, ValueError):
         return str(self.args[0])
 
 
+def over_defaults(
+    kind: str, name: str, params: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``params`` over ``defaults`` (a registry entry's parameters); a key that is not among the
+    defaults is a ValueError naming it and the valid ones."""
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        valid = ", ".join(sorted(defaults)) or "(none)"
+        raise ValueError(f"{kind} {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
+    return {**defaults, **params}
+
+
 @dataclass(frozen=True)
 class Estimator:
     """One MI estimator (or contrastive objective) as data: what to maximise and what to report.

@@ -191,7 +191,7 @@ def load_checkpoint(job: StackJob) -> dict[str, Any] | None:
     """The job's saved state, or None when there is none usable (a bad file is ignored)."""
     import torch
 
-    from mibench.train import stack as stack_module
+    from mibench.train import snapshots
 
     if job.checkpoint_path is None:
         return None
@@ -203,7 +203,7 @@ def load_checkpoint(job: StackJob) -> dict[str, Any] | None:
     except Exception as error:  # truncated or foreign file: train from step 0 instead
         logger.warning("ignoring unreadable checkpoint %s (%s)", path, error)
         return None
-    if not isinstance(state, dict) or state.get("format") != stack_module.CHECKPOINT_FORMAT:
+    if not isinstance(state, dict) or state.get("format") != snapshots.CHECKPOINT_FORMAT:
         logger.warning("ignoring checkpoint %s of another format", path)
         return None
     return state
@@ -237,7 +237,9 @@ def train_job(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        results = train.train_stack(list(job.configs), device=job.device, progress=progress, **extra)
+        results = train.train_stack(
+            list(job.configs), device=job.device, progress=progress, **extra
+        )
     finally:
         torch.set_num_threads(before)
     return [finished_run(r) for r in results]

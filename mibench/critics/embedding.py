@@ -58,7 +58,7 @@ class TwoTowerCritic(Critic):
 
     def embed(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         fx, hy = self.f.forward(x), self.h.forward(y)
-        # Hook: kept for the trainer's alignment/uniformity readout (mibench.train.systems).
+        # Hook: kept for the trainer's alignment/uniformity readout (mibench.train.embeddings).
         self.last_embeddings = (fx, hy)
         return fx, hy
 

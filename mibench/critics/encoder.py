@@ -78,7 +78,7 @@ class EncoderCritic(Critic):
 
     def gram(self, z: Tensor) -> Tensor:
         e = self.embed(z)
-        # Hook: kept for the trainer's alignment/uniformity readout (mibench.train.systems).
+        # Hook: kept for the trainer's alignment/uniformity readout (mibench.train.embeddings).
         self.last_embeddings = (e,)
         return torch.bmm(e, e.transpose(1, 2)) / self.tau
 

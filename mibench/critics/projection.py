@@ -4,7 +4,7 @@ Guide §10 (seed 000): SimCLR trains the contrastive loss on z = g(f(x̃)) with 
 of the encoder f, and uses h = f(x̃) (before g) downstream. The trainer records the estimate on z
 (what the loss trains, column ``estimate``) and, for the same estimator, the estimate read before
 the head on the representation h (column ``estimate_before_head``; see
-:func:`mibench.train.systems.representation_readout`), so either reading can be compared with the
+:func:`mibench.train.embeddings.representation_readout`), so either reading can be compared with the
 true MI.
 """
 

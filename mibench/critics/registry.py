@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from mibench.critics.base import ParameterFactory
-from mibench.interface import UnknownNameError
+from mibench.interface import UnknownNameError, over_defaults
 
 # Dimensions used by ``mibench list critics`` to show a concrete architecture (Poole's task size).
 EXAMPLE_DIM = 20
@@ -97,12 +97,7 @@ def names() -> list[str]:
 
 def resolve_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` over the critic's defaults; unknown keys are an error naming the valid ones."""
-    spec = get(name)
-    unknown = sorted(set(params) - set(spec.defaults))
-    if unknown:
-        valid = ", ".join(sorted(spec.defaults)) or "(none)"
-        raise ValueError(f"critic {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
-    return {**spec.defaults, **params}
+    return over_defaults("critic", name, params, get(name).defaults)
 
 
 def build(

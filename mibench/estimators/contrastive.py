@@ -137,6 +137,22 @@ def infonce_loss(scores: Tensor) -> Tensor:
     return -infonce_lower_bound(scores)
 
 
+def bank_infonce_loss(logits: Tensor) -> Tensor:
+    r"""InfoNCE's cross-entropy over a positive and a bank of Q negatives (MoCo, Eq. (1) of [5]).
+
+    .. math::  \mathcal L = \frac1K\sum_{i=1}^K\Big(\log\sum_{c=0}^{Q} e^{\ell_{ic}} - \ell_{i0}\Big)
+               = \log(Q+1) - \hat I
+
+    with Î of :func:`~mibench.estimators.diagnostics.bank_infonce_value`; ``logits`` is
+    ``(..., K, 1 + Q)``, column 0 the positive.
+
+    References:
+        [5] He et al., Momentum Contrast for Unsupervised Visual Representation Learning, CVPR
+            2020, arXiv:1911.05722.
+    """
+    return (lse_row(logits) - logits[..., 0]).mean(dim=-1)
+
+
 def infonce_drop_value(scores: Tensor) -> Tensor:
     r"""Term-dropping InfoNCE: the positive removed from the denominator, constant log(K-1).
 

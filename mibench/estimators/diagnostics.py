@@ -59,6 +59,58 @@ def ess(scores: Tensor) -> Tensor:
     return (total.square() / ((K - 1) * squares)).mean(dim=-1)
 
 
+def bank_infonce_value(logits: Tensor) -> Tensor:
+    r"""InfoNCE value of a positive scored against a bank of negatives (a memory bank or queue).
+
+    .. math::  \hat I = \frac1K\sum_{i=1}^K\Big(\ell_{i0} - \log\sum_{c=0}^{Q} e^{\ell_{ic}}\Big)
+               + \log(Q+1) \;\le\; \log(Q+1)
+
+    The same bound as :func:`infonce_value` (Eq. (1) of [1], Eq. (5) of the InfoNCE guide, seed
+    000) with the candidates of Eq. (2) of [2]: row i holds its positive and Q negatives that are
+    not the batch's other samples, so the score block is ``(K, 1 + Q)`` instead of ``(K, K)``.
+    With the K − 1 in-batch negatives as the bank (Q = K − 1) it is :func:`infonce_value`.
+
+    Args:
+        logits: ``(..., K, 1 + Q)``; column 0 is the positive ℓ_i0 = g(x_i, y_i), columns 1..Q
+            the bank's negatives.
+    Returns:
+        ``(...)``, nats.
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152.
+        [2] He et al., Momentum Contrast for Unsupervised Visual Representation Learning, CVPR
+            2020, arXiv:1911.05722.
+    """
+    if logits.dim() < 2 or logits.shape[-1] < 2:
+        raise ValueError(
+            f"logits must have shape (..., K, 1 + Q), Q >= 1, got {tuple(logits.shape)}"
+        )
+    n_candidates = logits.shape[-1]
+    return (logits[..., 0] - lse_row(logits)).mean(dim=-1) + math.log(n_candidates)
+
+
+def bank_ess(logits: Tensor) -> Tensor:
+    r"""FlatNCE Eq. (4) mean ESS of a bank's negatives, as :func:`ess` is of the in-batch ones.
+
+    .. math::  w_{ic} = \frac{e^{\ell_{ic}}}{\sum_{c'=1}^Q e^{\ell_{ic'}}},\qquad
+               \mathrm{ESS}_i = \frac{1}{Q \sum_{c=1}^Q w_{ic}^2} \in [1/Q, 1]
+
+    in log space: log w = ℓ − log-sum-exp ℓ, and Σ w² = exp(log-sum-exp 2 log w).
+
+    Args:
+        logits: ``(..., K, 1 + Q)`` as in :func:`bank_infonce_value` (column 0 is not a negative).
+    Returns:
+        ``(...)``: the row mean of ESS_i.
+
+    References:
+        [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (4).
+    """
+    negatives = logits[..., 1:]
+    log_w = negatives - lse_row(negatives).unsqueeze(-1)
+    n = negatives.shape[-1]
+    return (-(lse_row(2.0 * log_w) + math.log(n))).exp().mean(dim=-1)
+
+
 # Wang & Isola (2020) defaults: alpha = 2 in L_align, t = 2 in L_unif.
 DEFAULT_ALIGN_ALPHA = 2.0
 DEFAULT_UNIFORMITY_T = 2.0

@@ -29,7 +29,17 @@ Per-step columns (written by the trainer, one Parquet file per run):
 ``time_s``          wall seconds since the stack started
 ==================  =========================================================================
 
-Estimator extras (e.g. ``f_value``, ``true_f_mi``) are added as further float columns.
+Estimator extras (e.g. ``f_value``, ``true_f_mi``) are added as further float columns, and
+every run's frame ends with the columns of its contrastive system (:mod:`mibench.train.systems`)
+and of the embedding readout (where the critic embeds):
+
+========================  ===================================================================
+``system``                the run's contrastive system ("inbatch", "clip", "moco")
+``k_eff``                 candidates per anchor of the readout: K, 2N − 1 (views), Q + 1 (MoCo)
+``align``, ``unif``       alignment and uniformity of the embeddings (Wang & Isola 2020)
+``estimate_xy``, ``_yx``  CLIP: the estimate in each direction (x→y, y→x)
+``estimate_before_head``  the estimate read on the representation before the projection head
+========================  ===================================================================
 """
 
 from __future__ import annotations
@@ -67,6 +77,18 @@ COLUMNS: tuple[str, ...] = (
     DTYPE, NEGATIVES, STEP, READOUT, ESTIMATE, LOSS, INFONCE_VALUE, ESS, LOG_K, CEILING,
     GRAD_NORM, DIVERGED, TIME_S,
 )  # fmt: skip
+
+# Contrastive-system and embedding-readout columns (not in COLUMNS: they follow the extras).
+SYSTEM = "system"
+SYSTEM_PARAMS = (
+    "system_params"  # JSON text (added to summary rows, see systems.with_system_columns)
+)
+K_EFF = "k_eff"
+ALIGN = "align"
+UNIF = "unif"
+ESTIMATE_XY = "estimate_xy"
+ESTIMATE_YX = "estimate_yx"
+ESTIMATE_BEFORE_HEAD = "estimate_before_head"
 
 # summary.parquet: one row per cell (estimator x task x mi_level x batch_size x critic), over
 # the evaluation window (the last EVAL_FRACTION of steps at a fixed MI level).

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mibench.interface import Task, UnknownNameError
+from mibench.interface import Task, UnknownNameError, over_defaults
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,4 @@ def names() -> list[str]:
 def build(name: str, **params: Any) -> Task:
     """Build the task ``name`` with ``params`` over its defaults (unknown keys are an error)."""
     spec = get(name)
-    unknown = sorted(set(params) - set(spec.defaults))
-    if unknown:
-        valid = ", ".join(sorted(spec.defaults)) or "(none)"
-        raise ValueError(f"task {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
-    return spec.build(**{**spec.defaults, **params})
+    return spec.build(**over_defaults("task", name, params, spec.defaults))

@@ -119,15 +119,9 @@ def ess_scheduled(
     Returns:
         A stateful :class:`~mibench.interface.Estimator` (``needs={"state"}``).
     """
-    if spec.layout != "pairs" or spec.needs:
-        raise ValueError(
-            f"ESS scheduling wraps pairs-layout estimators without extra inputs; {spec.name!r} has "
-            f"layout {spec.layout!r} and needs {sorted(spec.needs)}"
-        )
+    _check_wrappable(spec)
     validate_schedule(target, rate, direction)
     inner_keys = frozenset(spec.hyper)
-    if inner_keys & {"target", "rate", "direction"}:
-        raise ValueError(f"{spec.name!r} already has a hyperparameter target, rate or direction")
 
     def inner(hyper: dict[str, float]) -> Estimator:
         own = {k: v for k, v in hyper.items() if k in inner_keys}
@@ -135,40 +129,24 @@ def ess_scheduled(
 
     def state_fn(scores: Tensor, state: Tensor | None, **hyper: float) -> Tensor:
         validate_schedule(hyper["target"], hyper["rate"], hyper["direction"])
-        if state is None:
-            beta = torch.full(
-                scores.shape[:-2], INITIAL_BETA, dtype=scores.dtype, device=scores.device
-            )
-        else:
-            beta = state[..., 1]
+        beta = _initial_beta(scores) if state is None else state[..., 1]
         ess = ess_fn(beta[..., None, None] * scores.detach())
         following = ess_schedule_step(
             beta, ess, target=hyper["target"], rate=hyper["rate"], direction=hyper["direction"]
         )
         return torch.stack([beta, following], dim=-1).detach()
 
-    def beta_of(scores: Tensor, state: Tensor | None) -> Tensor:
-        # None: no step taken yet (e.g. a held-out readout before the first update), beta_0.
-        if state is None:
-            return torch.full(
-                scores.shape[:-2], INITIAL_BETA, dtype=scores.dtype, device=scores.device
-            )
-        return state[..., 0].to(scores.dtype)
-
-    def tempered(scores: Tensor, state: Tensor | None) -> Tensor:
-        return beta_of(scores, state)[..., None, None] * scores
-
     def value_fn(scores: Tensor, *, state: Tensor | None, **hyper: float) -> Tensor:
-        return inner(hyper).value(tempered(scores, state))
+        return inner(hyper).value(_tempered(scores, state))
 
     def loss_fn(scores: Tensor, *, state: Tensor | None, **hyper: float) -> Tensor:
-        return inner(hyper).loss(tempered(scores, state))
+        return inner(hyper).loss(_tempered(scores, state))
 
     def extras_fn(scores: Tensor, *, state: Tensor | None, **hyper: float) -> dict[str, Tensor]:
-        scaled = tempered(scores, state)
+        scaled = _tempered(scores, state)
         return {
             **inner(hyper).extras(scaled),
-            BETA_COLUMN: beta_of(scores, state),
+            BETA_COLUMN: _beta_of(scores, state),
             SCHEDULED_ESS_COLUMN: ess_fn(scaled),
         }
 
@@ -191,6 +169,30 @@ def ess_scheduled(
         citation=f"{spec.citation}; ESS scheduling: FlatNCE (Chen et al. 2021) Algorithm S2",
         description=f"{spec.name} on beta*S, beta adapted by Algorithm S2 towards ESS = target.",
     )
+
+
+def _check_wrappable(spec: Estimator) -> None:
+    if spec.layout != "pairs" or spec.needs:
+        raise ValueError(
+            f"ESS scheduling wraps pairs-layout estimators without extra inputs; {spec.name!r} has "
+            f"layout {spec.layout!r} and needs {sorted(spec.needs)}"
+        )
+    if frozenset(spec.hyper) & {"target", "rate", "direction"}:
+        raise ValueError(f"{spec.name!r} already has a hyperparameter target, rate or direction")
+
+
+def _initial_beta(scores: Tensor) -> Tensor:
+    return torch.full(scores.shape[:-2], INITIAL_BETA, dtype=scores.dtype, device=scores.device)
+
+
+def _beta_of(scores: Tensor, state: Tensor | None) -> Tensor:
+    """The β a run's scores are tempered with: the state's current β, or β_0 before any step."""
+    # None: no step taken yet (e.g. a held-out readout before the first update), beta_0.
+    return _initial_beta(scores) if state is None else state[..., 0].to(scores.dtype)
+
+
+def _tempered(scores: Tensor, state: Tensor | None) -> Tensor:
+    return _beta_of(scores, state)[..., None, None] * scores
 
 
 def register_ess_scheduled(base: str = "flatnce", name: str = SCHEDULED_FLATNCE) -> Estimator:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -10,9 +11,14 @@ import pytest
 import torch
 
 from mibench import critics, estimators, tasks
+from mibench.estimators import infonce_value
+from mibench.estimators.contrastive import bank_infonce_loss
+from mibench.estimators.diagnostics import bank_ess, bank_infonce_value
 from mibench.interface import RunConfig
+from mibench.results import schema
 from mibench.suite import SuiteError, parse_suite, plan
 from mibench.train import rng, systems, train_stack
+from mibench.train.embeddings import representation_readout
 
 ENCODER = {"hidden": [8], "embed_dim": 4, "tau": 0.5, "activation": "relu"}
 
@@ -101,16 +107,16 @@ def test_clip_directions_loop_reference_and_mean() -> None:
     extras = spec.extras(scores)
     for r in range(2):
         s = scores[r].numpy()
-        assert extras[systems.ESTIMATE_XY][r].item() == pytest.approx(_row_infonce(s), rel=1e-12)
+        assert extras[schema.ESTIMATE_XY][r].item() == pytest.approx(_row_infonce(s), rel=1e-12)
         # y -> x: anchor y_j, candidates x_i, i.e. the softmax runs down column j.
-        assert extras[systems.ESTIMATE_YX][r].item() == pytest.approx(_row_infonce(s.T), rel=1e-12)
-    mean = 0.5 * (extras[systems.ESTIMATE_XY] + extras[systems.ESTIMATE_YX])
+        assert extras[schema.ESTIMATE_YX][r].item() == pytest.approx(_row_infonce(s.T), rel=1e-12)
+    mean = 0.5 * (extras[schema.ESTIMATE_XY] + extras[schema.ESTIMATE_YX])
     assert torch.allclose(spec.value(scores), mean, rtol=1e-12)
     base = estimators.get("infonce")
     both = 0.5 * (base.loss(scores) + base.loss(scores.mT))
     assert torch.allclose(spec.loss(scores), both, rtol=1e-12)
     # An asymmetric matrix really gives two different directions (the check above is not vacuous).
-    assert not torch.allclose(extras[systems.ESTIMATE_XY], extras[systems.ESTIMATE_YX])
+    assert not torch.allclose(extras[schema.ESTIMATE_XY], extras[schema.ESTIMATE_YX])
 
 
 def test_clip_directions_agree_on_a_symmetric_critic() -> None:
@@ -125,22 +131,35 @@ def test_clip_directions_agree_on_a_symmetric_critic() -> None:
     u = torch.randn(1, 7, 3, generator=torch.Generator().manual_seed(4))
     scores = critic.scores(u, u).detach().double()
     extras = systems.symmetric_estimator(estimators.get("infonce")).extras(scores)
-    assert torch.allclose(extras[systems.ESTIMATE_XY], extras[systems.ESTIMATE_YX], rtol=1e-12)
+    assert torch.allclose(extras[schema.ESTIMATE_XY], extras[schema.ESTIMATE_YX], rtol=1e-12)
 
 
 # -------------------------------------------------------------------------------- MoCo
-def test_moco_bound_with_inbatch_negatives_is_infonce() -> None:
-    # MoCo's reading over [positive | Q negatives] with the Q = K - 1 other in-batch keys as the
-    # negatives is exactly in-batch InfoNCE: same candidates, same log K_eff = log K.
-    scores = torch.randn(3, 5, 5, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
-    K = 5
-    off = ~torch.eye(K, dtype=torch.bool)
-    negatives = scores[:, off].reshape(3, K, K - 1)
-    logits = torch.cat([scores.diagonal(dim1=-2, dim2=-1).unsqueeze(-1), negatives], dim=-1)
-    infonce = estimators.get("infonce").value(scores)
-    assert torch.allclose(systems.moco_lower_bound(logits), infonce, rtol=1e-12)
-    assert torch.allclose(systems.moco_loss(logits), math.log(K) - infonce, rtol=1e-12)
-    assert torch.allclose(systems.moco_ess(logits), estimators.ess(scores), rtol=1e-12)
+def test_moco_system_reads_its_logits_with_the_estimators_bank_functions() -> None:
+    # Through the protocol: MoCo's scores are the queue's (R, K, 1 + Q) logits, its diagnostics
+    # and its wrapped InfoNCE are exactly the estimators package's bank forms of those logits.
+    configs = [_moco_config(queue=8, momentum=0.9, seed=s) for s in (0, 1)]
+    built = [tasks.build(c.task, **c.kwargs("task")) for c in configs]
+    critic = critics.build(
+        "encoder", 3, 3, generators=[rng.generator(c, rng.STREAM_INIT) for c in configs],
+        dtype=torch.float64, params=ENCODER,
+    )  # fmt: skip
+    inputs = systems.SystemInputs(
+        critic, configs, built, "pairs", "offdiag", torch.float64, torch.device("cpu")
+    )
+    moco = systems.build(inputs)
+    assert isinstance(moco, systems.MoCo) and moco.matrix_size(4) == 9
+    x, y = (torch.cat(parts) for parts in zip(*[_draw(t, 4, 7) for t in built], strict=True))
+    logits = moco.scores(x, y, None, torch.eye(4, dtype=torch.bool)).detach()
+    assert logits.shape == (2, 4, 9)
+    nce, ess_value = moco.diagnostics(logits)
+    assert torch.equal(nce, bank_infonce_value(logits))
+    assert torch.equal(ess_value, bank_ess(logits))
+    spec = systems.wrap_estimator(estimators.get("infonce"), configs[0])
+    assert torch.equal(spec.value(logits), bank_infonce_value(logits))
+    assert torch.equal(spec.loss(logits), bank_infonce_loss(logits))
+    assert spec.ceiling(moco.matrix_size(4)) == pytest.approx(math.log(9))
+    assert [e.shape for e in moco.embeddings()] == [(2, 4, 4), (2, 4, 4)]  # (queries, keys)
 
 
 def test_moco_with_m0_and_q_equal_k_scores_the_inbatch_critic_on_the_same_keys() -> None:
@@ -170,7 +189,7 @@ def test_moco_with_m0_and_q_equal_k_scores_the_inbatch_critic_on_the_same_keys()
     reference = np.mean(
         [s[i, i] - math.log(math.exp(s[i, i]) + np.exp(s[i]).sum()) for i in range(K)]
     ) + math.log(K + 1)
-    assert systems.moco_lower_bound(torch.from_numpy(logits)).item() == pytest.approx(reference)
+    assert bank_infonce_value(torch.from_numpy(logits)).item() == pytest.approx(reference)
 
 
 def test_queue_never_holds_the_current_positive() -> None:
@@ -219,12 +238,12 @@ def test_moco_in_the_trainer_stacked_equals_looped_and_records_k_eff() -> None:
     for a, b in zip(stacked, looped, strict=True):
         np.testing.assert_allclose(a.frame["estimate"], b.frame["estimate"], rtol=1e-10)
     frame = stacked[0].frame
-    assert set(frame[systems.SYSTEM]) == {"moco"}
-    assert set(frame[systems.K_EFF]) == {9}  # Q + 1 for the train and the held-out readout
+    assert set(frame[schema.SYSTEM]) == {"moco"}
+    assert set(frame[schema.K_EFF]) == {9}  # Q + 1 for the train and the held-out readout
     np.testing.assert_allclose(frame["log_k"], math.log(9))
     np.testing.assert_allclose(frame["ceiling"], math.log(9))
     assert (frame["estimate"] <= math.log(9) + 1e-12).all()
-    _assert_diagnostics_on_their_rows(frame, [systems.ALIGN, systems.UNIF])
+    _assert_diagnostics_on_their_rows(frame, [schema.ALIGN, schema.UNIF])
 
 
 def test_trainer_records_system_columns_for_clip_and_ntxent() -> None:
@@ -232,15 +251,15 @@ def test_trainer_records_system_columns_for_clip_and_ntxent() -> None:
               "critic_params": ENCODER, "n_steps": 3, "eval_every": 2}  # fmt: skip
     clip = train_stack([RunConfig.make(estimator="infonce", system="clip", batch_size=5, **common)])
     frame = clip[0].frame
-    assert set(frame[systems.SYSTEM]) == {"clip"}
+    assert set(frame[schema.SYSTEM]) == {"clip"}
     np.testing.assert_allclose(
-        frame["estimate"], 0.5 * (frame[systems.ESTIMATE_XY] + frame[systems.ESTIMATE_YX])
+        frame["estimate"], 0.5 * (frame[schema.ESTIMATE_XY] + frame[schema.ESTIMATE_YX])
     )
     ntxent = train_stack([RunConfig.make(estimator="ntxent", batch_size=5, **common)])[0].frame
     train = ntxent[ntxent["readout"] == "train"]
-    assert set(train[systems.K_EFF]) == {9}  # 2N - 1 with N = 5
+    assert set(train[schema.K_EFF]) == {9}  # 2N - 1 with N = 5
     np.testing.assert_allclose(train["ceiling"], math.log(9))
-    _assert_diagnostics_on_their_rows(ntxent, [systems.ALIGN, systems.UNIF])
+    _assert_diagnostics_on_their_rows(ntxent, [schema.ALIGN, schema.UNIF])
 
 
 def _assert_diagnostics_on_their_rows(frame: pd.DataFrame, columns: list[str]) -> None:
@@ -254,6 +273,121 @@ def _assert_diagnostics_on_their_rows(frame: pd.DataFrame, columns: list[str]) -
     diagnosed = (rows % DIAGNOSTICS_EVERY == 0) | (rows == len(train) - 1)
     assert np.isfinite(evals).all() and np.isfinite(train[diagnosed]).all()
     assert np.isnan(train[~diagnosed]).all()
+
+
+# ------------------------------------------------------------- the protocol, from outside
+class _Transposed:
+    """A toy system written against the protocol alone: in-batch scores read in the y -> x
+    direction (S^T: anchor y_j, candidates x_i), and a per-run count of the steps taken as its
+    state. It only registers itself; the trainer is not touched."""
+
+    name: ClassVar[str] = "transposed"
+    defaults: ClassVar[dict] = {}
+    built: ClassVar[list[_Transposed]] = []
+
+    def __init__(self, inputs: systems.SystemInputs) -> None:
+        self.critic = inputs.critic
+        self.steps = torch.zeros(len(inputs.configs), dtype=torch.int64, device=inputs.device)
+        self.train_scores: list[torch.Tensor] = []
+        self.batch = inputs.configs[0].batch_size
+        _Transposed.built.append(self)
+
+    @classmethod
+    def resolve_params(cls, params):
+        return params
+
+    @classmethod
+    def compatibility(cls, config, spec, critic_name):
+        return None if spec.layout == "pairs" else f"transposed needs pairs, got {spec.layout}"
+
+    @classmethod
+    def wrap_estimator(cls, spec):
+        return spec
+
+    @classmethod
+    def k_eff(cls, config, layout, batch):
+        return batch
+
+    def scores(self, x, y, perm, eye):
+        scores = self.critic.scores(x, y).mT
+        if eye.shape[0] == self.batch:  # a training batch (eval batches are 4K)
+            self.train_scores.append(scores.detach().clone())
+        return scores
+
+    def matrix_size(self, batch):
+        return batch
+
+    def diagnostics(self, scores64):
+        return estimators.infonce_value(scores64), estimators.ess(scores64)
+
+    def embeddings(self):
+        return ()
+
+    def after_step(self, alive):
+        self.steps = self.steps + alive.long()  # a new tensor: snapshots keep the old one
+
+    def state(self):
+        return self.steps
+
+    def load(self, state):
+        self.steps = state
+
+
+@pytest.fixture
+def transposed(monkeypatch):
+    monkeypatch.setitem(systems.base._SYSTEMS, _Transposed.name, _Transposed)
+    monkeypatch.setattr(_Transposed, "built", [])
+    return _Transposed
+
+
+def _toy_configs(**extra) -> list[RunConfig]:
+    common = {"estimator": "infonce", "task": "gaussian", "task_params": {"dim": 3, "mi": 1.0},
+              "batch_size": 6, "n_steps": 9, "eval_every": 4, "dtype": "float64",
+              "system": "transposed", **extra}  # fmt: skip
+    return [RunConfig.make(seed=s, **common) for s in (0, 1)]
+
+
+def test_a_system_written_outside_the_trainer_trains_through_train_stack(transposed) -> None:
+    configs = _toy_configs()
+    results = train_stack(configs)
+    (system,) = transposed.built
+    assert system.steps.tolist() == [9, 9]  # after_step once per step, for each live run
+    assert len(system.train_scores) == 9
+    for r, result in enumerate(results):
+        frame = result.frame
+        assert set(frame[schema.SYSTEM]) == {"transposed"}
+        train = frame[frame[schema.READOUT] == schema.READOUT_TRAIN]
+        assert set(train[schema.K_EFF]) == {6}
+        # Every train estimate is InfoNCE of the scores the system handed the trainer (S^T) ...
+        expected = [infonce_value(s[r].double()).item() for s in system.train_scores]
+        np.testing.assert_allclose(train[schema.ESTIMATE], expected, rtol=1e-12)
+        # ... which is not the plain x -> y reading of the same critic (the check can fail).
+        plain = [infonce_value(s[r].double().mT).item() for s in system.train_scores]
+        assert not np.allclose(train[schema.ESTIMATE], plain, rtol=1e-6)
+        assert np.isfinite(train[schema.ESS].iloc[0])
+
+
+def test_a_system_state_goes_through_checkpoints(transposed, monkeypatch) -> None:
+    from mibench.train import stack as stack_module
+
+    monkeypatch.setattr(stack_module, "MAX_BLOCK_STEPS", 3)  # 9 steps = 3 blocks
+    configs = _toy_configs()
+    saved = {}
+    reference = train_stack(configs, checkpoint=lambda n, state: saved.setdefault(n, state()))
+    assert sorted(saved) == [3, 6]
+    assert saved[3]["snapshot"]["system"].tolist() == [3, 3]  # the system's state() was saved
+    resumed = train_stack(configs, resume_from=saved[6])
+    assert transposed.built[-1].steps.tolist() == [9, 9]  # load() put back 6, three steps ran
+    for a, b in zip(reference, resumed, strict=True):
+        pd.testing.assert_frame_equal(
+            a.frame.drop(columns=[schema.TIME_S]), b.frame.drop(columns=[schema.TIME_S])
+        )
+
+
+def test_unknown_systems_name_the_registered_ones(transposed) -> None:
+    assert systems.names()[:3] == ["inbatch", "clip", "moco"] and "transposed" in systems.names()
+    with pytest.raises(ValueError, match="valid choices: inbatch, clip, moco, transposed"):
+        systems.get("byol")
 
 
 # ------------------------------------------------------------------ config and suite
@@ -313,11 +447,11 @@ def test_summary_rows_get_their_system_and_k_eff() -> None:
     frames = {r.config.cell_hash(): r.frame for r in results}
     sidecars = {r.config.cell_hash(): {"config": r.config.as_dict()} for r in results}
     labelled = systems.with_system_columns(summarize(frames, sidecars), sidecars)
-    assert sorted(zip(labelled[systems.SYSTEM], labelled[systems.K_EFF], strict=True)) == [
+    assert sorted(zip(labelled[schema.SYSTEM], labelled[schema.K_EFF], strict=True)) == [
         ("inbatch", 4),
         ("moco", 9),
     ]
-    moco = labelled[labelled[systems.SYSTEM] == "moco"].iloc[0]
+    moco = labelled[labelled[schema.SYSTEM] == "moco"].iloc[0]
     assert moco["ceiling"] == pytest.approx(math.log(9))
 
 
@@ -346,13 +480,13 @@ def test_projection_head_and_the_reading_before_it() -> None:
     class Group:  # the trainer's estimator group: runs [start, stop) with one spec
         spec, start, stop = estimators.get("ntxent"), 0, 2
 
-    before = systems.representation_readout(critic, "views", [Group])[systems.ESTIMATE_BEFORE_HEAD]
+    before = representation_readout(critic, "views", [Group])[schema.ESTIMATE_BEFORE_HEAD]
     h = critic.f.forward(u)
     h = h / h.norm(dim=-1, keepdim=True)
     expected = estimators.get("ntxent").value(h @ h.mT / 0.5)
     assert torch.allclose(before, expected.detach(), rtol=1e-12)
     assert not torch.allclose(before, estimators.get("ntxent").value(scores).detach())
-    assert systems.representation_readout(critic, "pairs", [Group]) == {}
+    assert representation_readout(critic, "pairs", [Group]) == {}
 
 
 def test_trainer_records_the_estimate_before_the_head() -> None:
@@ -362,6 +496,6 @@ def test_trainer_records_the_estimate_before_the_head() -> None:
         eval_every=2,
     )  # fmt: skip
     frame = train_stack([config])[0].frame
-    values = frame[systems.ESTIMATE_BEFORE_HEAD].to_numpy()
+    values = frame[schema.ESTIMATE_BEFORE_HEAD].to_numpy()
     assert np.isfinite(values).all()
     assert (values <= math.log(2 * 6 - 1) + 1e-12).all()  # same estimator, same ceiling
