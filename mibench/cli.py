@@ -364,6 +364,7 @@ def plot_command(
 ) -> None:
     """Draw every figure of a suite's results into OUT/<suite>/figures/ (no training)."""
     from mibench.plots import draw_figures
+    from mibench.results import store
 
     suite_dir = _results_dir(suite, out)
     _prepare_views(suite_dir)
@@ -374,7 +375,7 @@ def plot_command(
         return
     for note in skipped:
         console.print(note, markup=False, style="dim")
-    console.print(f"{len(drawn)} figures in {suite_dir / 'figures'}", markup=False)
+    console.print(f"{len(drawn)} figures in {store.figures_dir(suite_dir)}", markup=False)
 
 
 @app.command("report")
@@ -438,8 +439,9 @@ def verify_command(
         raise typer.BadParameter(f"folder {json_file.parent} does not exist", param_hint="--json")
     if results is not None:
         from mibench.claims.results import judge
+        from mibench.results import store
 
-        if not (results / "summary.parquet").is_file():
+        if not store.has_summary(results):
             raise typer.BadParameter(
                 f"{str(results)!r} is not a finished suite folder (no summary.parquet); run "
                 "`mibench run` first or pass e.g. results/default",

@@ -56,9 +56,9 @@ from mibench.plots.robust import unstable_mask
 from mibench.results import load_runs, schema, store
 from mibench.results.formatting import number, share
 
-REPORT_MD = "report.md"
-REPORT_HTML = "report.html"
-VERIFY_JSON = "verify.json"
+REPORT_MD = store.REPORT_MD
+REPORT_HTML = store.REPORT_HTML
+VERIFY_JSON = store.VERIFY_FILE
 MAX_DISTINCT_SHOWN = 12  # a configuration key with more distinct values is shown truncated
 SIGNIFICANT_DIGITS = 3
 LONG_VALUE_CHARS = 40
@@ -240,11 +240,9 @@ def read_sidecars(suite_dir: str | Path) -> list[dict[str, Any]]:
     """The full JSON sidecars (config, versions, device, ...) of the runs the figures show: those
     of the latest invocation (``manifest.json``) or, without one, every finished run."""
     suite_dir = Path(suite_dir)
-    ids = store.manifest_run_ids(suite_dir)
-    ids = store.finished_run_ids(suite_dir) if ids is None else ids
     return [
         store.read_sidecar(suite_dir, run_id)
-        for run_id in ids
+        for run_id in store.latest_run_ids(suite_dir)
         if store.is_finished(suite_dir, run_id) and store.sidecar_path(suite_dir, run_id).is_file()
     ]
 
@@ -255,13 +253,13 @@ def load_verify(suite_dir: str | Path) -> list[dict[str, Any]] | None:
     Raises:
         ValueError: the file is not a JSON list of objects with ``id`` and ``passed``.
     """
-    path = Path(suite_dir) / VERIFY_JSON
-    if not path.is_file():
-        return None
+    path = store.verify_path(Path(suite_dir))
     try:
-        claims = json.loads(path.read_text())
+        claims = store.read_verify(Path(suite_dir))
     except json.JSONDecodeError as error:
         raise ValueError(f"malformed {path}: {error}") from None
+    if claims is None:
+        return None
     if not isinstance(claims, list) or not all(
         isinstance(c, dict) and "id" in c and "passed" in c for c in claims
     ):
@@ -697,9 +695,9 @@ def _configuration(sidecars: Sequence[Mapping[str, Any]], suite_dir: Path) -> li
         blocks.append(Table(["setting", "values over the runs"], rows))
     else:
         blocks.append(Paragraph("No run sidecar (runs/*.json) was found."))
-    suite_file = suite_dir / store.SUITE_FILE
-    if suite_file.is_file():
-        resolved = json.dumps(json.loads(suite_file.read_text()), indent=1, sort_keys=True)
+    record = store.read_suite_record(suite_dir)
+    if record is not None:
+        resolved = json.dumps(record, indent=1, sort_keys=True)
         blocks += [Paragraph(f"The resolved suite (`{store.SUITE_FILE}`):"), Code(resolved)]
     blocks.append(Heading("Environment", level=3))
     if environment:
@@ -759,9 +757,8 @@ def _every_cell(summary: pd.DataFrame | None, suite_dir: Path) -> list[Block]:
             ),
         )
     )
-    skipped_path = suite_dir / store.SKIPPED_FILE
-    if skipped_path.is_file():
-        skipped = json.loads(skipped_path.read_text())
+    skipped = store.read_skipped(suite_dir)
+    if skipped is not None:
         items = skipped if isinstance(skipped, list) else [skipped]
         if items and all(isinstance(i, Mapping) for i in items):
             keys = list(dict.fromkeys(k for i in items for k in i))
@@ -997,7 +994,7 @@ def write_report(suite_dir: str | Path, *, fmt: str = "png") -> tuple[Path, Path
         verify=verify,
         result_verdicts=verdicts,
     )
-    md_path, html_path = suite_dir / REPORT_MD, suite_dir / REPORT_HTML
+    md_path, html_path = store.report_paths(suite_dir)
     store.write_bytes_atomic(md_path, to_markdown(blocks, base_dir=suite_dir).encode("utf-8"))
     page = to_html(blocks, title=f"mibench report — {suite_dir.name}")
     store.write_bytes_atomic(html_path, page.encode("utf-8"))

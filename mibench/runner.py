@@ -376,10 +376,10 @@ def execute(
     _remove_empty_dir(jobs.checkpoint_dir(suite_dir))
     total_run_steps = sum(c.n_steps for c in trained)
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
-    store.write_json_atomic(suite_dir / store.MANIFEST_FILE, {"run_ids": run_ids})
-    store.write_json_atomic(suite_dir / store.SUITE_FILE, suite_record(prepared.plan.suite))
+    store.write_manifest(suite_dir, run_ids)
+    store.write_suite_record(suite_dir, suite_record(prepared.plan.suite))
     skipped = [s.as_dict() for s in prepared.plan.skipped]
-    store.write_json_atomic(suite_dir / store.SKIPPED_FILE, skipped)
+    store.write_skipped(suite_dir, skipped)
     summary = build_summary(prepared)
     views.write_summary(suite_dir, summary)  # records the manifest it describes
     figures = _draw_figures(suite_dir) if plots else []
@@ -616,7 +616,7 @@ def print_report(report: RunReport, console: Console) -> None:
     if report.skipped:
         console.print(
             f"skipped {len(report.skipped)} estimator-task-critic combinations that do not "
-            f"apply (listed in {report.suite_dir / store.SKIPPED_FILE}):",
+            f"apply (listed in {store.skipped_path(report.suite_dir)}):",
             soft_wrap=True,
         )
         for line in skipped_lines(report.skipped):

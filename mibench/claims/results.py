@@ -60,10 +60,9 @@ class SuiteResults:
     def summary(self) -> pd.DataFrame:
         """``summary.parquet``; recomputed from the run files when it predates the robust columns
         (a folder written by an older mibench), without rewriting it."""
-        path = self.suite_dir / store.SUMMARY_FILE
-        if not path.exists():
+        summary = store.read_summary(self.suite_dir)
+        if summary is None:
             raise FileNotFoundError(f"no {store.SUMMARY_FILE} in {self.suite_dir}")
-        summary = pd.read_parquet(path)
         if schema.WILD_FRACTION in summary.columns:
             return summary
         ids = list(self.run_estimators)
@@ -75,8 +74,7 @@ class SuiteResults:
     @cached_property
     def run_estimators(self) -> dict[str, str]:
         """run id -> estimator of the latest invocation's runs (manifest, else every run)."""
-        ids = store.manifest_run_ids(self.suite_dir)
-        ids = store.finished_run_ids(self.suite_dir) if ids is None else ids
+        ids = store.latest_run_ids(self.suite_dir)
         return {
             run_id: store.read_sidecar(self.suite_dir, run_id)["config"]["estimator"]
             for run_id in ids
