@@ -253,6 +253,7 @@ def run_command(
     """Train a suite's cells (finished ones are skipped), store them and print the summary."""
     from mibench import runner
     from mibench import suite as suite_schema
+    from mibench.console import print_report
     from mibench.executor import ExecutorError, Target
 
     try:
@@ -298,7 +299,7 @@ def run_command(
             f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True
         )
         raise typer.Exit(code=1) from None
-    runner.print_report(report, console)
+    print_report(report, console)
 
 
 class FigureFormat(StrEnum):

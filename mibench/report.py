@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mibench import __version__, findings
+from mibench import __version__, console, findings
 from mibench.interface import RunConfig
 from mibench.plots import draw_figures, load_summary
 from mibench.plots.drawing import DrawnFigure
@@ -507,7 +507,7 @@ def _headline(drawn: Sequence[DrawnFigure]) -> list[Block]:
 
 
 def _rich_table(table: Any) -> Table:
-    """A report table from a rich Table of :mod:`mibench.runner` (the console's cell texts)."""
+    """A report table from a rich Table of :mod:`mibench.console` (the console's cell texts)."""
     headers = [str(column.header) for column in table.columns]
     cells = [[str(c) for c in column.cells] for column in table.columns]
     rows = [list(row) for row in zip(*cells, strict=True)] if cells else []
@@ -515,9 +515,6 @@ def _rich_table(table: Any) -> Table:
 
 
 def _summary_tables(summary: pd.DataFrame | None, suite_dir: Path) -> list[Block]:
-    # Imported here: the runner pulls in the trainer, which the rest of the report never needs.
-    from mibench import runner
-
     blocks: list[Block] = [Heading("Summary tables")]
     if summary is None:
         return [*blocks, Paragraph(f"No `summary.parquet` in {suite_dir}.")]
@@ -531,8 +528,8 @@ def _summary_tables(summary: pd.DataFrame | None, suite_dir: Path) -> list[Block
             "bias and the share of wild readouts, never its exploded mean."
         )
     )
-    blocks += [_rich_table(t) for t in runner.summary_tables(summary)]
-    f_table = runner.f_value_table(summary)
+    blocks += [_rich_table(t) for t in console.summary_tables(summary)]
+    f_table = console.f_value_table(summary)
     if f_table is not None:
         blocks.append(_rich_table(f_table))
     return blocks
@@ -604,8 +601,6 @@ def unstable_cells(summary: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _divergence(runs: pd.DataFrame, summary: pd.DataFrame | None) -> list[Block]:
-    from mibench import runner
-
     blocks: list[Block] = [Heading("Diverged runs and unstable cells")]
     table = diverged_runs(runs)
     if table.empty:
@@ -616,7 +611,7 @@ def _divergence(runs: pd.DataFrame, summary: pd.DataFrame | None) -> list[Block]
             Paragraph(f"{len(table)} of {n_runs} runs diverged (frozen at the step shown).")
         )
         if summary is not None:
-            lines = runner.diverged_lines(summary)
+            lines = console.diverged_lines(summary)
             if lines:
                 blocks.append(Bullets(lines))
         blocks.append(_frame_table(table))

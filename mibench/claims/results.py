@@ -39,7 +39,7 @@ from scipy import stats as scipy_stats
 from mibench.claims.base import ClaimResult, fmt
 from mibench.interface import UnknownNameError
 from mibench.results import schema, store
-from mibench.results.summary import SUMMARY_COLUMNS, summarize
+from mibench.results.summary import SUMMARY_COLUMNS, summarize, with_fixed_task_params
 
 ROUNDING = 1e-9  # float64 rounding allowance of a readout against its ceiling (relative to log K)
 NWJ_TYPE = ("nwj", "tuba", "js")  # estimators reporting an NWJ value (Song & Ermon 2020, Thm. 2)
@@ -162,18 +162,11 @@ def _slope_interval(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
 
 
-def _task_rest(task_params: str) -> str:
-    params = json.loads(task_params or "{}")
-    return json.dumps(
-        {k: v for k, v in params.items() if k not in schema.SWEPT_TASK_PARAMS}, sort_keys=True
-    )
-
-
 def _setting_groups(cells: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Rows of one estimator on one task (all but its MI level), critic, K and lr: one curve over
     MI levels (a fixed-MI task's levels are separate task instances; a staircase's are segments)."""
-    cells = cells.assign(_task_rest=cells[schema.TASK_PARAMS].map(_task_rest))
-    by = [c for c in (schema.ESTIMATOR, schema.TASK, "_task_rest", schema.DIM, schema.CRITIC,
+    cells = with_fixed_task_params(cells)
+    by = [c for c in (schema.ESTIMATOR, schema.TASK, schema.FIXED_TASK_PARAMS, schema.DIM, schema.CRITIC,
                       schema.BATCH_SIZE, schema.LR, schema.ESTIMATOR_PARAMS)
           if c in cells.columns]  # fmt: skip
     out = []
@@ -186,7 +179,7 @@ def _setting_groups(cells: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def _curve_name(row: pd.Series) -> str:
     """The task of a curve without its MI level: the staircase's id, else task name + its rest."""
-    rest = json.loads(row["_task_rest"])
+    rest = json.loads(row[schema.FIXED_TASK_PARAMS])
     base = rest.get("base")
     name = str(row[schema.TASK]) + (f" ({base})" if base and base != "gaussian" else "")
     return name
@@ -271,8 +264,8 @@ def smile_lower_variance(results: SuiteResults) -> ClaimResult:
         is_smile = cells[schema.ESTIMATOR] == "smile"
         clip = cells[schema.ESTIMATOR_PARAMS].map(lambda p: json.loads(p or "{}").get("clip", 5.0))
         cells = cells[~is_smile | np.isclose(clip.astype(float), 5.0)]
-    cells = cells.assign(_task_rest=cells[schema.TASK_PARAMS].map(_task_rest))
-    by = [c for c in (schema.TASK, "_task_rest", schema.DIM, schema.CRITIC, schema.BATCH_SIZE)
+    cells = with_fixed_task_params(cells)
+    by = [c for c in (schema.TASK, schema.FIXED_TASK_PARAMS, schema.DIM, schema.CRITIC, schema.BATCH_SIZE)
           if c in cells.columns]  # fmt: skip
     compared, failing = [], []
     for _, rows in cells.groupby(by, sort=True, observed=True):

@@ -120,6 +120,9 @@ WILD_NATS = 10.0
 WILD_THRESHOLD = 0.0
 # Task parameters that set the MI level: what changes along one estimator's curve over levels.
 SWEPT_TASK_PARAMS = ("mi", "rho")
+# Derived, never stored: JSON (sorted keys) of task_params minus SWEPT_TASK_PARAMS, the task an
+# estimator's curve over MI levels keeps fixed (summary.with_fixed_task_params adds it).
+FIXED_TASK_PARAMS = "fixed_task_params"
 PER_ROW_DV = "per_row_dv"  # FlatNCE-family extra: per-row DV of the scores (not the readout)
 F_VALUE = "f_value"  # f-MICL extras: window mean of the f-value, the task's f-MI, their gap
 F_VALUE_MEDIAN = "f_value_median"  # window median of the f-value (robust to exploding batches)
