@@ -37,6 +37,7 @@ from mibench.plots.layout import (
     legend_right,
     new_figure,
 )
+from mibench.plots.markers import mark_legend, mark_points
 from mibench.plots.palette import (
     estimator_colours,
     estimator_linestyles,
@@ -69,8 +70,6 @@ MUTED_TEXT_COLOUR = "0.6"
 LOG_SPAN_DECADES = 3.0  # log axes/colours reach at most this many decades above the median
 BIAS_SPAN_TRUTHS = 2.0
 BIAS_SPAN_MEDIANS = 5.0
-CLIPPED_MARKER = "o"
-UNSTABLE_MARKER = "X"  # an unstable cell (some wild readouts): median bias, or on the top edge
 UNSTABLE_HATCH_COLOUR = "0.55"
 UNSTABLE_LEGEND = (
     f"unstable cell (a window readout off by > max({schema.WILD_NATS:g}, I) nats): "
@@ -150,35 +149,12 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
                     ms=4,
                     lw=1.2,
                 )
-                beyond = np.isfinite(y) & (y != shown)
-                if beyond.any():
-                    any_clipped = True
-                    ax.plot(
-                        x[beyond],
-                        shown[beyond],
-                        ls="none",
-                        marker=CLIPPED_MARKER,
-                        ms=9,
-                        mfc="none",
-                        mec=colour,
-                        mew=1.6,
-                    )
-                if flagged.any():
-                    any_unstable = True
-                    # Bias: at the median bias; variance/MSE: on the top edge of the axis.
-                    y_flag = shown[flagged] if not log else np.full(flagged.sum(), padded[1])
-                    ax.plot(
-                        x[flagged],
-                        y_flag,
-                        ls="none",
-                        marker=UNSTABLE_MARKER,
-                        ms=8,
-                        mfc="white",
-                        mec=colour,
-                        mew=1.4,
-                        clip_on=False,
-                        zorder=5,
-                    )
+                # Bias: at the median bias; variance/MSE: on the top edge of the axis.
+                clipped, crossed = mark_points(
+                    ax, x, y, shown, flagged, colour=colour, unstable_y=padded[1] if log else None
+                )
+                any_clipped |= clipped
+                any_unstable |= crossed
             if log:
                 ax.set_yscale("log")
             else:
@@ -197,16 +173,11 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
         for e in estimators
     ]
     labels = list(estimators)
-    if any_clipped:
-        handles.append(
-            Line2D([], [], ls="none", marker=CLIPPED_MARKER, ms=9, mfc="none", mec="0.3", mew=1.6)
-        )
-        labels.append("beyond the axis (drawn at its edge)")
-    if any_unstable:
-        handles.append(
-            Line2D([], [], ls="none", marker=UNSTABLE_MARKER, ms=8, mfc="white", mec="0.3", mew=1.4)
-        )
-        labels.append(_wrapped(UNSTABLE_LEGEND))
+    marks = mark_legend(
+        clipped=any_clipped, unstable=any_unstable, unstable_label=_wrapped(UNSTABLE_LEGEND)
+    )
+    handles += marks[0]
+    labels += marks[1]
     legend_right(fig, handles, labels, title="estimator")
     return fig
 
