@@ -178,19 +178,6 @@ def list_command(
         console.print(claim_table())
 
 
-def _estimators_option(text: str | None) -> str | tuple[str, ...] | None:
-    if text is None or text.strip() == "all":
-        return None if text is None else "all"
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    if not names:
-        from mibench.suite import SuiteError
-
-        raise SuiteError(
-            f"--estimators: give 'all' or comma-separated estimator names, got {text!r}"
-        )
-    return names
-
-
 def _out_path(text: str) -> Path:
     """``--out``: the results root; an empty string is refused (it would mean ``./``)."""
     from mibench.checks import check_out
@@ -257,14 +244,12 @@ def run_command(
     from mibench.executor import ExecutorError, Target
 
     try:
-        overrides = suite_schema.Overrides(
-            estimators=_estimators_option(estimators),
-            tasks=None if tasks is None else suite_schema.parse_task_option(tasks),
+        overrides = suite_schema.overrides_from_options(
+            estimators=estimators,
+            tasks=tasks,
             steps=steps,
-            seeds=None if seeds is None else suite_schema.parse_seeds_option(seeds),
-            batch_sizes=None
-            if batch_sizes is None
-            else suite_schema.parse_int_list_option("--batch-sizes", batch_sizes),
+            seeds=seeds,
+            batch_sizes=batch_sizes,
             dtype=dtype,
             device=device,
         )
@@ -317,9 +302,7 @@ FigureFormatOption = Annotated[FigureFormat, typer.Option("--format", help="Figu
 
 def _results_dir(suite: str, out_text: str) -> Path:
     """The results folder of SUITE: the folder itself, OUT/<name> of a suite file, or OUT/SUITE."""
-    import tomllib
-
-    from mibench.suite import SuiteError
+    from mibench.suite import SuiteError, suite_name_of
 
     try:
         out = _out_path(out_text)
@@ -329,11 +312,7 @@ def _results_dir(suite: str, out_text: str) -> Path:
     if path.is_dir():
         return path
     if path.suffix == ".toml" and path.is_file():
-        with contextlib.suppress(tomllib.TOMLDecodeError, AttributeError):
-            return out / str(
-                tomllib.loads(path.read_text()).get("suite", {}).get("name", path.stem)
-            )
-        return out / path.stem
+        return out / suite_name_of(path)
     return out / suite
 
 

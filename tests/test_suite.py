@@ -293,3 +293,38 @@ def test_default_suite_is_the_canonical_staircase_comparison():
         elif spec.layout != "labels":
             assert {base for _, base, _, _ in cells} == {"gaussian", "cubic"}, name
     assert {t for t, *_ in by_estimator["sincere"]} == {"labeled_gaussians"}
+
+
+def test_overrides_from_options_parse_what_was_typed():
+    from mibench.suite import overrides_from_options, parse_estimators_option
+
+    assert overrides_from_options() == Overrides()
+    overrides = overrides_from_options(estimators=" infonce, nwj ", tasks="gaussian", steps=9,
+                                       seeds="1-3", batch_sizes="16,64", dtype="float64",
+                                       device="cpu")  # fmt: skip
+    assert overrides == Overrides(estimators=("infonce", "nwj"), tasks=("gaussian",), steps=9,
+                                  seeds=(1, 2, 3), batch_sizes=(16, 64), dtype="float64",
+                                  device="cpu")  # fmt: skip
+    assert parse_estimators_option(" all ") == "all"
+    with pytest.raises(SuiteError, match=r"--estimators: give 'all' or comma-separated"):
+        parse_estimators_option(" , ")
+    # Several bad options: the first one typed is the one reported.
+    with pytest.raises(SuiteError, match="--seeds"):
+        overrides_from_options(seeds="x", batch_sizes="y")
+
+
+def test_suite_name_of_reads_the_name_without_validating(tmp_path):
+    from mibench.suite import suite_name_of
+
+    named = tmp_path / "file.toml"
+    named.write_text('[suite]\nname = "other"\nsteps = -1\n')  # invalid, but the name is there
+    assert suite_name_of(named) == "other"
+    unnamed = tmp_path / "plain.toml"
+    unnamed.write_text("[suite]\nsteps = 5\n")
+    assert suite_name_of(unnamed) == "plain"
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[suite\n")
+    assert suite_name_of(broken) == "broken"
+    not_a_table = tmp_path / "flat.toml"
+    not_a_table.write_text('suite = "x"\n')
+    assert suite_name_of(not_a_table) == "flat"
