@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -66,6 +66,8 @@ class _OneLineErrors(TyperGroup):
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
+
+_Read = TypeVar("_Read")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, cls=_OneLineErrors)
 console = Console()
@@ -336,6 +338,17 @@ def _prepare_views(suite_dir: Path) -> None:
         console.print(note, markup=False, style="dim")
 
 
+def _from_results(suite: str, out: str, read: Callable[[Path], _Read]) -> tuple[Path, _Read]:
+    """SUITE's results folder (temporary files of killed writers removed, a stale summary
+    rebuilt) and ``read(folder)``; a folder that cannot be read exits with one line (code 2)."""
+    suite_dir = _results_dir(suite, out)
+    _prepare_views(suite_dir)
+    try:
+        return suite_dir, read(suite_dir)
+    except (FileNotFoundError, ValueError) as error:
+        _exit_bad_results(error)
+
+
 @app.command("plot")
 def plot_command(
     suite: SuiteResultsArg = "default",
@@ -346,13 +359,9 @@ def plot_command(
     from mibench.plots import draw_figures
     from mibench.results import store
 
-    suite_dir = _results_dir(suite, out)
-    _prepare_views(suite_dir)
-    try:
-        drawn, skipped = draw_figures(suite_dir, fmt=fmt.value)
-    except (FileNotFoundError, ValueError) as error:
-        _exit_bad_results(error)
-        return
+    suite_dir, (drawn, skipped) = _from_results(
+        suite, out, lambda folder: draw_figures(folder, fmt=fmt.value)
+    )
     for note in skipped:
         console.print(note, markup=False, style="dim")
     console.print(f"{len(drawn)} figures in {store.figures_dir(suite_dir)}", markup=False)
@@ -367,13 +376,9 @@ def report_command(
     """Write OUT/<suite>/report.md and a self-contained report.html (figures embedded)."""
     from mibench.report import write_report
 
-    suite_dir = _results_dir(suite, out)
-    _prepare_views(suite_dir)
-    try:
-        markdown, page = write_report(suite_dir, fmt=fmt.value)
-    except (FileNotFoundError, ValueError) as error:
-        _exit_bad_results(error)
-        return
+    _, (markdown, page) = _from_results(
+        suite, out, lambda folder: write_report(folder, fmt=fmt.value)
+    )
     console.print(f"wrote {markdown} and {page}", markup=False)
 
 
