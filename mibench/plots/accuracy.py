@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -78,9 +79,19 @@ UNSTABLE_LEGEND = (
 DARK_LUMINANCE = 0.45  # relative luminance below which a cell gets white text
 
 
-def _fixed_levels(summary: pd.DataFrame) -> pd.DataFrame:
-    """Rows at a fixed, finite MI level (schedule tasks have no such level)."""
-    return summary[np.isfinite(summary[schema.MI_LEVEL].astype(float))]
+def _fixed_level_rows(summary: pd.DataFrame, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """The rows at a fixed, finite MI level (schedule tasks have no such level), tasks labelled.
+
+    Raises:
+        ValueError: a column of ``columns`` is missing.
+        FigureNotApplicableError: no such row.
+    """
+    require_columns(summary, columns, what=what)
+    labelled = label_tasks(summary)
+    data = labelled[np.isfinite(labelled[schema.MI_LEVEL].astype(float))]
+    if data.empty:
+        raise FigureNotApplicableError(f"{what}: no summary row has a finite mi_level")
+    return data
 
 
 def bias_variance(summary: pd.DataFrame) -> Figure:
@@ -99,10 +110,8 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
         ValueError: a required column is missing.
         FigureNotApplicableError: no row has a fixed MI level (schedule tasks only).
     """
-    require_columns(summary, BIAS_VARIANCE_COLUMNS, what="bias_variance")
-    data, setting = main_setting(_fixed_levels(label_tasks(summary)), SUMMARY_SETTING_COLUMNS)
-    if data.empty:
-        raise FigureNotApplicableError("bias_variance: no summary row has a finite mi_level")
+    fixed = _fixed_level_rows(summary, BIAS_VARIANCE_COLUMNS, "bias_variance")
+    data, setting = main_setting(fixed, SUMMARY_SETTING_COLUMNS)
     truth = truth_column(data)
     tasks = sorted(map(str, data[schema.TASK].unique()))
     estimators = sort_estimators(data[schema.ESTIMATOR].unique())
@@ -363,10 +372,8 @@ def mse_heatmap(summary: pd.DataFrame) -> Figure:
         ValueError: a required column is missing.
         FigureNotApplicableError: no row has a fixed MI level (schedule tasks only).
     """
-    require_columns(summary, MSE_HEATMAP_COLUMNS, what="mse_heatmap")
-    data, setting = main_setting(_fixed_levels(label_tasks(summary)), SUMMARY_SETTING_COLUMNS)
-    if data.empty:
-        raise FigureNotApplicableError("mse_heatmap: no summary row has a finite mi_level")
+    fixed = _fixed_level_rows(summary, MSE_HEATMAP_COLUMNS, "mse_heatmap")
+    data, setting = main_setting(fixed, SUMMARY_SETTING_COLUMNS)
     table = _estimator_by_level(data, data[schema.MSE].astype(float))
     values = table.to_numpy(dtype=float)
     # A cell counts as unstable when any of its rows is (several rows: hyperparameter sets).
@@ -402,10 +409,7 @@ def divergence_heatmap(summary: pd.DataFrame) -> Figure:
         ValueError: a required column is missing.
         FigureNotApplicableError: no row has a fixed MI level (schedule tasks only).
     """
-    require_columns(summary, DIVERGENCE_COLUMNS, what="divergence_heatmap")
-    data = _fixed_levels(label_tasks(summary))
-    if data.empty:
-        raise FigureNotApplicableError("divergence_heatmap: no summary row has a finite mi_level")
+    data = _fixed_level_rows(summary, DIVERGENCE_COLUMNS, "divergence_heatmap")
     n_runs = data[schema.N_SEEDS].astype(float)
     n_diverged = (data[schema.DIVERGED_FRACTION].astype(float) * n_runs).round()
     keys = [schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL]
