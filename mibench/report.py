@@ -989,8 +989,6 @@ def write_report(suite_dir: str | Path, *, fmt: str = "png") -> tuple[Path, Path
         verify=verify,
         result_verdicts=verdicts,
     )
-    md_path, html_path = store.report_paths(suite_dir)
-    store.write_bytes_atomic(md_path, to_markdown(blocks, base_dir=suite_dir).encode("utf-8"))
+    markdown = to_markdown(blocks, base_dir=suite_dir)
     page = to_html(blocks, title=f"mibench report — {suite_dir.name}")
-    store.write_bytes_atomic(html_path, page.encode("utf-8"))
-    return md_path, html_path
+    return store.write_report(suite_dir, markdown, page)

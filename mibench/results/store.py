@@ -325,6 +325,14 @@ def read_skipped(suite_dir: Path) -> list[dict[str, str]] | None:
     return _read_json(skipped_path(suite_dir))
 
 
+def write_report(suite_dir: Path, markdown: str, html: str) -> tuple[Path, Path]:
+    """Atomically write ``report.md`` and then ``report.html`` (UTF-8); returns their paths."""
+    md_path, html_path = report_paths(suite_dir)
+    write_bytes_atomic(md_path, markdown.encode("utf-8"))
+    write_bytes_atomic(html_path, html.encode("utf-8"))
+    return md_path, html_path
+
+
 def has_summary(suite_dir: Path) -> bool:
     """True when ``summary.parquet`` exists."""
     return summary_path(suite_dir).is_file()
@@ -387,27 +395,56 @@ def load_sidecars(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.D
 
 
 __all__ = [
+    "FIGURES_DIR",
     "MANIFEST_FILE",
+    "PARQUET_METADATA_KEY",
+    "PARTIAL_SUFFIX",
+    "REPORT_HTML",
+    "REPORT_MD",
+    "RUNS_DIR",
     "SKIPPED_FILE",
     "SUITE_FILE",
     "SUMMARY_FILE",
+    "VERIFY_FILE",
     "check_frame",
     "clean_leftovers",
     "clean_partials",
     "environment_versions",
+    "figures_dir",
     "finished_run_ids",
+    "has_summary",
     "is_finished",
+    "latest_run_ids",
     "load_runs",
     "load_sidecars",
+    "manifest_bytes",
+    "manifest_path",
     "manifest_run_ids",
     "read_columns",
     "read_run",
     "read_sidecar",
+    "read_skipped",
+    "read_suite_record",
+    "read_summary",
+    "read_verify",
+    "report_paths",
     "run_path",
     "runs_dir",
     "sidecar_path",
     "sidecar_record",
+    "skipped_path",
+    "suite_record_path",
+    "summary_metadata",
+    "summary_path",
+    "verify_path",
+    "write_atomic",
+    "write_bytes_atomic",
     "write_json_atomic",
+    "write_manifest",
     "write_parquet_atomic",
+    "write_report",
     "write_run",
+    "write_skipped",
+    "write_suite_record",
+    "write_summary",
 ]

@@ -157,6 +157,8 @@ def test_suite_folder_files_round_trip_through_the_store(tmp_path):
     store.verify_path(tmp_path).write_text('[{"id": "x", "passed": true}]')
     assert store.read_verify(tmp_path) == [{"id": "x", "passed": True}]
     assert store.report_paths(tmp_path) == (tmp_path / "report.md", tmp_path / "report.html")
+    assert store.write_report(tmp_path, "# r é", "<p>r</p>") == store.report_paths(tmp_path)
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") == "# r é"
     assert store.figures_dir(tmp_path) == tmp_path / "figures"
     # JSON files are indented and key-sorted: the same content gives the same bytes.
     assert (tmp_path / store.SUITE_FILE).read_text() == '{\n  "grids": [],\n  "name": "tiny"\n}\n'
