@@ -56,9 +56,7 @@ from mibench.plots.robust import unstable_mask
 from mibench.results import load_runs, schema, store
 from mibench.results.formatting import number, share
 
-REPORT_MD = store.REPORT_MD
-REPORT_HTML = store.REPORT_HTML
-VERIFY_JSON = store.VERIFY_FILE
+VERIFY_JSON = store.VERIFY_FILE  # named in the report's hints
 MAX_DISTINCT_SHOWN = 12  # a configuration key with more distinct values is shown truncated
 SIGNIFICANT_DIGITS = 3
 LONG_VALUE_CHARS = 40

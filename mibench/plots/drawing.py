@@ -27,7 +27,6 @@ from mibench.results import load_runs, schema, store, tempfiles
 
 logger = logging.getLogger(__name__)
 
-FIGURES_DIRNAME = store.FIGURES_DIR
 FORMATS = ("png", "svg")
 DPI = 120  # a 5-column facet figure comes out about 1900 px wide
 
