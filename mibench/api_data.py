@@ -58,13 +58,7 @@ def to_float64(name: str, values: Any) -> np.ndarray:
         raise ValueError(f"{name} must be a numeric array, got dtype {array.dtype}")
     # np.array(copy=True): a writable array of our own (a DataFrame's values can be a read-only
     # view, which torch would warn about and the caller's memory would be shared).
-    array = np.array(array, dtype=np.float64, copy=True)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (n,) or (n, d) with n, d >= 1, got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or Inf")
+    array = finite_matrix(name, np.array(array, dtype=np.float64, copy=True))
     n, d = array.shape
     if n < MIN_ROWS_PER_COLUMN * d:
         raise ValueError(
@@ -72,6 +66,18 @@ def to_float64(name: str, values: Any) -> np.ndarray:
             f"than {MIN_ROWS_PER_COLUMN} x {d}; rows must be samples — if this is a (d, n) array, "
             f"pass {name}.T"
         )
+    return array
+
+
+def finite_matrix(name: str, array: np.ndarray) -> np.ndarray:
+    """A numeric ``(n,)`` or ``(n, d)`` array as ``(n, d)``; ValueError for an empty or
+    higher-dimensional array, or one with NaN or Inf (the message names ``name``)."""
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (n,) or (n, d) with n, d >= 1, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or Inf")
     return array
 
 

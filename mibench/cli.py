@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -66,6 +66,8 @@ class _OneLineErrors(TyperGroup):
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
+
+_Read = TypeVar("_Read")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, cls=_OneLineErrors)
 console = Console()
@@ -178,19 +180,6 @@ def list_command(
         console.print(claim_table())
 
 
-def _estimators_option(text: str | None) -> str | tuple[str, ...] | None:
-    if text is None or text.strip() == "all":
-        return None if text is None else "all"
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    if not names:
-        from mibench.suite import SuiteError
-
-        raise SuiteError(
-            f"--estimators: give 'all' or comma-separated estimator names, got {text!r}"
-        )
-    return names
-
-
 def _out_path(text: str) -> Path:
     """``--out``: the results root; an empty string is refused (it would mean ``./``)."""
     from mibench.checks import check_out
@@ -253,17 +242,16 @@ def run_command(
     """Train a suite's cells (finished ones are skipped), store them and print the summary."""
     from mibench import runner
     from mibench import suite as suite_schema
+    from mibench.console import print_report
     from mibench.executor import ExecutorError, Target
 
     try:
-        overrides = suite_schema.Overrides(
-            estimators=_estimators_option(estimators),
-            tasks=None if tasks is None else suite_schema.parse_task_option(tasks),
+        overrides = suite_schema.overrides_from_options(
+            estimators=estimators,
+            tasks=tasks,
             steps=steps,
-            seeds=None if seeds is None else suite_schema.parse_seeds_option(seeds),
-            batch_sizes=None
-            if batch_sizes is None
-            else suite_schema.parse_int_list_option("--batch-sizes", batch_sizes),
+            seeds=seeds,
+            batch_sizes=batch_sizes,
             dtype=dtype,
             device=device,
         )
@@ -298,7 +286,7 @@ def run_command(
             f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True
         )
         raise typer.Exit(code=1) from None
-    runner.print_report(report, console)
+    print_report(report, console)
 
 
 class FigureFormat(StrEnum):
@@ -316,9 +304,7 @@ FigureFormatOption = Annotated[FigureFormat, typer.Option("--format", help="Figu
 
 def _results_dir(suite: str, out_text: str) -> Path:
     """The results folder of SUITE: the folder itself, OUT/<name> of a suite file, or OUT/SUITE."""
-    import tomllib
-
-    from mibench.suite import SuiteError
+    from mibench.suite import SuiteError, suite_name_of
 
     try:
         out = _out_path(out_text)
@@ -328,11 +314,7 @@ def _results_dir(suite: str, out_text: str) -> Path:
     if path.is_dir():
         return path
     if path.suffix == ".toml" and path.is_file():
-        with contextlib.suppress(tomllib.TOMLDecodeError, AttributeError):
-            return out / str(
-                tomllib.loads(path.read_text()).get("suite", {}).get("name", path.stem)
-            )
-        return out / path.stem
+        return out / suite_name_of(path)
     return out / suite
 
 
@@ -356,6 +338,17 @@ def _prepare_views(suite_dir: Path) -> None:
         console.print(note, markup=False, style="dim")
 
 
+def _from_results(suite: str, out: str, read: Callable[[Path], _Read]) -> tuple[Path, _Read]:
+    """SUITE's results folder (temporary files of killed writers removed, a stale summary
+    rebuilt) and ``read(folder)``; a folder that cannot be read exits with one line (code 2)."""
+    suite_dir = _results_dir(suite, out)
+    _prepare_views(suite_dir)
+    try:
+        return suite_dir, read(suite_dir)
+    except (FileNotFoundError, ValueError) as error:
+        _exit_bad_results(error)
+
+
 @app.command("plot")
 def plot_command(
     suite: SuiteResultsArg = "default",
@@ -364,17 +357,14 @@ def plot_command(
 ) -> None:
     """Draw every figure of a suite's results into OUT/<suite>/figures/ (no training)."""
     from mibench.plots import draw_figures
+    from mibench.results import store
 
-    suite_dir = _results_dir(suite, out)
-    _prepare_views(suite_dir)
-    try:
-        drawn, skipped = draw_figures(suite_dir, fmt=fmt.value)
-    except (FileNotFoundError, ValueError) as error:
-        _exit_bad_results(error)
-        return
+    suite_dir, (drawn, skipped) = _from_results(
+        suite, out, lambda folder: draw_figures(folder, fmt=fmt.value)
+    )
     for note in skipped:
         console.print(note, markup=False, style="dim")
-    console.print(f"{len(drawn)} figures in {suite_dir / 'figures'}", markup=False)
+    console.print(f"{len(drawn)} figures in {store.figures_dir(suite_dir)}", markup=False)
 
 
 @app.command("report")
@@ -386,13 +376,9 @@ def report_command(
     """Write OUT/<suite>/report.md and a self-contained report.html (figures embedded)."""
     from mibench.report import write_report
 
-    suite_dir = _results_dir(suite, out)
-    _prepare_views(suite_dir)
-    try:
-        markdown, page = write_report(suite_dir, fmt=fmt.value)
-    except (FileNotFoundError, ValueError) as error:
-        _exit_bad_results(error)
-        return
+    _, (markdown, page) = _from_results(
+        suite, out, lambda folder: write_report(folder, fmt=fmt.value)
+    )
     console.print(f"wrote {markdown} and {page}", markup=False)
 
 
@@ -438,8 +424,9 @@ def verify_command(
         raise typer.BadParameter(f"folder {json_file.parent} does not exist", param_hint="--json")
     if results is not None:
         from mibench.claims.results import judge
+        from mibench.results import store
 
-        if not (results / "summary.parquet").is_file():
+        if not store.has_summary(results):
             raise typer.BadParameter(
                 f"{str(results)!r} is not a finished suite folder (no summary.parquet); run "
                 "`mibench run` first or pass e.g. results/default",

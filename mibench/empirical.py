@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mibench.api_data import finite_matrix
 from mibench.interface import Batch
 
 EMPIRICAL_TASK = "empirical"
@@ -29,13 +30,7 @@ def as_matrix(name: str, values: Any) -> Tensor:
     array = values.detach().cpu().numpy() if isinstance(values, Tensor) else np.asarray(values)
     if array.dtype == object or not np.issubdtype(array.dtype, np.number):
         raise ValueError(f"{name} must be a numeric array, got dtype {array.dtype}")
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (n,) or (n, d) with n, d >= 1, got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or Inf")
-    return torch.as_tensor(array, dtype=torch.float64)
+    return torch.as_tensor(finite_matrix(name, array), dtype=torch.float64)
 
 
 def digest(*arrays: Tensor) -> str:

@@ -250,7 +250,7 @@ def result_claim_verdicts(suite_dir: str | Path) -> list[Verdict] | None:
     runs, or None where the folder has no ``summary.parquet`` to judge them on."""
     from mibench.claims.results import judge
 
-    if not (Path(suite_dir) / store.SUMMARY_FILE).exists():
+    if not store.has_summary(Path(suite_dir)):
         return None
     return [verdict_of(result) for result in judge(Path(suite_dir))]
 

@@ -25,7 +25,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -135,13 +135,7 @@ class Estimator:
 
     def with_hyper(self, **overrides: float) -> Estimator:
         """A copy with some hyperparameters changed; unknown names are an error."""
-        unknown = sorted(set(overrides) - set(self.hyper))
-        if unknown:
-            valid = ", ".join(sorted(self.hyper)) or "(none)"
-            raise ValueError(
-                f"estimator {self.name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}"
-            )
-        return replace(self, hyper={**self.hyper, **overrides})
+        return _with_hyper(self, overrides)
 
 
 @dataclass(frozen=True)
@@ -180,13 +174,21 @@ class SampleEstimator:
 
     def with_hyper(self, **overrides: float) -> SampleEstimator:
         """A copy with some hyperparameters changed; unknown names are an error."""
-        unknown = sorted(set(overrides) - set(self.hyper))
-        if unknown:
-            valid = ", ".join(sorted(self.hyper)) or "(none)"
-            raise ValueError(
-                f"estimator {self.name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}"
-            )
-        return replace(self, hyper={**self.hyper, **overrides})
+        return _with_hyper(self, overrides)
+
+
+_Spec = TypeVar("_Spec", "Estimator", "SampleEstimator")
+
+
+def _with_hyper(spec: _Spec, overrides: Mapping[str, float]) -> _Spec:
+    """``spec`` with some hyperparameters changed; ValueError naming an unknown one."""
+    unknown = sorted(set(overrides) - set(spec.hyper))
+    if unknown:
+        valid = ", ".join(sorted(spec.hyper)) or "(none)"
+        raise ValueError(
+            f"estimator {spec.name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}"
+        )
+    return replace(spec, hyper={**spec.hyper, **overrides})
 
 
 class Batch(NamedTuple):

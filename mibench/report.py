@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mibench import __version__, findings
+from mibench import __version__, console, findings
 from mibench.interface import RunConfig
 from mibench.plots import draw_figures, load_summary
 from mibench.plots.drawing import DrawnFigure
@@ -56,9 +56,7 @@ from mibench.plots.robust import unstable_mask
 from mibench.results import load_runs, schema, store
 from mibench.results.formatting import number, share
 
-REPORT_MD = "report.md"
-REPORT_HTML = "report.html"
-VERIFY_JSON = "verify.json"
+VERIFY_JSON = store.VERIFY_FILE  # named in the report's hints
 MAX_DISTINCT_SHOWN = 12  # a configuration key with more distinct values is shown truncated
 SIGNIFICANT_DIGITS = 3
 LONG_VALUE_CHARS = 40
@@ -240,11 +238,9 @@ def read_sidecars(suite_dir: str | Path) -> list[dict[str, Any]]:
     """The full JSON sidecars (config, versions, device, ...) of the runs the figures show: those
     of the latest invocation (``manifest.json``) or, without one, every finished run."""
     suite_dir = Path(suite_dir)
-    ids = store.manifest_run_ids(suite_dir)
-    ids = store.finished_run_ids(suite_dir) if ids is None else ids
     return [
         store.read_sidecar(suite_dir, run_id)
-        for run_id in ids
+        for run_id in store.latest_run_ids(suite_dir)
         if store.is_finished(suite_dir, run_id) and store.sidecar_path(suite_dir, run_id).is_file()
     ]
 
@@ -255,13 +251,13 @@ def load_verify(suite_dir: str | Path) -> list[dict[str, Any]] | None:
     Raises:
         ValueError: the file is not a JSON list of objects with ``id`` and ``passed``.
     """
-    path = Path(suite_dir) / VERIFY_JSON
-    if not path.is_file():
-        return None
+    path = store.verify_path(Path(suite_dir))
     try:
-        claims = json.loads(path.read_text())
+        claims = store.read_verify(Path(suite_dir))
     except json.JSONDecodeError as error:
         raise ValueError(f"malformed {path}: {error}") from None
+    if claims is None:
+        return None
     if not isinstance(claims, list) or not all(
         isinstance(c, dict) and "id" in c and "passed" in c for c in claims
     ):
@@ -509,7 +505,7 @@ def _headline(drawn: Sequence[DrawnFigure]) -> list[Block]:
 
 
 def _rich_table(table: Any) -> Table:
-    """A report table from a rich Table of :mod:`mibench.runner` (the console's cell texts)."""
+    """A report table from a rich Table of :mod:`mibench.console` (the console's cell texts)."""
     headers = [str(column.header) for column in table.columns]
     cells = [[str(c) for c in column.cells] for column in table.columns]
     rows = [list(row) for row in zip(*cells, strict=True)] if cells else []
@@ -517,9 +513,6 @@ def _rich_table(table: Any) -> Table:
 
 
 def _summary_tables(summary: pd.DataFrame | None, suite_dir: Path) -> list[Block]:
-    # Imported here: the runner pulls in the trainer, which the rest of the report never needs.
-    from mibench import runner
-
     blocks: list[Block] = [Heading("Summary tables")]
     if summary is None:
         return [*blocks, Paragraph(f"No `summary.parquet` in {suite_dir}.")]
@@ -533,8 +526,8 @@ def _summary_tables(summary: pd.DataFrame | None, suite_dir: Path) -> list[Block
             "bias and the share of wild readouts, never its exploded mean."
         )
     )
-    blocks += [_rich_table(t) for t in runner.summary_tables(summary)]
-    f_table = runner.f_value_table(summary)
+    blocks += [_rich_table(t) for t in console.summary_tables(summary)]
+    f_table = console.f_value_table(summary)
     if f_table is not None:
         blocks.append(_rich_table(f_table))
     return blocks
@@ -606,8 +599,6 @@ def unstable_cells(summary: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _divergence(runs: pd.DataFrame, summary: pd.DataFrame | None) -> list[Block]:
-    from mibench import runner
-
     blocks: list[Block] = [Heading("Diverged runs and unstable cells")]
     table = diverged_runs(runs)
     if table.empty:
@@ -618,7 +609,7 @@ def _divergence(runs: pd.DataFrame, summary: pd.DataFrame | None) -> list[Block]
             Paragraph(f"{len(table)} of {n_runs} runs diverged (frozen at the step shown).")
         )
         if summary is not None:
-            lines = runner.diverged_lines(summary)
+            lines = console.diverged_lines(summary)
             if lines:
                 blocks.append(Bullets(lines))
         blocks.append(_frame_table(table))
@@ -697,9 +688,9 @@ def _configuration(sidecars: Sequence[Mapping[str, Any]], suite_dir: Path) -> li
         blocks.append(Table(["setting", "values over the runs"], rows))
     else:
         blocks.append(Paragraph("No run sidecar (runs/*.json) was found."))
-    suite_file = suite_dir / store.SUITE_FILE
-    if suite_file.is_file():
-        resolved = json.dumps(json.loads(suite_file.read_text()), indent=1, sort_keys=True)
+    record = store.read_suite_record(suite_dir)
+    if record is not None:
+        resolved = json.dumps(record, indent=1, sort_keys=True)
         blocks += [Paragraph(f"The resolved suite (`{store.SUITE_FILE}`):"), Code(resolved)]
     blocks.append(Heading("Environment", level=3))
     if environment:
@@ -759,9 +750,8 @@ def _every_cell(summary: pd.DataFrame | None, suite_dir: Path) -> list[Block]:
             ),
         )
     )
-    skipped_path = suite_dir / store.SKIPPED_FILE
-    if skipped_path.is_file():
-        skipped = json.loads(skipped_path.read_text())
+    skipped = store.read_skipped(suite_dir)
+    if skipped is not None:
         items = skipped if isinstance(skipped, list) else [skipped]
         if items and all(isinstance(i, Mapping) for i in items):
             keys = list(dict.fromkeys(k for i in items for k in i))
@@ -997,8 +987,6 @@ def write_report(suite_dir: str | Path, *, fmt: str = "png") -> tuple[Path, Path
         verify=verify,
         result_verdicts=verdicts,
     )
-    md_path, html_path = suite_dir / REPORT_MD, suite_dir / REPORT_HTML
-    store.write_bytes_atomic(md_path, to_markdown(blocks, base_dir=suite_dir).encode("utf-8"))
+    markdown = to_markdown(blocks, base_dir=suite_dir)
     page = to_html(blocks, title=f"mibench report — {suite_dir.name}")
-    store.write_bytes_atomic(html_path, page.encode("utf-8"))
-    return md_path, html_path
+    return store.write_report(suite_dir, markdown, page)

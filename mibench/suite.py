@@ -548,6 +548,55 @@ def parse_int_list_option(option: str, text: str) -> tuple[int, ...]:
     return values
 
 
+def parse_estimators_option(text: str) -> str | tuple[str, ...]:
+    """``--estimators``: ``all`` or comma-separated estimator names."""
+    if text.strip() == ALL:
+        return ALL
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise SuiteError(
+            f"--estimators: give 'all' or comma-separated estimator names, got {text!r}"
+        )
+    return names
+
+
+def overrides_from_options(
+    *,
+    estimators: str | None = None,
+    tasks: str | None = None,
+    steps: int | None = None,
+    seeds: str | None = None,
+    batch_sizes: str | None = None,
+    dtype: str | None = None,
+    device: str | None = None,
+) -> Overrides:
+    """The :class:`Overrides` of ``mibench run``'s options as typed (None: not given)."""
+    # Parsed in the order of the options, so the first bad one is the one reported.
+    names = None if estimators is None else parse_estimators_option(estimators)
+    entries = None if tasks is None else parse_task_option(tasks)
+    seed_list = None if seeds is None else parse_seeds_option(seeds)
+    sizes = None if batch_sizes is None else parse_int_list_option("--batch-sizes", batch_sizes)
+    return Overrides(
+        estimators=names,
+        tasks=entries,
+        steps=steps,
+        seeds=seed_list,
+        batch_sizes=sizes,
+        dtype=dtype,
+        device=device,
+    )
+
+
+def suite_name_of(path: Path) -> str:
+    """The name a suite file's results folder has (``[suite] name``, else the file's stem),
+    without validating the suite; a file that is not TOML has its stem."""
+    stem = Path(path).stem
+    try:  # AttributeError: a [suite] that is not a table
+        return str(tomllib.loads(Path(path).read_text()).get("suite", {}).get("name", stem))
+    except (tomllib.TOMLDecodeError, AttributeError):
+        return stem
+
+
 # ---------------------------------------------------------------------------------------------
 # Overrides and expansion
 

@@ -164,3 +164,16 @@ def test_gaussianize_maps_ranks_to_normal_quantiles_and_ignores_monotone_maps():
     assert np.allclose(z_held[:, 0], expected_held)
     z_exp, (z_exp_held,) = api_data.gaussianize("x", np.exp(train), [np.exp(held)])
     assert np.array_equal(z, z_exp) and np.array_equal(z_held, z_exp_held)
+
+
+def test_finite_matrix_is_the_shape_and_finiteness_rule_of_every_data_input():
+    from mibench.api_data import finite_matrix
+    from mibench.empirical import as_matrix
+
+    assert finite_matrix("x", np.arange(3.0)).shape == (3, 1)
+    for check in (finite_matrix, as_matrix):
+        with pytest.raises(ValueError, match=r"x must have shape \(n,\) or \(n, d\)"):
+            check("x", np.zeros((0, 2)))
+        with pytest.raises(ValueError, match="y contains NaN or Inf"):
+            check("y", np.array([1.0, np.inf]))
+    assert as_matrix("x", [1, 2]).dtype == torch.float64

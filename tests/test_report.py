@@ -122,7 +122,7 @@ def test_contents_links_every_section_to_its_anchor(report: tuple[Path, str, str
 
 
 def test_summary_cells_read_as_on_the_console(report: tuple[Path, str, str], suite: Path) -> None:
-    from mibench.runner import summary_tables
+    from mibench.console import summary_tables
 
     _, md, _ = report
     summary = pd.read_parquet(suite / "summary.parquet")

@@ -14,8 +14,10 @@ import pytest
 import mibench.plots
 import mibench.train
 from mibench import cost, jobs, runner
+from mibench.console import print_report
 from mibench.interface import RunConfig
 from mibench.results import schema, store
+from mibench.results.formatting import number
 from mibench.suite import Overrides, SuiteError
 from mibench.train.record import RunResult
 
@@ -215,32 +217,15 @@ def test_summary_tables_show_bias_std_mse_per_level(tmp_path, suite_file, traine
 
     report = runner.run_suite(suite_file, out=tmp_path, show_progress=False)
     console = Console(record=True, width=200)
-    runner.print_report(report, console)
+    print_report(report, console)
     text = console.export_text()
     assert "I=1" in text and "I=2" in text and "bias/std/MSE" in text
     row = report.summary.iloc[0]
     assert f"{row[schema.BIAS]:+.2f}/{row[schema.STD]:.2f}/{row[schema.MSE]:.2f}" in text
     # Exploding estimates switch to three significant digits instead of widening the table.
-    assert runner._number(-4.08e8, signed=True) == "-4.08e+08"
-    assert runner._number(math.nan) == "-"
+    assert number(-4.08e8, signed=True) == "-4.08e+08"
+    assert number(math.nan) == "-"
     assert "16 runs (16 trained, 0 already finished)" in text
-
-
-def test_summary_table_keeps_estimator_names_on_a_narrow_console():
-    """A log file is an 80-column console: wide cells must not squeeze the first column away
-    (rich collapses columns from the left; the staircase table printed no estimator names)."""
-    from rich.console import Console
-
-    cell = "+2.41e+11/3.05e+10/5.92e+22"
-    body = [[name, *[cell] * 5] for name in ("alpha", "dv", "flatnce")]
-    table = runner._full_width_table("short title", ["estimator", *"ABCDE"], body)
-    console = Console(record=True, width=80)
-    runner.print_wide(console, table)
-    text = console.export_text()
-    for name in ("alpha", "dv", "flatnce"):
-        assert f"│ {name} " in text, name
-    assert text.count(cell) == 15  # no number cropped either
-    assert console.width == 80  # the console is restored
 
 
 def test_f_truth_is_added_per_level_for_fmicl_runs():
@@ -304,99 +289,13 @@ def test_workers_by_default_only_for_large_plans(tmp_path, trainer, suite_file, 
         runner.execute(prepared, workers=0, show_progress=False)
 
 
-def test_skipped_lines_group_estimators_by_reason():
-    skipped = [
-        {"estimator": "sincere", "task": "gaussian", "critic": "encoder",
-         "reason": "sincere needs labels; task gaussian has none"},
-        {"estimator": "supcon", "task": "gaussian", "critic": "encoder",
-         "reason": "supcon needs labels; task gaussian has none"},
-        {"estimator": "nwj", "task": "labeled", "critic": "separable",
-         "reason": "nwj needs paired samples (x, y); task labeled has no y"},
-    ]  # fmt: skip
-    assert runner.skipped_lines(skipped) == [
-        "gaussian with encoder: sincere, supcon - needs labels; task gaussian has none",
-        "labeled with separable: nwj - needs paired samples (x, y); task labeled has no y",
-    ]
-
-
 def test_tables_never_truncate_numbers_on_narrow_consoles(tmp_path, suite_file, trainer):
     from rich.console import Console
 
     report = runner.run_suite(suite_file, out=tmp_path, show_progress=False)
     console = Console(record=True, width=40)
-    runner.print_report(report, console)
+    print_report(report, console)
     text = console.export_text()
     assert "…" not in text
     row = report.summary.iloc[-1]
     assert f"{row[schema.BIAS]:+.2f}/{row[schema.STD]:.2f}/{row[schema.MSE]:.2f}" in text
-
-
-def _summary_row(**overrides) -> dict:
-    row = {
-        schema.CELL_ID: "c0",
-        schema.ESTIMATOR: "js",
-        schema.TASK: "gaussian",
-        schema.TASK_ID: "gaussian-d5-mi10",
-        schema.TARGET: "mi",
-        schema.DIM: 5,
-        schema.MI_LEVEL: 10.0,
-        schema.CRITIC: "separable",
-        schema.BATCH_SIZE: 64,
-        schema.DTYPE: "float32",
-        schema.NEGATIVES: "offdiag",
-        schema.N_STEPS: 600,
-        schema.LR: 1e-3,
-        schema.CRITIC_PARAMS: "{}",
-        schema.TASK_PARAMS: '{"dim": 5, "mi": 10}',
-        schema.ESTIMATOR_PARAMS: "{}",
-        schema.N_SEEDS: 3,
-        schema.BIAS: -9.8e61,
-        schema.STD: 1e62,
-        schema.MSE: 1e124,
-        schema.MEDIAN_BIAS: -1.234,
-        schema.WILD_FRACTION: 0.004,
-        schema.UNSTABLE: True,
-        schema.DIVERGED_FRACTION: 0.0,
-    }
-    return row | overrides
-
-
-def test_unstable_cells_show_median_and_wild_share_never_the_exploded_mean():
-    from rich.console import Console
-
-    summary = pd.DataFrame(
-        [
-            _summary_row(),
-            _summary_row(
-                **{schema.CELL_ID: "c1", schema.ESTIMATOR: "infonce", schema.BIAS: -5.84},
-                **{schema.STD: 0.02, schema.MSE: 34.1, schema.UNSTABLE: False},
-            ),
-        ]
-    )
-    console = Console(record=True, width=200)
-    for table in runner.summary_tables(summary):
-        runner.print_wide(console, table)
-    text = console.export_text()
-    assert "unstable: median -1.23, wild 0.4%" in text
-    assert "e+61" not in text and "e+124" not in text
-    assert "-5.84/0.02/34.10" in text
-
-
-def test_diverged_lines_name_what_tells_two_cells_apart():
-    summary = pd.DataFrame(
-        [
-            _summary_row(**{schema.ESTIMATOR: "flo", schema.LR: 1e-3, schema.CELL_ID: "a"}),
-            _summary_row(
-                **{schema.ESTIMATOR: "flo", schema.LR: 0.1, schema.CELL_ID: "b"},
-                **{schema.DIVERGED_FRACTION: 2 / 3},
-            ),
-            # a second segment of the same cell: one line per cell, not per segment
-            _summary_row(
-                **{schema.ESTIMATOR: "flo", schema.LR: 0.1, schema.CELL_ID: "b"},
-                **{schema.DIVERGED_FRACTION: 1 / 3},
-            ),
-        ]
-    )
-    assert runner.diverged_lines(summary) == [
-        "diverged: flo on gaussian-d5-mi10, lr=0.1: 67% of 3 seeds (left out of that cell's metrics)"
-    ]

@@ -307,3 +307,38 @@ def test_log_every_auto_logs_every_k_over_128th_step(tmp_path, applies_always):
     assert by_k == {8: 1, 128: 1, 256: 2, 512: 4, 1000: 7}
     explicit = text.replace("steps = 10", "steps = 10\nlog_every = 3")
     assert {c.log_every for c in plan(load_suite(write(tmp_path, explicit))).configs} == {3}
+
+
+def test_overrides_from_options_parse_what_was_typed():
+    from mibench.suite import overrides_from_options, parse_estimators_option
+
+    assert overrides_from_options() == Overrides()
+    overrides = overrides_from_options(estimators=" infonce, nwj ", tasks="gaussian", steps=9,
+                                       seeds="1-3", batch_sizes="16,64", dtype="float64",
+                                       device="cpu")  # fmt: skip
+    assert overrides == Overrides(estimators=("infonce", "nwj"), tasks=("gaussian",), steps=9,
+                                  seeds=(1, 2, 3), batch_sizes=(16, 64), dtype="float64",
+                                  device="cpu")  # fmt: skip
+    assert parse_estimators_option(" all ") == "all"
+    with pytest.raises(SuiteError, match=r"--estimators: give 'all' or comma-separated"):
+        parse_estimators_option(" , ")
+    # Several bad options: the first one typed is the one reported.
+    with pytest.raises(SuiteError, match="--seeds"):
+        overrides_from_options(seeds="x", batch_sizes="y")
+
+
+def test_suite_name_of_reads_the_name_without_validating(tmp_path):
+    from mibench.suite import suite_name_of
+
+    named = tmp_path / "file.toml"
+    named.write_text('[suite]\nname = "other"\nsteps = -1\n')  # invalid, but the name is there
+    assert suite_name_of(named) == "other"
+    unnamed = tmp_path / "plain.toml"
+    unnamed.write_text("[suite]\nsteps = 5\n")
+    assert suite_name_of(unnamed) == "plain"
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[suite\n")
+    assert suite_name_of(broken) == "broken"
+    not_a_table = tmp_path / "flat.toml"
+    not_a_table.write_text('suite = "x"\n')
+    assert suite_name_of(not_a_table) == "flat"

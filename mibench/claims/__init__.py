@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -37,6 +35,7 @@ from rich.table import Table
 from mibench.claims import analytic, gradients, statistical, supervised, training  # noqa: F401
 from mibench.claims.base import Claim, ClaimContext, ClaimResult, get, names, register
 from mibench.interface import UnknownNameError
+from mibench.results import store
 
 logger = logging.getLogger(__name__)
 
@@ -164,12 +163,5 @@ def write_results_json(results: Sequence[ClaimResult], path: str | Path) -> Path
     """
     path = Path(path)
     payload = json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(payload + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    store.write_bytes_atomic(path, (payload + "\n").encode("utf-8"))
     return path

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -39,7 +39,7 @@ from scipy import stats as scipy_stats
 from mibench.claims.base import ClaimResult, fmt
 from mibench.interface import UnknownNameError
 from mibench.results import schema, store
-from mibench.results.summary import SUMMARY_COLUMNS, summarize
+from mibench.results.summary import SUMMARY_COLUMNS, summarize, with_fixed_task_params
 
 ROUNDING = 1e-9  # float64 rounding allowance of a readout against its ceiling (relative to log K)
 NWJ_TYPE = ("nwj", "tuba", "js")  # estimators reporting an NWJ value (Song & Ermon 2020, Thm. 2)
@@ -60,10 +60,9 @@ class SuiteResults:
     def summary(self) -> pd.DataFrame:
         """``summary.parquet``; recomputed from the run files when it predates the robust columns
         (a folder written by an older mibench), without rewriting it."""
-        path = self.suite_dir / store.SUMMARY_FILE
-        if not path.exists():
+        summary = store.read_summary(self.suite_dir)
+        if summary is None:
             raise FileNotFoundError(f"no {store.SUMMARY_FILE} in {self.suite_dir}")
-        summary = pd.read_parquet(path)
         if schema.WILD_FRACTION in summary.columns:
             return summary
         ids = list(self.run_estimators)
@@ -75,8 +74,7 @@ class SuiteResults:
     @cached_property
     def run_estimators(self) -> dict[str, str]:
         """run id -> estimator of the latest invocation's runs (manifest, else every run)."""
-        ids = store.manifest_run_ids(self.suite_dir)
-        ids = store.finished_run_ids(self.suite_dir) if ids is None else ids
+        ids = store.latest_run_ids(self.suite_dir)
         return {
             run_id: store.read_sidecar(self.suite_dir, run_id)["config"]["estimator"]
             for run_id in ids
@@ -164,18 +162,37 @@ def _slope_interval(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
 
 
-def _task_rest(task_params: str) -> str:
-    params = json.loads(task_params or "{}")
-    return json.dumps(
-        {k: v for k, v in params.items() if k not in schema.SWEPT_TASK_PARAMS}, sort_keys=True
+def _in_every_group(
+    groups: Iterable[tuple[Any, pd.DataFrame]],
+    case: Callable[[Any, pd.DataFrame], tuple[str, bool] | None],
+    *,
+    keys: tuple[str, str],
+    none: str,
+    tolerance: str,
+    why: str,
+) -> ClaimResult:
+    """A claim that must hold in every group: ``case(key, rows)`` is (what was compared, whether
+    it holds), or None for a group where it cannot be checked. PASS when it holds everywhere;
+    not applicable (``none`` says why) when no group could be checked. The evidence lists every
+    case under ``keys[0]`` and the failing ones under ``keys[1]``."""
+    cases = [found for key, rows in groups if (found := case(key, rows)) is not None]
+    if not cases:
+        return not_applicable(none)
+    failing = [text for text, holds in cases if not holds]
+    return ClaimResult(
+        passed=not failing,
+        evidence={keys[0]: [text for text, _ in cases], keys[1]: failing},
+        summary="; ".join(text for text, _ in cases),
+        tolerance=tolerance,
+        why=why,
     )
 
 
 def _setting_groups(cells: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Rows of one estimator on one task (all but its MI level), critic, K and lr: one curve over
     MI levels (a fixed-MI task's levels are separate task instances; a staircase's are segments)."""
-    cells = cells.assign(_task_rest=cells[schema.TASK_PARAMS].map(_task_rest))
-    by = [c for c in (schema.ESTIMATOR, schema.TASK, "_task_rest", schema.DIM, schema.CRITIC,
+    cells = with_fixed_task_params(cells)
+    by = [c for c in (schema.ESTIMATOR, schema.TASK, schema.FIXED_TASK_PARAMS, schema.DIM, schema.CRITIC,
                       schema.BATCH_SIZE, schema.LR, schema.ESTIMATOR_PARAMS)
           if c in cells.columns]  # fmt: skip
     out = []
@@ -188,7 +205,7 @@ def _setting_groups(cells: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def _curve_name(row: pd.Series) -> str:
     """The task of a curve without its MI level: the staircase's id, else task name + its rest."""
-    rest = json.loads(row["_task_rest"])
+    rest = json.loads(row[schema.FIXED_TASK_PARAMS])
     base = rest.get("base")
     name = str(row[schema.TASK]) + (f" ({base})" if base and base != "gaussian" else "")
     return name
@@ -273,27 +290,25 @@ def smile_lower_variance(results: SuiteResults) -> ClaimResult:
         is_smile = cells[schema.ESTIMATOR] == "smile"
         clip = cells[schema.ESTIMATOR_PARAMS].map(lambda p: json.loads(p or "{}").get("clip", 5.0))
         cells = cells[~is_smile | np.isclose(clip.astype(float), 5.0)]
-    cells = cells.assign(_task_rest=cells[schema.TASK_PARAMS].map(_task_rest))
-    by = [c for c in (schema.TASK, "_task_rest", schema.DIM, schema.CRITIC, schema.BATCH_SIZE)
+    cells = with_fixed_task_params(cells)
+    by = [c for c in (schema.TASK, schema.FIXED_TASK_PARAMS, schema.DIM, schema.CRITIC, schema.BATCH_SIZE)
           if c in cells.columns]  # fmt: skip
-    compared, failing = [], []
-    for _, rows in cells.groupby(by, sort=True, observed=True):
+
+    def case(_: Any, rows: pd.DataFrame) -> tuple[str, bool] | None:
         top = rows[rows[schema.MI_LEVEL] == rows[schema.MI_LEVEL].max()]
         variance = dict(zip(top[schema.ESTIMATOR], _variance(top), strict=True))
         if not {"smile", "nwj"} <= set(variance):
-            continue
+            return None
         level = float(top[schema.MI_LEVEL].iloc[0])
         name = _curve_name(top.iloc[0])
         text = f"{name} I={level:g}: smile {fmt(variance['smile'])} vs nwj {fmt(variance['nwj'])}"
-        compared.append(text)
-        if not variance["smile"] < variance["nwj"]:
-            failing.append(text)
-    if not compared:
-        return not_applicable("no task where both smile (clip 5) and nwj ran")
-    return ClaimResult(
-        passed=not failing,
-        evidence={"variances": compared, "not_lower": failing},
-        summary="; ".join(compared),
+        return text, variance["smile"] < variance["nwj"]
+
+    return _in_every_group(
+        cells.groupby(by, sort=True, observed=True),
+        case,
+        keys=("variances", "not_lower"),
+        none="no task where both smile (clip 5) and nwj ran",
         tolerance="strict inequality",
         why="variance = var_within of the window readouts (per seed, averaged over seeds)",
     )
@@ -310,26 +325,24 @@ def infonce_gap_shrinks(results: SuiteResults) -> ClaimResult:
     if cells.empty or cells[schema.BATCH_SIZE].nunique() < 2:
         return not_applicable("the suite does not sweep K for infonce")
     by = [c for c in (schema.TASK_ID, schema.CRITIC, schema.MI_LEVEL) if c in cells.columns]
-    checked, failing = [], []
-    for key, rows in cells.groupby(by, sort=True, observed=True):
+
+    def case(key: tuple[Any, ...], rows: pd.DataFrame) -> tuple[str, bool] | None:
         rows = rows.sort_values(schema.BATCH_SIZE)
         level = float(rows[schema.MI_LEVEL].iloc[0])
         if len(rows) < 2 or level <= math.log(int(rows[schema.BATCH_SIZE].iloc[0])):
-            continue
+            return None
         gap = level - rows[schema.MEAN_ESTIMATE].to_numpy(dtype=float)
         k_values = rows[schema.BATCH_SIZE].astype(int).tolist()
         text = f"{key[0]} I={level:g}: gap " + ", ".join(
             f"{g:.2f} (K={k})" for g, k in zip(gap, k_values, strict=True)
         )
-        checked.append(text)
-        if not (np.diff(gap) < 0).all():
-            failing.append(text)
-    if not checked:
-        return not_applicable("no infonce level above log K at two or more K")
-    return ClaimResult(
-        passed=not failing,
-        evidence={"gaps": checked, "not_shrinking": failing},
-        summary="; ".join(checked),
+        return text, bool((np.diff(gap) < 0).all())
+
+    return _in_every_group(
+        cells.groupby(by, sort=True, observed=True),
+        case,
+        keys=("gaps", "not_shrinking"),
+        none="no infonce level above log K at two or more K",
         tolerance="strictly decreasing from each K to the next larger one",
         why="the ceiling log K rises with K, so a saturated estimate must follow it",
     )

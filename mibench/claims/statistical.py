@@ -29,6 +29,7 @@ from mibench.claims._matrices import oracle_scores
 from mibench.claims._numeric import standard_error
 from mibench.claims.base import ClaimContext, ClaimResult, claim, fmt
 from mibench.estimators._logspace import diag
+from mibench.results import schema
 
 #: Margin of every mean comparison, in standard errors.
 Z_MARGIN = 4.0
@@ -303,7 +304,7 @@ def fmicl_le_f_mi(ctx: ClaimContext) -> ClaimResult:
         truth_se = task.f_mi_standard_error(f_name, alpha=alpha) or 0.0
 
         def bound(s: Tensor, spec=spec) -> Tensor:
-            return spec.extras(s)["f_value"]
+            return spec.extras(s)[schema.F_VALUE]
 
         oracle = bound(scores)
         perturbed = [bound(a * scores + b) for a, b in FMICL_PERTURBATIONS]

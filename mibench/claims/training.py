@@ -71,8 +71,8 @@ ESS_STEPS = 400
 #: "Reaches its target": the median ESS over the last 20 % of steps within 10 % of ϱ. Fig. 7 of
 #: [1] compares targets 0.05 apart (0.15–0.4); 10 % of ϱ (0.025–0.04) resolves them.
 ESS_RELATIVE_TOLERANCE = 0.1
-SCHEDULED_ESS = "scheduled_ess"
-BETA = "beta"
+SCHEDULED_ESS = schema.SCHEDULED_ESS
+BETA = schema.BETA
 
 
 def logk_configs(

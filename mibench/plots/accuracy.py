@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ from mibench.plots.layout import (
     legend_right,
     new_figure,
 )
+from mibench.plots.markers import mark_legend, mark_points
 from mibench.plots.palette import (
     estimator_colours,
     estimator_linestyles,
@@ -69,8 +71,6 @@ MUTED_TEXT_COLOUR = "0.6"
 LOG_SPAN_DECADES = 3.0  # log axes/colours reach at most this many decades above the median
 BIAS_SPAN_TRUTHS = 2.0
 BIAS_SPAN_MEDIANS = 5.0
-CLIPPED_MARKER = "o"
-UNSTABLE_MARKER = "X"  # an unstable cell (some wild readouts): median bias, or on the top edge
 UNSTABLE_HATCH_COLOUR = "0.55"
 UNSTABLE_LEGEND = (
     f"unstable cell (a window readout off by > max({schema.WILD_NATS:g}, I) nats): "
@@ -79,9 +79,19 @@ UNSTABLE_LEGEND = (
 DARK_LUMINANCE = 0.45  # relative luminance below which a cell gets white text
 
 
-def _fixed_levels(summary: pd.DataFrame) -> pd.DataFrame:
-    """Rows at a fixed, finite MI level (schedule tasks have no such level)."""
-    return summary[np.isfinite(summary[schema.MI_LEVEL].astype(float))]
+def _fixed_level_rows(summary: pd.DataFrame, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """The rows at a fixed, finite MI level (schedule tasks have no such level), tasks labelled.
+
+    Raises:
+        ValueError: a column of ``columns`` is missing.
+        FigureNotApplicableError: no such row.
+    """
+    require_columns(summary, columns, what=what)
+    labelled = label_tasks(summary)
+    data = labelled[np.isfinite(labelled[schema.MI_LEVEL].astype(float))]
+    if data.empty:
+        raise FigureNotApplicableError(f"{what}: no summary row has a finite mi_level")
+    return data
 
 
 def bias_variance(summary: pd.DataFrame) -> Figure:
@@ -100,10 +110,8 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
         ValueError: a required column is missing.
         FigureNotApplicableError: no row has a fixed MI level (schedule tasks only).
     """
-    require_columns(summary, BIAS_VARIANCE_COLUMNS, what="bias_variance")
-    data, setting = main_setting(_fixed_levels(label_tasks(summary)), SUMMARY_SETTING_COLUMNS)
-    if data.empty:
-        raise FigureNotApplicableError("bias_variance: no summary row has a finite mi_level")
+    fixed = _fixed_level_rows(summary, BIAS_VARIANCE_COLUMNS, "bias_variance")
+    data, setting = main_setting(fixed, SUMMARY_SETTING_COLUMNS)
     truth = truth_column(data)
     tasks = sorted(map(str, data[schema.TASK].unique()))
     estimators = sort_estimators(data[schema.ESTIMATOR].unique())
@@ -150,35 +158,12 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
                     ms=4,
                     lw=1.2,
                 )
-                beyond = np.isfinite(y) & (y != shown)
-                if beyond.any():
-                    any_clipped = True
-                    ax.plot(
-                        x[beyond],
-                        shown[beyond],
-                        ls="none",
-                        marker=CLIPPED_MARKER,
-                        ms=9,
-                        mfc="none",
-                        mec=colour,
-                        mew=1.6,
-                    )
-                if flagged.any():
-                    any_unstable = True
-                    # Bias: at the median bias; variance/MSE: on the top edge of the axis.
-                    y_flag = shown[flagged] if not log else np.full(flagged.sum(), padded[1])
-                    ax.plot(
-                        x[flagged],
-                        y_flag,
-                        ls="none",
-                        marker=UNSTABLE_MARKER,
-                        ms=8,
-                        mfc="white",
-                        mec=colour,
-                        mew=1.4,
-                        clip_on=False,
-                        zorder=5,
-                    )
+                # Bias: at the median bias; variance/MSE: on the top edge of the axis.
+                clipped, crossed = mark_points(
+                    ax, x, y, shown, flagged, colour=colour, unstable_y=padded[1] if log else None
+                )
+                any_clipped |= clipped
+                any_unstable |= crossed
             if log:
                 ax.set_yscale("log")
             else:
@@ -197,16 +182,11 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
         for e in estimators
     ]
     labels = list(estimators)
-    if any_clipped:
-        handles.append(
-            Line2D([], [], ls="none", marker=CLIPPED_MARKER, ms=9, mfc="none", mec="0.3", mew=1.6)
-        )
-        labels.append("beyond the axis (drawn at its edge)")
-    if any_unstable:
-        handles.append(
-            Line2D([], [], ls="none", marker=UNSTABLE_MARKER, ms=8, mfc="white", mec="0.3", mew=1.4)
-        )
-        labels.append(_wrapped(UNSTABLE_LEGEND))
+    marks = mark_legend(
+        clipped=any_clipped, unstable=any_unstable, unstable_label=_wrapped(UNSTABLE_LEGEND)
+    )
+    handles += marks[0]
+    labels += marks[1]
     legend_right(fig, handles, labels, title="estimator")
     return fig
 
@@ -392,10 +372,8 @@ def mse_heatmap(summary: pd.DataFrame) -> Figure:
         ValueError: a required column is missing.
         FigureNotApplicableError: no row has a fixed MI level (schedule tasks only).
     """
-    require_columns(summary, MSE_HEATMAP_COLUMNS, what="mse_heatmap")
-    data, setting = main_setting(_fixed_levels(label_tasks(summary)), SUMMARY_SETTING_COLUMNS)
-    if data.empty:
-        raise FigureNotApplicableError("mse_heatmap: no summary row has a finite mi_level")
+    fixed = _fixed_level_rows(summary, MSE_HEATMAP_COLUMNS, "mse_heatmap")
+    data, setting = main_setting(fixed, SUMMARY_SETTING_COLUMNS)
     table = _estimator_by_level(data, data[schema.MSE].astype(float))
     values = table.to_numpy(dtype=float)
     # A cell counts as unstable when any of its rows is (several rows: hyperparameter sets).
@@ -431,10 +409,7 @@ def divergence_heatmap(summary: pd.DataFrame) -> Figure:
         ValueError: a required column is missing.
         FigureNotApplicableError: no row has a fixed MI level (schedule tasks only).
     """
-    require_columns(summary, DIVERGENCE_COLUMNS, what="divergence_heatmap")
-    data = _fixed_levels(label_tasks(summary))
-    if data.empty:
-        raise FigureNotApplicableError("divergence_heatmap: no summary row has a finite mi_level")
+    data = _fixed_level_rows(summary, DIVERGENCE_COLUMNS, "divergence_heatmap")
     n_runs = data[schema.N_SEEDS].astype(float)
     n_diverged = (data[schema.DIVERGED_FRACTION].astype(float) * n_runs).round()
     keys = [schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL]

@@ -26,6 +26,7 @@ from mibench.plots.layout import (
     label_outer,
     legend_right,
 )
+from mibench.plots.markers import mark_legend, mark_points
 from mibench.plots.palette import (
     estimator_colours,
     estimator_linestyles,
@@ -44,7 +45,6 @@ BATCH_SIZE_COLUMNS: tuple[str, ...] = (
     schema.STD,
 )
 LOG_K_POINTS = 200
-UNSTABLE_MARKER = "X"
 ERRORBAR_CAPSIZE = 2.0
 YLIM_OVER_REFERENCE = 1.5
 YLIM_UNDER_ZERO = 0.5
@@ -138,32 +138,9 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
                 capsize=ERRORBAR_CAPSIZE,
             )
             flagged = rows["_unstable"].to_numpy(dtype=bool)
-            if flagged.any():
-                any_unstable = True
-                ax.plot(
-                    k[flagged],
-                    shown[flagged],
-                    ls="none",
-                    marker=UNSTABLE_MARKER,
-                    ms=8,
-                    mfc="white",
-                    mec=colours[estimator],
-                    mew=1.4,
-                    zorder=5,
-                )
-            beyond = np.isfinite(mean) & (shown != mean)
-            if beyond.any():
-                any_clipped = True
-                ax.plot(
-                    k[beyond],
-                    shown[beyond],
-                    ls="none",
-                    marker="o",
-                    ms=9,
-                    mfc="none",
-                    mec=colours[estimator],
-                    mew=1.6,
-                )
+            clipped, crossed = mark_points(ax, k, mean, shown, flagged, colour=colours[estimator])
+            any_clipped |= clipped
+            any_unstable |= crossed
         ax.plot(k_grid, np.log(k_grid), color="0.45", ls="--", lw=1.0)
         true_values = cells[truth].astype(float).unique()
         for value in true_values[np.isfinite(true_values)]:
@@ -185,15 +162,14 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
     ]
     handles += [Line2D([], [], color="black", lw=1.0), Line2D([], [], color="0.45", ls="--")]
     labels = [*estimators, "true MI", "log K"]
-    if any_clipped:
-        handles.append(Line2D([], [], ls="none", marker="o", ms=9, mfc="none", mec="0.3", mew=1.6))
-        labels.append("beyond the axis (drawn at its edge)")
-    if any_unstable:
-        handles.append(
-            Line2D([], [], ls="none", marker=UNSTABLE_MARKER, ms=8, mfc="white", mec="0.3", mew=1.4)
-        )
-        labels.append(
+    marks = mark_legend(
+        clipped=any_clipped,
+        unstable=any_unstable,
+        unstable_label=(
             f"unstable cell: median estimate\n(a readout off by > max({schema.WILD_NATS:g}, I))"
-        )
+        ),
+    )
+    handles += marks[0]
+    labels += marks[1]
     legend_right(fig, handles, labels, title="estimator")
     return fig

@@ -8,7 +8,6 @@ prints under it (a fixed sentence saying what is plotted, and a reading of this 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,11 +23,10 @@ from mibench.plots.batch_size import estimate_vs_batch_size
 from mibench.plots.curves import ess_curves, training_curves
 from mibench.plots.frames import FigureNotApplicableError, label_tasks, load_summary
 from mibench.plots.sandwich import sandwich_figure, sandwich_reading
-from mibench.results import load_runs, schema, tempfiles
+from mibench.results import load_runs, schema, store, tempfiles
 
 logger = logging.getLogger(__name__)
 
-FIGURES_DIRNAME = "figures"
 FORMATS = ("png", "svg")
 DPI = 120  # a 5-column facet figure comes out about 1900 px wide
 
@@ -137,7 +135,7 @@ FIGURES: tuple[FigureSpec, ...] = (
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = DPI) -> Path:
-    """Write ``fig`` to ``path`` atomically (temp file in the same folder, then ``os.replace``).
+    """Write ``fig`` to ``path`` atomically (:func:`mibench.results.store.write_atomic`).
 
     The format comes from the suffix (``.png`` or ``.svg``); a reader never sees a half-written
     file, and a failed write leaves no temp file behind. SVGs carry no date, so redrawing the same
@@ -148,14 +146,12 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = DPI) -> Path:
     if fmt not in FORMATS:
         raise ValueError(f"unsupported figure format {fmt!r}; valid: {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfiles.temp_name(path, tempfiles.TMP_SUFFIX)  # writer pid@host: see tempfiles
     metadata = {"Date": None} if fmt == "svg" else None
-    try:
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return store.write_atomic(
+        path,
+        lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata),
+        suffix=tempfiles.TMP_SUFFIX,
+    )
 
 
 def _file_stem(spec: FigureSpec, task: str | None) -> str:
@@ -187,13 +183,13 @@ def draw_figures(
     suite_dir = Path(suite_dir)
     runs = load_runs(suite_dir) if runs is None else runs
     summary = load_summary(suite_dir) if summary is None else summary
-    out_dir = suite_dir / FIGURES_DIRNAME
+    out_dir = store.figures_dir(suite_dir)
     drawn: list[DrawnFigure] = []
     skipped: list[str] = []
     for spec in FIGURES:
         frame = runs if spec.source == "runs" else summary
         if frame is None:
-            skipped.append(f"{spec.name}: skipped, {suite_dir / 'summary.parquet'} not found")
+            skipped.append(f"{spec.name}: skipped, {store.summary_path(suite_dir)} not found")
             logger.info(skipped[-1])
             continue
         if spec.per_task and schema.TASK in frame.columns:

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mibench.results import schema
-from mibench.results.store import SUMMARY_FILE
+from mibench.results import schema, store
 
 # Columns that define the "setting" of a run besides its estimator and task. A figure comparing
 # estimators draws, for each estimator, its most common setting and names it in the title.
@@ -68,8 +67,7 @@ class FigureNotApplicableError(ValueError):
 
 def load_summary(suite_dir: str | Path) -> pd.DataFrame | None:
     """``summary.parquet`` of a suite (written by the runner), or None where there is none."""
-    path = Path(suite_dir) / SUMMARY_FILE
-    return pd.read_parquet(path) if path.is_file() else None
+    return store.read_summary(Path(suite_dir))
 
 
 def project(frame: pd.DataFrame, required: Sequence[str], optional: Sequence[str]) -> pd.DataFrame:

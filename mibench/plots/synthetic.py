@@ -183,5 +183,5 @@ def write_synthetic_suite(
         frames[str(run_id)], sidecars[str(run_id)] = frame, sidecar
     if summary:
         table = summarize(frames, sidecars)
-        store.write_parquet_atomic(suite_dir / store.SUMMARY_FILE, table)
+        store.write_summary(suite_dir, table)
     return suite_dir

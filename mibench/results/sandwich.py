@@ -22,12 +22,12 @@ import pandas as pd
 
 from mibench.results import schema
 
-LOWER = "lower"
-UPPER = "upper"
-LOWER_ESTIMATOR = "lower_estimator"
-UPPER_ESTIMATOR = "upper_estimator"
-WIDTH = "width"
-COVERS = "covers"
+LOWER = schema.SANDWICH_LOWER
+UPPER = schema.SANDWICH_UPPER
+LOWER_ESTIMATOR = schema.SANDWICH_LOWER_ESTIMATOR
+UPPER_ESTIMATOR = schema.SANDWICH_UPPER_ESTIMATOR
+WIDTH = schema.SANDWICH_WIDTH
+COVERS = schema.SANDWICH_COVERS
 GROUP_COLUMNS: tuple[str, ...] = (schema.TASK, schema.TASK_ID, schema.SEGMENT, schema.BATCH_SIZE)
 COLUMNS: tuple[str, ...] = (
     *GROUP_COLUMNS,

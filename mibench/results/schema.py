@@ -142,7 +142,19 @@ WILD_NATS = 10.0
 WILD_THRESHOLD = 0.0
 # Task parameters that set the MI level: what changes along one estimator's curve over levels.
 SWEPT_TASK_PARAMS = ("mi", "rho")
+# The sandwich table (mibench.results.sandwich): per cell group, the best lower and upper bound.
+SANDWICH_LOWER = "lower"
+SANDWICH_UPPER = "upper"
+SANDWICH_LOWER_ESTIMATOR = "lower_estimator"
+SANDWICH_UPPER_ESTIMATOR = "upper_estimator"
+SANDWICH_WIDTH = "width"
+SANDWICH_COVERS = "covers"
+# Derived, never stored: JSON (sorted keys) of task_params minus SWEPT_TASK_PARAMS, the task an
+# estimator's curve over MI levels keeps fixed (summary.with_fixed_task_params adds it).
+FIXED_TASK_PARAMS = "fixed_task_params"
 PER_ROW_DV = "per_row_dv"  # FlatNCE-family extra: per-row DV of the scores (not the readout)
+BETA = "beta"  # ESS-scheduled FlatNCE extras: the inverse temperature and the ESS it reached
+SCHEDULED_ESS = "scheduled_ess"
 F_VALUE = "f_value"  # f-MICL extras: window mean of the f-value, the task's f-MI, their gap
 F_VALUE_MEDIAN = "f_value_median"  # window median of the f-value (robust to exploding batches)
 TRUE_F_MI = "true_f_mi"

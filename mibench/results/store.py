@@ -10,6 +10,13 @@ Layout of a suite directory (``<out>/<suite>/``)::
     summary.parquet          one row per cell and readout (see :mod:`mibench.results.summary`)
     skipped.json             estimator-task-critic combinations that do not apply, with the reason
     suite.json               the resolved suite (after command-line overrides)
+    figures/                 the figures of :mod:`mibench.plots`
+    report.md, report.html   the report of :mod:`mibench.report`
+    verify.json              optional: ``mibench verify --json`` results the report shows
+
+Every path of this layout is built here and every file of it is read and written here (or, for
+claims and the summary's manifest digest, in :mod:`mibench.results.lock` and
+:mod:`mibench.results.views`); nothing else in the package joins these names.
 
 Write order and the meaning of "finished": the sidecar is written first, then the Parquet file;
 each goes to a hidden temporary name in the same directory (``.<name>.<pid>@<host>.partial``) and
@@ -28,7 +35,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -46,6 +53,9 @@ SKIPPED_FILE = "skipped.json"
 MANIFEST_FILE = "manifest.json"
 SUITE_FILE = "suite.json"
 FIGURES_DIR = "figures"
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+VERIFY_FILE = "verify.json"
 PARTIAL_SUFFIX = tempfiles.PARTIAL_SUFFIX
 PARQUET_METADATA_KEY = b"mibench"
 _VERSIONED_PACKAGES = ("mibench", "torch", "numpy", "pandas", "pyarrow", "scipy")
@@ -64,6 +74,41 @@ def run_path(suite_dir: Path, run_id: str) -> Path:
 def sidecar_path(suite_dir: Path, run_id: str) -> Path:
     """Path of the JSON sidecar of one run."""
     return runs_dir(suite_dir) / f"{run_id}.json"
+
+
+def summary_path(suite_dir: Path) -> Path:
+    """``<suite_dir>/summary.parquet``."""
+    return Path(suite_dir) / SUMMARY_FILE
+
+
+def manifest_path(suite_dir: Path) -> Path:
+    """``<suite_dir>/manifest.json``."""
+    return Path(suite_dir) / MANIFEST_FILE
+
+
+def suite_record_path(suite_dir: Path) -> Path:
+    """``<suite_dir>/suite.json``."""
+    return Path(suite_dir) / SUITE_FILE
+
+
+def skipped_path(suite_dir: Path) -> Path:
+    """``<suite_dir>/skipped.json``."""
+    return Path(suite_dir) / SKIPPED_FILE
+
+
+def figures_dir(suite_dir: Path) -> Path:
+    """``<suite_dir>/figures``."""
+    return Path(suite_dir) / FIGURES_DIR
+
+
+def report_paths(suite_dir: Path) -> tuple[Path, Path]:
+    """``(<suite_dir>/report.md, <suite_dir>/report.html)``."""
+    return Path(suite_dir) / REPORT_MD, Path(suite_dir) / REPORT_HTML
+
+
+def verify_path(suite_dir: Path) -> Path:
+    """``<suite_dir>/verify.json``."""
+    return Path(suite_dir) / VERIFY_FILE
 
 
 def is_finished(suite_dir: Path, run_id: str) -> bool:
@@ -95,26 +140,28 @@ def environment_versions() -> dict[str, str]:
     return dict(_versions())
 
 
-def _partial_name(target: Path) -> Path:
-    # Hidden and with a non-result suffix: no glob for results (*.parquet, *.json) matches it.
-    return tempfiles.temp_name(target, PARTIAL_SUFFIX)
-
-
-def _replace_atomically(tmp: Path, target: Path) -> None:
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+def write_atomic(
+    target: Path, write: Callable[[Path], None], *, suffix: str = PARTIAL_SUFFIX
+) -> Path:
+    """Atomically create ``target``: ``write(tmp)`` writes a hidden temporary file in the same
+    directory (named by :func:`mibench.results.tempfiles.temp_name`), which is flushed to disk
+    and renamed over ``target``. A failed write leaves neither ``target`` changed nor the
+    temporary file behind. Every atomic write of the package comes through here."""
+    target = Path(target)
+    tmp = tempfiles.temp_name(target, suffix)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` through a temporary file in the same directory + rename."""
-    target = Path(target)
-    tmp = _partial_name(target)
-    try:
-        tmp.write_bytes(data)
-        _replace_atomically(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(target, lambda tmp: tmp.write_bytes(data))
 
 
 def write_json_atomic(target: Path, payload: Any) -> None:
@@ -134,12 +181,7 @@ def write_parquet_atomic(
         table = table.replace_schema_metadata(
             {**(table.schema.metadata or {}), PARQUET_METADATA_KEY: blob}
         )
-    tmp = _partial_name(target)
-    try:
-        pq.write_table(table, tmp)
-        _replace_atomically(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(target, lambda tmp: pq.write_table(table, tmp))
 
 
 def clean_partials(directory: Path) -> list[Path]:
@@ -155,7 +197,7 @@ def clean_leftovers(suite_dir: Path) -> list[Path]:
     """:func:`clean_partials` of a suite folder, its ``runs/`` and its ``figures/``."""
     suite_dir = Path(suite_dir)
     removed = []
-    for directory in (suite_dir, runs_dir(suite_dir), suite_dir / FIGURES_DIR):
+    for directory in (suite_dir, runs_dir(suite_dir), figures_dir(suite_dir)):
         removed.extend(clean_partials(directory))
     return removed
 
@@ -228,12 +270,97 @@ def read_columns(suite_dir: Path, run_id: str, columns: Iterable[str]) -> dict[s
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
+def _read_json(path: Path) -> Any:
+    """The JSON document at ``path``, or None when there is no such file."""
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def write_manifest(suite_dir: Path, run_ids: Iterable[str]) -> None:
+    """``manifest.json``: the run ids of this invocation's plan, in plan order."""
+    write_json_atomic(manifest_path(suite_dir), {"run_ids": list(run_ids)})
+
+
 def manifest_run_ids(suite_dir: Path) -> list[str] | None:
     """Run ids of the latest invocation (``manifest.json``), or None when there is none."""
-    path = Path(suite_dir) / MANIFEST_FILE
+    manifest = _read_json(manifest_path(suite_dir))
+    return None if manifest is None else list(manifest["run_ids"])
+
+
+def latest_run_ids(suite_dir: Path) -> list[str]:
+    """The runs of the latest invocation (``manifest.json``), or every finished run without one
+    (finished or not: callers skip the unfinished ones)."""
+    ids = manifest_run_ids(suite_dir)
+    return finished_run_ids(suite_dir) if ids is None else ids
+
+
+def manifest_bytes(suite_dir: Path) -> bytes | None:
+    """The bytes of ``manifest.json`` (what the summary's digest is taken of), or None."""
+    path = manifest_path(suite_dir)
+    return path.read_bytes() if path.is_file() else None
+
+
+def read_verify(suite_dir: Path) -> Any:
+    """``verify.json`` as written by ``mibench verify --json`` (None when there is none);
+    raises json.JSONDecodeError for a malformed file (the report names it)."""
+    return _read_json(verify_path(suite_dir))
+
+
+def write_suite_record(suite_dir: Path, record: Mapping[str, Any]) -> None:
+    """``suite.json``: the resolved suite (:func:`mibench.suite.suite_record`)."""
+    write_json_atomic(suite_record_path(suite_dir), record)
+
+
+def read_suite_record(suite_dir: Path) -> dict[str, Any] | None:
+    """``suite.json``, or None when there is none."""
+    return _read_json(suite_record_path(suite_dir))
+
+
+def write_skipped(suite_dir: Path, skipped: Iterable[Mapping[str, str]]) -> None:
+    """``skipped.json``: the combinations that do not apply, each with its reason."""
+    write_json_atomic(skipped_path(suite_dir), [dict(item) for item in skipped])
+
+
+def read_skipped(suite_dir: Path) -> list[dict[str, str]] | None:
+    """``skipped.json``, or None when there is none."""
+    return _read_json(skipped_path(suite_dir))
+
+
+def write_report(suite_dir: Path, markdown: str, html: str) -> tuple[Path, Path]:
+    """Atomically write ``report.md`` and then ``report.html`` (UTF-8); returns their paths."""
+    md_path, html_path = report_paths(suite_dir)
+    write_bytes_atomic(md_path, markdown.encode("utf-8"))
+    write_bytes_atomic(html_path, html.encode("utf-8"))
+    return md_path, html_path
+
+
+def has_summary(suite_dir: Path) -> bool:
+    """True when ``summary.parquet`` exists."""
+    return summary_path(suite_dir).is_file()
+
+
+def write_summary(
+    suite_dir: Path, summary: pd.DataFrame, *, metadata: Mapping[str, Any] | None = None
+) -> Path:
+    """Atomically write ``summary.parquet`` (``metadata`` in its footer, see
+    :func:`mibench.results.views.write_summary`)."""
+    target = summary_path(suite_dir)
+    write_parquet_atomic(target, summary, metadata=metadata)
+    return target
+
+
+def read_summary(suite_dir: Path) -> pd.DataFrame | None:
+    """``summary.parquet``, or None when there is none."""
+    path = summary_path(suite_dir)
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def summary_metadata(suite_dir: Path) -> dict[str, Any] | None:
+    """The ``mibench`` record in ``summary.parquet``'s footer (None: no summary, or none)."""
+    path = summary_path(suite_dir)
     if not path.is_file():
         return None
-    return list(json.loads(path.read_text())["run_ids"])
+    blob = (pq.read_schema(path).metadata or {}).get(PARQUET_METADATA_KEY)
+    return None if blob is None else json.loads(blob)
 
 
 def load_runs(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -244,9 +371,7 @@ def load_runs(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataF
     Raises FileNotFoundError naming the directory when there is nothing to read.
     """
     suite_dir = Path(suite_dir)
-    if run_ids is None:
-        run_ids = manifest_run_ids(suite_dir)
-    ids = finished_run_ids(suite_dir) if run_ids is None else list(run_ids)
+    ids = latest_run_ids(suite_dir) if run_ids is None else list(run_ids)
     ids = [i for i in ids if is_finished(suite_dir, i)]
     if not ids:
         raise FileNotFoundError(f"no finished runs under {runs_dir(suite_dir)}")
@@ -257,9 +382,7 @@ def load_runs(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataF
 def load_sidecars(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """One row per run with the sidecar fields (config flattened as ``config.<field>``)."""
     suite_dir = Path(suite_dir)
-    if run_ids is None:
-        run_ids = manifest_run_ids(suite_dir)
-    ids = finished_run_ids(suite_dir) if run_ids is None else list(run_ids)
+    ids = latest_run_ids(suite_dir) if run_ids is None else list(run_ids)
     rows = []
     for run_id in ids:
         if not is_finished(suite_dir, run_id):
@@ -272,27 +395,56 @@ def load_sidecars(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.D
 
 
 __all__ = [
+    "FIGURES_DIR",
     "MANIFEST_FILE",
+    "PARQUET_METADATA_KEY",
+    "PARTIAL_SUFFIX",
+    "REPORT_HTML",
+    "REPORT_MD",
+    "RUNS_DIR",
     "SKIPPED_FILE",
     "SUITE_FILE",
     "SUMMARY_FILE",
+    "VERIFY_FILE",
     "check_frame",
     "clean_leftovers",
     "clean_partials",
     "environment_versions",
+    "figures_dir",
     "finished_run_ids",
+    "has_summary",
     "is_finished",
+    "latest_run_ids",
     "load_runs",
     "load_sidecars",
+    "manifest_bytes",
+    "manifest_path",
     "manifest_run_ids",
     "read_columns",
     "read_run",
     "read_sidecar",
+    "read_skipped",
+    "read_suite_record",
+    "read_summary",
+    "read_verify",
+    "report_paths",
     "run_path",
     "runs_dir",
     "sidecar_path",
     "sidecar_record",
+    "skipped_path",
+    "suite_record_path",
+    "summary_metadata",
+    "summary_path",
+    "verify_path",
+    "write_atomic",
+    "write_bytes_atomic",
     "write_json_atomic",
+    "write_manifest",
     "write_parquet_atomic",
+    "write_report",
     "write_run",
+    "write_skipped",
+    "write_suite_record",
+    "write_summary",
 ]

@@ -80,6 +80,20 @@ def cell_key(config: Mapping[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def fixed_task_params(task_params: str) -> str:
+    """JSON (sorted keys) of a cell's ``task_params`` JSON minus the parameters that set the MI
+    level (:data:`~mibench.results.schema.SWEPT_TASK_PARAMS`): one value per curve over levels."""
+    params = json.loads(task_params or "{}")
+    fixed = {k: v for k, v in params.items() if k not in schema.SWEPT_TASK_PARAMS}
+    return json.dumps(fixed, sort_keys=True)
+
+
+def with_fixed_task_params(summary: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` with the derived column :data:`~mibench.results.schema.FIXED_TASK_PARAMS`."""
+    fixed = summary[schema.TASK_PARAMS].map(fixed_task_params)
+    return summary.assign(**{schema.FIXED_TASK_PARAMS: fixed})
+
+
 def segments(train_rows: pd.DataFrame) -> list[tuple[int, int, float]]:
     """``(start, end, true_mi)`` of each constant-truth range of one run's training rows.
 

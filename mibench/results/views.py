@@ -10,11 +10,9 @@ them and rebuilds the summary from the stored run files when they differ.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from mibench.results import store
 
@@ -23,31 +21,21 @@ MANIFEST_DIGEST_KEY = "manifest_sha256"
 
 def manifest_digest(suite_dir: Path) -> str | None:
     """SHA-256 of ``manifest.json``'s bytes, or None when there is none."""
-    path = Path(suite_dir) / store.MANIFEST_FILE
-    if not path.is_file():
-        return None
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    data = store.manifest_bytes(suite_dir)
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def summary_digest(suite_dir: Path) -> str | None:
     """The manifest digest recorded in ``summary.parquet`` (None: no summary, or no record)."""
-    path = Path(suite_dir) / store.SUMMARY_FILE
-    if not path.is_file():
-        return None
-    metadata = pq.read_schema(path).metadata or {}
-    blob = metadata.get(store.PARQUET_METADATA_KEY)
-    if blob is None:
-        return None
-    return json.loads(blob).get(MANIFEST_DIGEST_KEY)
+    record = store.summary_metadata(suite_dir)
+    return None if record is None else record.get(MANIFEST_DIGEST_KEY)
 
 
 def write_summary(suite_dir: Path, summary: pd.DataFrame) -> Path:
     """Atomically write ``summary.parquet``, recording the digest of the current manifest."""
-    target = Path(suite_dir) / store.SUMMARY_FILE
-    store.write_parquet_atomic(
-        target, summary, metadata={MANIFEST_DIGEST_KEY: manifest_digest(suite_dir)}
+    return store.write_summary(
+        suite_dir, summary, metadata={MANIFEST_DIGEST_KEY: manifest_digest(suite_dir)}
     )
-    return target
 
 
 def summary_is_current(suite_dir: Path) -> bool:
@@ -85,7 +73,7 @@ def refresh_summary(suite_dir: Path) -> str | None:
     missing = [r for r in run_ids if not store.is_finished(suite_dir, r)]
     if missing:
         raise ValueError(
-            f"{suite_dir / store.SUMMARY_FILE} does not describe the {len(run_ids)} runs of "
+            f"{store.summary_path(suite_dir)} does not describe the {len(run_ids)} runs of "
             f"{store.MANIFEST_FILE} and {len(missing)} of them are not finished (an interrupted "
             "mibench run?); run it again to finish them"
         )

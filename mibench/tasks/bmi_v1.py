@@ -297,24 +297,27 @@ def _base_1x1(rho: Any) -> Task:
     return build_gaussian(dim=1, mi=None, rho=validate_rho(rho))
 
 
-def build_bimodal(rho: float = DEFAULT_RHO) -> MappedTask:
-    forward_x, inverse_x = _bimodal_maps(*BIMODAL_X)
-    forward_y, inverse_y = _bimodal_maps(*BIMODAL_Y)
+def _mapped_1x1(
+    name: str, rho: Any, x_maps: tuple[Map, Map], y_maps: tuple[Map, Map], *, dim_x: int = 1
+) -> MappedTask:
+    """The 1x1 normal(rho) with x and y through (forward, inverse) maps; x lands in ``dim_x``
+    dimensions (the Swiss roll embeds it in 2)."""
     base = _base_1x1(rho)
-    return MappedTask(base, "bimodal", forward_x, inverse_x, forward_y, inverse_y, 1, 1,
-                      params={"rho": float(rho)})  # fmt: skip
+    return MappedTask(base, name, *x_maps, *y_maps, dim_x, 1, params={"rho": float(rho)})
+
+
+def build_bimodal(rho: float = DEFAULT_RHO) -> MappedTask:
+    return _mapped_1x1("bimodal", rho, _bimodal_maps(*BIMODAL_X), _bimodal_maps(*BIMODAL_Y))
 
 
 def build_wiggly(rho: float = DEFAULT_RHO) -> MappedTask:
-    base = _base_1x1(rho)
-    return MappedTask(base, "wiggly", wiggle_x, _inverse_of(wiggle_x), wiggle_y,
-                      _inverse_of(wiggle_y), 1, 1, params={"rho": float(rho)})  # fmt: skip
+    x_maps, y_maps = (wiggle_x, _inverse_of(wiggle_x)), (wiggle_y, _inverse_of(wiggle_y))
+    return _mapped_1x1("wiggly", rho, x_maps, y_maps)
 
 
 def build_swissroll(rho: float = DEFAULT_RHO) -> MappedTask:
-    base = _base_1x1(rho)
-    return MappedTask(base, "swissroll", swissroll_embed, swissroll_unembed, _uniform,
-                      _normal_quantile, 2, 1, params={"rho": float(rho)})  # fmt: skip
+    x_maps = (swissroll_embed, swissroll_unembed)
+    return _mapped_1x1("swissroll", rho, x_maps, (_uniform, _normal_quantile), dim_x=2)
 
 
 def build_spiral(
@@ -347,33 +350,23 @@ register(
         truth_source="I = eps - log(2 eps) for eps <= 1/2, 1/(4 eps) otherwise (closed form)",
     )
 )
-register(
-    TaskSpec(
-        name="bimodal",
-        build=build_bimodal,
-        defaults={"rho": DEFAULT_RHO},
-        description="1x1 normal(rho) with margins mapped to two-component Gaussian mixtures (BMI)",
-        truth_source=f"-1/2 log(1 - rho^2), {_INVARIANCE}",
+_MAPPED_1X1 = (  # name, builder, description: each a 1x1 normal(rho) through injective maps
+    ("bimodal", build_bimodal,
+     "1x1 normal(rho) with margins mapped to two-component Gaussian mixtures (BMI)"),
+    ("wiggly", build_wiggly, "1x1 normal(rho) through BMI's increasing 'wiggly' sine maps"),
+    ("swissroll", build_swissroll,
+     "uniform-margin 1x1 normal(rho); x embedded as a Swiss roll in 2-d (BMI 2x1)"),
+)  # fmt: skip
+for _name, _build, _description in _MAPPED_1X1:
+    register(
+        TaskSpec(
+            name=_name,
+            build=_build,
+            defaults={"rho": DEFAULT_RHO},
+            description=_description,
+            truth_source=f"-1/2 log(1 - rho^2), {_INVARIANCE}",
+        )
     )
-)
-register(
-    TaskSpec(
-        name="wiggly",
-        build=build_wiggly,
-        defaults={"rho": DEFAULT_RHO},
-        description="1x1 normal(rho) through BMI's increasing 'wiggly' sine maps",
-        truth_source=f"-1/2 log(1 - rho^2), {_INVARIANCE}",
-    )
-)
-register(
-    TaskSpec(
-        name="swissroll",
-        build=build_swissroll,
-        defaults={"rho": DEFAULT_RHO},
-        description="uniform-margin 1x1 normal(rho); x embedded as a Swiss roll in 2-d (BMI 2x1)",
-        truth_source=f"-1/2 log(1 - rho^2), {_INVARIANCE}",
-    )
-)
 register(
     TaskSpec(
         name="spiral",

@@ -41,6 +41,7 @@ from torch import Tensor
 
 from mibench.estimators import ess as default_ess
 from mibench.interface import Estimator
+from mibench.results import schema
 
 #: Algorithm S2's adaptation rate γ.
 DEFAULT_RATE = 0.01
@@ -54,8 +55,8 @@ INITIAL_BETA = 1.0
 DEFAULT_TARGET = 0.3
 #: Registry name of the scheduled FlatNCE (see :func:`register_ess_scheduled`).
 SCHEDULED_FLATNCE = "flatnce_ess"
-BETA_COLUMN = "beta"
-SCHEDULED_ESS_COLUMN = "scheduled_ess"
+BETA_COLUMN = schema.BETA
+SCHEDULED_ESS_COLUMN = schema.SCHEDULED_ESS
 
 
 def ess_schedule_step(

@@ -132,3 +132,59 @@ def test_load_runs_uses_manifest_when_present(tmp_path, make_frame, make_sidecar
 def test_environment_versions_name_the_packages():
     versions = store.environment_versions()
     assert {"python", "torch", "numpy", "mibench"} <= set(versions)
+
+
+def test_suite_folder_files_round_trip_through_the_store(tmp_path):
+    """Every file of the suite folder is read back as written; absent files read as None."""
+    assert store.manifest_run_ids(tmp_path) is None
+    assert store.read_suite_record(tmp_path) is None
+    assert store.read_skipped(tmp_path) is None
+    assert store.read_summary(tmp_path) is None and not store.has_summary(tmp_path)
+    assert store.summary_metadata(tmp_path) is None
+    assert store.read_verify(tmp_path) is None
+    store.write_manifest(tmp_path, iter(["b", "a"]))
+    assert store.manifest_run_ids(tmp_path) == ["b", "a"]  # plan order, not sorted
+    assert store.manifest_bytes(tmp_path) == (tmp_path / store.MANIFEST_FILE).read_bytes()
+    store.write_suite_record(tmp_path, {"name": "tiny", "grids": []})
+    assert store.read_suite_record(tmp_path) == {"name": "tiny", "grids": []}
+    skipped = [{"estimator": "nwj", "task": "labeled", "critic": "separable", "reason": "no y"}]
+    store.write_skipped(tmp_path, skipped)
+    assert store.read_skipped(tmp_path) == skipped
+    summary = pd.DataFrame({schema.ESTIMATOR: ["infonce"], schema.BIAS: [-0.25]})
+    assert store.write_summary(tmp_path, summary, metadata={"k": 1}) == store.summary_path(tmp_path)
+    pd.testing.assert_frame_equal(store.read_summary(tmp_path), summary)
+    assert store.summary_metadata(tmp_path) == {"k": 1}
+    store.verify_path(tmp_path).write_text('[{"id": "x", "passed": true}]')
+    assert store.read_verify(tmp_path) == [{"id": "x", "passed": True}]
+    assert store.report_paths(tmp_path) == (tmp_path / "report.md", tmp_path / "report.html")
+    assert store.write_report(tmp_path, "# r é", "<p>r</p>") == store.report_paths(tmp_path)
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") == "# r é"
+    assert store.figures_dir(tmp_path) == tmp_path / "figures"
+    # JSON files are indented and key-sorted: the same content gives the same bytes.
+    assert (tmp_path / store.SUITE_FILE).read_text() == '{\n  "grids": [],\n  "name": "tiny"\n}\n'
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_latest_run_ids_prefer_the_manifest(tmp_path, make_frame, make_sidecar):
+    configs = [_config(seed) for seed in range(2)]
+    for config in configs:
+        frame = make_frame(config, estimate=np.sqrt)
+        store.write_run(tmp_path, config.cell_hash(), frame, make_sidecar(config))
+    ids = [c.cell_hash() for c in configs]
+    assert store.latest_run_ids(tmp_path) == sorted(ids)  # no manifest: every finished run
+    store.write_manifest(tmp_path, [ids[1], "not-finished"])
+    assert store.latest_run_ids(tmp_path) == [ids[1], "not-finished"]
+
+
+def test_write_atomic_failure_keeps_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "f.bin"
+    store.write_atomic(target, lambda tmp: tmp.write_bytes(b"old"))
+
+    def half_written(tmp):
+        tmp.write_bytes(b"ne")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        store.write_atomic(target, half_written, suffix=tempfiles.TMP_SUFFIX)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]

@@ -246,3 +246,16 @@ def test_ess_mean_is_over_the_rows_where_ess_was_computed(make_frame, make_sidec
     computed = window[schema.ESS].dropna()
     assert len(computed) == 2  # steps 80 and 90
     assert summary.iloc[0][schema.ESS_MEAN] == pytest.approx(computed.to_numpy().mean(), rel=1e-12)
+
+
+def test_fixed_task_params_drop_only_the_parameters_that_set_the_mi_level():
+    from mibench.results.summary import fixed_task_params, with_fixed_task_params
+
+    assert fixed_task_params('{"mi": 2, "dim": 5, "base": "cubic"}') == (
+        '{"base": "cubic", "dim": 5}'
+    )
+    assert fixed_task_params('{"rho": 0.5}') == fixed_task_params("") == "{}"
+    summary = pd.DataFrame({schema.TASK_PARAMS: ['{"dim": 5, "mi": 2}', '{"mi": 4, "dim": 5}']})
+    fixed = with_fixed_task_params(summary)[schema.FIXED_TASK_PARAMS]
+    assert fixed.nunique() == 1  # two MI levels of one task: one curve
+    assert schema.FIXED_TASK_PARAMS not in summary.columns  # a copy, the input is unchanged

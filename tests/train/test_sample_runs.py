@@ -140,7 +140,7 @@ def test_execute_stores_summarises_and_resumes(tmp_path: Path) -> None:
 def test_comparison_table_puts_estimators_beside_the_truth(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from mibench.comparison import truth_comparison_table
+    from mibench.console import truth_comparison_table
 
     text = SUITE.replace("steps = 30", "steps = 4").replace("seeds = 3", "seeds = 1")
     prepared = runner.prepare(write(tmp_path, text), out=tmp_path / "out")
