@@ -25,7 +25,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from mibench.interface import Estimator, Task, UnknownNameError
+from mibench.interface import Estimator, Task
+from mibench.registry import Registry
 
 ClaimKind = Literal["analytic", "statistical", "training"]
 EvidenceValue = float | int | str | bool | list[float] | list[int] | list[str] | None
@@ -189,19 +190,20 @@ class Claim:
         return self.kind == "analytic"
 
 
-_REGISTRY: dict[str, Claim] = {}
-_ORDER: list[str] = []
+def _check_kebab_case(claim_id: str) -> None:
+    if not CLAIM_ID_PATTERN.match(claim_id):
+        raise ValueError(f"claim ids are kebab-case, got {claim_id!r}")
+
+
+# Claim ids are listed in registration order (the order of DESIGN.md's list).
+REGISTRY: Registry[Claim] = Registry(
+    "claim", key=lambda c: c.id, check_key=_check_kebab_case, sorted_names=False
+)
 
 
 def register(claim: Claim) -> Claim:
     """Add ``claim``; a duplicate or non-kebab-case id is an error."""
-    if not CLAIM_ID_PATTERN.match(claim.id):
-        raise ValueError(f"claim ids are kebab-case, got {claim.id!r}")
-    if claim.id in _REGISTRY:
-        raise ValueError(f"claim {claim.id!r} is already registered")
-    _REGISTRY[claim.id] = claim
-    _ORDER.append(claim.id)
-    return claim
+    return REGISTRY.register(claim)
 
 
 def claim(
@@ -234,15 +236,12 @@ def claim(
 
 def get(claim_id: str) -> Claim:
     """The claim registered as ``claim_id``; an unknown id lists the valid ones."""
-    try:
-        return _REGISTRY[claim_id]
-    except KeyError:
-        raise UnknownNameError("claim", claim_id, names()) from None
+    return REGISTRY.get(claim_id)
 
 
 def names() -> list[str]:
     """Claim ids in registration order (the order of DESIGN.md's list)."""
-    return list(_ORDER)
+    return REGISTRY.names()
 
 
 def jsonable(value: Any) -> Any:

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from mibench.critics.base import ParameterFactory
-from mibench.interface import UnknownNameError
+from mibench.registry import Registry
 
 # Dimensions used by ``mibench list critics`` to show a concrete architecture (Poole's task size).
 EXAMPLE_DIM = 20
@@ -72,27 +72,21 @@ class CriticSpec:
     score_kind: str = "critic"
 
 
-_REGISTRY: dict[str, CriticSpec] = {}
+REGISTRY: Registry[CriticSpec] = Registry("critic")
 
 
 def register(spec: CriticSpec) -> CriticSpec:
     """Add ``spec``; a duplicate name is an error."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"critic {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
+    return REGISTRY.register(spec)
 
 
 def get(name: str) -> CriticSpec:
     """The spec registered as ``name``; an unknown name lists the valid ones."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("critic", name, names()) from None
+    return REGISTRY.get(name)
 
 
 def names() -> list[str]:
-    return sorted(_REGISTRY)
+    return REGISTRY.names()
 
 
 def resolve_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mibench.interface import Task, UnknownNameError
+from mibench.interface import Task
+from mibench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -20,25 +21,21 @@ class TaskSpec:
     truth_source: str = ""
 
 
-_REGISTRY: dict[str, TaskSpec] = {}
+REGISTRY: Registry[TaskSpec] = Registry("task")
 
 
 def register(spec: TaskSpec) -> TaskSpec:
-    if spec.name in _REGISTRY:
-        raise ValueError(f"task {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
+    """Add ``spec``; a duplicate name is an error."""
+    return REGISTRY.register(spec)
 
 
 def get(name: str) -> TaskSpec:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("task", name, names()) from None
+    """The spec registered as ``name``; an unknown name lists the valid ones."""
+    return REGISTRY.get(name)
 
 
 def names() -> list[str]:
-    return sorted(_REGISTRY)
+    return REGISTRY.names()
 
 
 def build(name: str, **params: Any) -> Task:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,9 +165,10 @@ class NanAfterTask:
 
 
 @pytest.fixture
-def nan_task(monkeypatch: pytest.MonkeyPatch) -> None:
+def nan_task() -> Iterator[None]:
     spec = task_registry.TaskSpec(name="nan_after", build=NanAfterTask, defaults={"start": 7})
-    monkeypatch.setitem(task_registry._REGISTRY, "nan_after", spec)
+    with task_registry.REGISTRY.registered(spec):
+        yield
 
 
 @pytest.mark.usefixtures("nan_task")
@@ -381,7 +383,7 @@ def _infonce_loss(scores: torch.Tensor, *, state: torch.Tensor, nan_from: float)
 
 
 @pytest.fixture
-def nan_value_estimator(monkeypatch: pytest.MonkeyPatch) -> None:
+def nan_value_estimator() -> Iterator[None]:
     """An estimator whose loss stays finite but whose value is NaN from step ``nan_from`` on.
 
     Its state counts steps (1 after step 0), so the value at step t is NaN when t + 1 > nan_from.
@@ -396,7 +398,8 @@ def nan_value_estimator(monkeypatch: pytest.MonkeyPatch) -> None:
         state_fn=_count_state,
         hyper={"nan_from": 6.0},
     )
-    monkeypatch.setitem(estimator_registry._REGISTRY, "nan_value", spec)
+    with estimator_registry.REGISTRY.registered(spec):
+        yield
 
 
 @pytest.mark.usefixtures("nan_value_estimator")
