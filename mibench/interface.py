@@ -96,6 +96,10 @@ class Estimator:
     # critic's scores grow without limit (FlatNCE trains cosine similarities / temperature).
     default_critic: str | None = None
     score_kind: ScoreKind = "critic"
+    # The f whose f-information the estimator's ``f_value`` extra bounds (f-MICL: "kl", "js",
+    # ...); None for the others. Where it is set, a run's frame also gets the task's true
+    # f-information at each step (``true_f_mi``, from ``task.f_mi(f_information, ...)``).
+    f_information: str | None = None
 
     def value(self, scores: Tensor, **inputs: Any) -> Tensor:
         """The reported estimate, one per leading index of ``scores``."""

@@ -103,7 +103,7 @@ class ClaimContext:
     ``estimators`` / ``tasks`` map a registry name to a replacement spec / task builder;
     ``functions`` replaces a named function of :data:`DEFAULT_FUNCTIONS` (the ESS and InfoNCE
     diagnostics, FlatNCE's Eq. (12) form, the importance weights, the trainer
-    ``train_stack(configs, *, device, progress)``). ``seed`` seeds every generator (each claim
+    ``train_stack(configs, *, device, progress[, estimators])``). ``seed`` seeds every generator (each claim
     derives its own stream from it and a salt, so a claim's numbers do not depend on which other
     claims ran). ``cache`` lets claims that read the same draws or training runs (the analytic
     score families, the log-K curse runs) compute them once per context.
@@ -145,9 +145,15 @@ class ClaimContext:
     def infonce_value(self, scores: Tensor) -> Tensor:
         return self.function("infonce_value")(scores)
 
-    def train(self, configs: list[Any]) -> list[Any]:
-        """Run ``configs`` with the stacked trainer (or its override), without a progress bar."""
-        return self.function("train_stack")(configs, device=self.device, progress=None)
+    def train(self, configs: list[Any], *, estimators: list[Estimator] | None = None) -> list[Any]:
+        """Run ``configs`` with the stacked trainer (or its override), without a progress bar.
+
+        ``estimators`` (one spec per config) are trained instead of the registry's (an estimator
+        that is not registered, such as the ESS-scheduled FlatNCE); the trainer receives them as
+        its ``estimators`` argument.
+        """
+        extra = {} if estimators is None else {"estimators": estimators}
+        return self.function("train_stack")(configs, device=self.device, progress=None, **extra)
 
     def generator(self, salt: str) -> torch.Generator:
         """A CPU generator seeded from ``(seed, salt)``: one independent stream per use."""

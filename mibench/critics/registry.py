@@ -70,6 +70,9 @@ class CriticSpec:
     # What its scores mean (mibench.interface.ScoreKind): "log_conditional" critics return a
     # normalised log-density log q(y_j | x_i), which the generative estimators require.
     score_kind: str = "critic"
+    # The parameter schema: one check per key of ``defaults`` (``base.param_checks``), each raising
+    # ValueError for a bad value, so a suite's critic parameters are validated without a build.
+    param_checks: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
 
 
 REGISTRY: Registry[CriticSpec] = Registry("critic")
@@ -89,14 +92,25 @@ def names() -> list[str]:
     return REGISTRY.names()
 
 
-def resolve_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def resolve_params(name: str | CriticSpec, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` over the critic's defaults; unknown keys are an error naming the valid ones."""
-    spec = get(name)
+    spec = name if isinstance(name, CriticSpec) else get(name)
+    name = spec.name
     unknown = sorted(set(params) - set(spec.defaults))
     if unknown:
         valid = ", ".join(sorted(spec.defaults)) or "(none)"
         raise ValueError(f"critic {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
     return {**spec.defaults, **params}
+
+
+def check_params(name: str | CriticSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` over the defaults, every value checked by the spec's declared ``param_checks``
+    (the checks the critic's constructor runs); ValueError names the bad key or value."""
+    spec = name if isinstance(name, CriticSpec) else get(name)
+    resolved = resolve_params(spec, params)
+    for key, check in spec.param_checks.items():
+        check(resolved[key])
+    return resolved
 
 
 def build(

@@ -15,6 +15,7 @@ import torch
 from mibench.estimators import get as get_estimator
 from mibench.estimators import registry as estimator_registry
 from mibench.interface import Batch, Estimator, RunConfig
+from mibench.resolve import resolve_runs
 from mibench.results import schema
 from mibench.tasks import registry as task_registry
 from mibench.tasks.gaussian import build_gaussian
@@ -233,7 +234,7 @@ def test_diagnostics_are_computed_every_nth_train_row_and_equal_the_every_row_va
 
 def test_dtype_comes_from_the_config() -> None:
     for dtype, torch_dtype in (("float32", torch.float32), ("float64", torch.float64)):
-        stack = _Stack([_config(dtype=dtype, estimator="tuba")], torch.device("cpu"))
+        stack = _Stack(resolve_runs([_config(dtype=dtype, estimator="tuba")]), torch.device("cpu"))
         assert {leaf.dtype for leaf in stack.leaves} == {torch_dtype}
         x, _, _, _ = stack._draw(stack.data_gens, [0, 1], stack.K)
         assert x.dtype == torch_dtype and x.shape == (2, 1, 16, 3)
@@ -408,7 +409,7 @@ def test_estimate_only_divergence_replays_the_block_and_freezes_at_that_step(
 ) -> None:
     healthy = [_config(estimator="nwj"), _config(estimator="infonce", seed=1)]
     bad = _config(estimator="nan_value")
-    stack = _Stack([healthy[0], bad, healthy[1]], torch.device("cpu"))
+    stack = _Stack(resolve_runs([healthy[0], bad, healthy[1]]), torch.device("cpu"))
     row = next(i for i, run in enumerate(stack.runs) if run.config == bad)
     history: list[list[torch.Tensor]] = []
     step = stack.adam.step
