@@ -9,7 +9,7 @@ registration order, which the estimator registry uses as the colour order of eve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
@@ -66,6 +66,19 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """Every key, sorted (or in registration order when built with ``sorted_names=False``)."""
         return sorted(self._entries) if self._sorted else list(self._entries)
+
+    def with_defaults(self, entry: T, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` over ``entry.defaults``; a key it has no default for is an error naming the
+        valid keys (every parameter of a task or critic has a default)."""
+        defaults: Mapping[str, Any] = entry.defaults  # type: ignore[attr-defined]
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            valid = ", ".join(sorted(defaults)) or "(none)"
+            name = self._key(entry)
+            raise ValueError(
+                f"{self.kind} {name!r} has no parameter {unknown[0]!r}; valid: {valid}"
+            )
+        return {**defaults, **params}
 
     def registration_order(self) -> list[str]:
         """Every key in the order the entries were registered."""

@@ -78,29 +78,15 @@ class CriticSpec:
 REGISTRY: Registry[CriticSpec] = Registry("critic")
 
 
-def register(spec: CriticSpec) -> CriticSpec:
-    """Add ``spec``; a duplicate name is an error."""
-    return REGISTRY.register(spec)
-
-
-def get(name: str) -> CriticSpec:
-    """The spec registered as ``name``; an unknown name lists the valid ones."""
-    return REGISTRY.get(name)
-
-
-def names() -> list[str]:
-    return REGISTRY.names()
+register = REGISTRY.register  # a duplicate name is an error
+get = REGISTRY.get  # an unknown name lists the valid ones
+names = REGISTRY.names
 
 
 def resolve_params(name: str | CriticSpec, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` over the critic's defaults; unknown keys are an error naming the valid ones."""
     spec = name if isinstance(name, CriticSpec) else get(name)
-    name = spec.name
-    unknown = sorted(set(params) - set(spec.defaults))
-    if unknown:
-        valid = ", ".join(sorted(spec.defaults)) or "(none)"
-        raise ValueError(f"critic {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
-    return {**spec.defaults, **params}
+    return REGISTRY.with_defaults(spec, params)
 
 
 def check_params(name: str | CriticSpec, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,19 +24,9 @@ def _check_lower_case(name: str) -> None:
 REGISTRY: Registry[Spec] = Registry("estimator", check_key=_check_lower_case)
 
 
-def register(spec: Spec) -> Spec:
-    """Add ``spec`` under ``spec.name``; a duplicate name is an error (bmi overwrote silently)."""
-    return REGISTRY.register(spec)
-
-
-def get(name: str) -> Spec:
-    """The spec registered as ``name``; an unknown name lists the valid ones."""
-    return REGISTRY.get(name)
-
-
-def names() -> list[str]:
-    """Sorted registered names (both kinds)."""
-    return REGISTRY.names()
+register = REGISTRY.register  # a duplicate name is an error (bmi overwrote silently)
+get = REGISTRY.get  # an unknown name lists the valid ones
+names = REGISTRY.names  # sorted, both kinds
 
 
 def score_names() -> list[str]:
@@ -54,6 +44,4 @@ def is_sample(name: str) -> bool:
     return isinstance(get(name), SampleEstimator)
 
 
-def registration_order() -> list[str]:
-    """Names in the order their modules registered them (used for colours)."""
-    return REGISTRY.registration_order()
+registration_order = REGISTRY.registration_order  # the order of the colours

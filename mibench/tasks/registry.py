@@ -24,25 +24,12 @@ class TaskSpec:
 REGISTRY: Registry[TaskSpec] = Registry("task")
 
 
-def register(spec: TaskSpec) -> TaskSpec:
-    """Add ``spec``; a duplicate name is an error."""
-    return REGISTRY.register(spec)
-
-
-def get(name: str) -> TaskSpec:
-    """The spec registered as ``name``; an unknown name lists the valid ones."""
-    return REGISTRY.get(name)
-
-
-def names() -> list[str]:
-    return REGISTRY.names()
+register = REGISTRY.register  # a duplicate name is an error
+get = REGISTRY.get  # an unknown name lists the valid ones
+names = REGISTRY.names
 
 
 def build(name: str, **params: Any) -> Task:
     """Build the task ``name`` with ``params`` over its defaults (unknown keys are an error)."""
     spec = get(name)
-    unknown = sorted(set(params) - set(spec.defaults))
-    if unknown:
-        valid = ", ".join(sorted(spec.defaults)) or "(none)"
-        raise ValueError(f"task {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
-    return spec.build(**{**spec.defaults, **params})
+    return spec.build(**REGISTRY.with_defaults(spec, params))

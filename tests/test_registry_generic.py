@@ -1,4 +1,7 @@
-"""The generic registry behind the estimator, task, critic and claim registries."""
+"""The generic registry (mibench/registry.py) behind the estimator, task, critic and claim registries.
+
+Named test_registry_generic.py: tests/estimators/test_registry.py holds the basename (no __init__.py).
+"""
 
 from __future__ import annotations
 
@@ -86,3 +89,16 @@ def test_the_four_registries_are_instances_of_it(module, kind: str, name: str) -
     assert module.get(name) is registry.get(name)
     with pytest.raises(UnknownNameError, match=f"unknown {kind} 'no-such'; valid choices: "):
         module.get("no-such")
+
+
+def test_with_defaults_merges_and_names_the_valid_keys() -> None:
+    @dataclass(frozen=True)
+    class Spec:
+        name: str
+        defaults: dict
+
+    registry: Registry[Spec] = Registry("gadget")
+    spec = registry.register(Spec("g", {"width": 2, "depth": 3}))
+    assert registry.with_defaults(spec, {"depth": 5}) == {"width": 2, "depth": 5}
+    with pytest.raises(ValueError, match="gadget 'g' has no parameter 'size'; valid: depth, width"):
+        registry.with_defaults(spec, {"size": 1})
