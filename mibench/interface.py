@@ -53,18 +53,6 @@ class UnknownNameError(KeyError, ValueError):
         return str(self.args[0])
 
 
-def over_defaults(
-    kind: str, name: str, params: Mapping[str, Any], defaults: Mapping[str, Any]
-) -> dict[str, Any]:
-    """``params`` over ``defaults`` (a registry entry's parameters); a key that is not among the
-    defaults is a ValueError naming it and the valid ones."""
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        valid = ", ".join(sorted(defaults)) or "(none)"
-        raise ValueError(f"{kind} {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
-    return {**defaults, **params}
-
-
 @dataclass(frozen=True)
 class Estimator:
     """One MI estimator (or contrastive objective) as data: what to maximise and what to report.
@@ -108,6 +96,10 @@ class Estimator:
     # critic's scores grow without limit (FlatNCE trains cosine similarities / temperature).
     default_critic: str | None = None
     score_kind: ScoreKind = "critic"
+    # The f whose f-information the estimator's ``f_value`` extra bounds (f-MICL: "kl", "js",
+    # ...); None for the others. Where it is set, a run's frame also gets the task's true
+    # f-information at each step (``true_f_mi``, from ``task.f_mi(f_information, ...)``).
+    f_information: str | None = None
 
     def value(self, scores: Tensor, **inputs: Any) -> Tensor:
         """The reported estimate, one per leading index of ``scores``."""

@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 import torch
 
-from mibench import critics, estimators, tasks
+from mibench import critics, estimators, system_specs, tasks
 from mibench.estimators import infonce_value
 from mibench.estimators.contrastive import bank_infonce_loss
 from mibench.estimators.diagnostics import bank_ess, bank_infonce_value
 from mibench.interface import RunConfig
 from mibench.results import schema
 from mibench.suite import SuiteError, parse_suite, plan
+from mibench.system_specs import SystemSpec
 from mibench.train import rng, systems, train_stack
 from mibench.train.embeddings import representation_readout
 
@@ -276,13 +277,16 @@ def _assert_diagnostics_on_their_rows(frame: pd.DataFrame, columns: list[str]) -
 
 
 # ------------------------------------------------------------- the protocol, from outside
+def _pairs_only(config, spec, critic_name):
+    return None if spec.layout == "pairs" else f"transposed needs pairs, got {spec.layout}"
+
+
 class _Transposed:
     """A toy system written against the protocol alone: in-batch scores read in the y -> x
     direction (S^T: anchor y_j, candidates x_i), and a per-run count of the steps taken as its
-    state. It only registers itself; the trainer is not touched."""
+    state. It only registers itself and its spec; the trainer is not touched."""
 
-    name: ClassVar[str] = "transposed"
-    defaults: ClassVar[dict] = {}
+    spec: ClassVar[SystemSpec] = SystemSpec("transposed", compatibility=_pairs_only)
     built: ClassVar[list[_Transposed]] = []
 
     def __init__(self, inputs: systems.SystemInputs) -> None:
@@ -291,14 +295,6 @@ class _Transposed:
         self.train_scores: list[torch.Tensor] = []
         self.batch = inputs.configs[0].batch_size
         _Transposed.built.append(self)
-
-    @classmethod
-    def resolve_params(cls, params):
-        return params
-
-    @classmethod
-    def compatibility(cls, config, spec, critic_name):
-        return None if spec.layout == "pairs" else f"transposed needs pairs, got {spec.layout}"
 
     @classmethod
     def wrap_estimator(cls, spec):
@@ -335,9 +331,12 @@ class _Transposed:
 
 @pytest.fixture
 def transposed(monkeypatch):
-    monkeypatch.setitem(systems.base._SYSTEMS, _Transposed.name, _Transposed)
     monkeypatch.setattr(_Transposed, "built", [])
-    return _Transposed
+    with (
+        system_specs.REGISTRY.registered(_Transposed.spec),
+        systems.REGISTRY.registered(_Transposed),
+    ):
+        yield _Transposed
 
 
 def _toy_configs(**extra) -> list[RunConfig]:
