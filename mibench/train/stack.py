@@ -3,11 +3,14 @@ r"""The stacked trainer: R runs with equal shapes trained as ONE computation.
 Per step, for all runs at once: one critic forward giving scores ``(R, K, K)`` (batched matmuls over
 parameters ``(R, ...)``), per-run losses (one vectorised call per estimator group), one backward of
 their sum, one Adam step over the stacked tensors (:class:`~mibench.train.adam.StackedAdam`, per-run
-learning rate). Nothing mixes runs, so run r's numbers are those it would get alone:
+learning rate). The runs arrive resolved and checked (:mod:`mibench.resolve`: a config's names
+become a :class:`~mibench.resolve.ResolvedRun`, checked once, and :func:`~mibench.resolve.stack_runs`
+puts a stack's runs in order). Nothing mixes runs, so run r's numbers are those it would get alone:
 
 * its parameters are drawn from its own generator (stream ``init``, seeded from its cell hash);
 * its training data come from its own ``data`` stream, in blocks of T steps drawn with ONE
-  ``task.sample(T*K, ...)`` call per run, T fixed by the shapes (never by the stack size R);
+  ``task.sample(T*K, ...)`` call per run (:mod:`mibench.train.batches`), T fixed by the shapes
+  (never by the stack size R);
 * its held-out batches (``eval_batch_size``, default 4K) come from a separate ``eval`` stream.
 
 Negatives (``config.negatives``: ``"offdiag"``, the full K x K matrix, or ``"derangement"``,
@@ -43,12 +46,11 @@ from mibench import critics as critic_registry
 from mibench.interface import Estimator, RunConfig, Task
 from mibench.resolve import ResolvedRun, check_stack, resolve_runs, stack_runs, task_entropy_y
 from mibench.results import schema
-from mibench.train import frames, groups, rng, snapshots, systems, trees
+from mibench.train import batches, frames, groups, rng, snapshots, systems, trees
 from mibench.train.adam import StackedAdam
 from mibench.train.buffers import Pending, Records
 from mibench.train.readout import NEVER, StackReadout
 from mibench.train.record import RunResult
-from mibench.train.systems.in_batch import random_cycles
 
 # A data block holds about this many numbers per run (1 MiB of float32): T = BLOCK_ELEMENTS //
 # (K (d_x + d_y)) steps, at most MAX_BLOCK_STEPS. T depends on the shapes only, never on R.
@@ -146,26 +148,11 @@ class _Stack(StackReadout):
 
     def _draw(
         self, gens: list[torch.Generator], steps: list[int], n: int, *, held_out: bool = False
-    ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
-        """One ``sample`` call per run for ``len(steps)`` batches of ``n``: ``(T, R, n, d)`` tensors."""
-        T = len(steps)
-        step_ids = torch.tensor(steps, dtype=torch.int64).repeat_interleave(n)
-        xs, ys, labels, perms = [], [], [], []
-        for run, gen in zip(self.runs, gens, strict=True):
-            task = run.eval_task if held_out else run.task
-            batch = task.sample(T * n, gen, steps=step_ids, dtype=self.dtype)
-            xs.append(batch.x.reshape(T, n, -1))
-            if self.layout != "labels":
-                ys.append(batch.y.reshape(T, n, -1))
-            if self.layout == "labels":
-                labels.append(batch.labels.reshape(T, n))
-            if self.negatives == "derangement":
-                perms.append(random_cycles(T, n, gen))
-
-        def stack(parts: list[Tensor]) -> Tensor | None:
-            return torch.stack(parts, dim=1).to(self.device) if parts else None
-
-        return stack(xs), stack(ys), stack(labels), stack(perms)
+    ) -> batches.Block:
+        return batches.draw(
+            self.runs, gens, steps, n, layout=self.layout, negatives=self.negatives,
+            dtype=self.dtype, device=self.device, held_out=held_out,
+        )  # fmt: skip
 
     # -------------------------------------------------------------------------- forward
     def _duals(self, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
@@ -265,9 +252,8 @@ class _Stack(StackReadout):
             if progress is not None:
                 progress(steps[-1] + 1)
             if stop is not None and self._should_stop(stop, eval_steps, evals, steps[-1]):
-                log_steps, eval_steps = self._truncate(
-                    log_steps, eval_steps, train, evals, steps[-1]
-                )
+                log_steps = train.keep_trained(log_steps, steps[-1])
+                eval_steps = evals.keep_trained(eval_steps, steps[-1])
                 break
         wall = time.perf_counter() - self._t0
         return self._results(log_steps, eval_steps, train, evals, diverged_at, wall)
@@ -279,24 +265,12 @@ class _Stack(StackReadout):
             return False
         return bool(stop(done, evals.columns[schema.ESTIMATE][: len(done)].cpu().numpy()))
 
-    @staticmethod
-    def _truncate(
-        log_steps: list[int], eval_steps: list[int], train: Records, evals: Records, last: int
-    ) -> tuple[list[int], list[int]]:
-        """Drop the preallocated rows of steps never trained (training stopped after ``last``)."""
-        log_steps = [s for s in log_steps if s <= last]
-        eval_steps = [s for s in eval_steps if s <= last]
-        for records, n_rows in ((train, len(log_steps)), (evals, len(eval_steps))):
-            records.columns = {k: v[:n_rows] for k, v in records.columns.items()}
-            records.n_rows = n_rows
-        return log_steps, eval_steps
-
     def _block(
         self,
         steps: list[int],
-        data: tuple[Tensor, Tensor | None, Tensor | None, Tensor | None],
+        data: batches.Block,
         eval_in_block: list[int],
-        eval_data: tuple[Tensor, Tensor | None, Tensor | None, Tensor | None] | None,
+        eval_data: batches.Block | None,
         alive: Tensor,
         diverged_at: Tensor,
         forced: Tensor | None,
@@ -417,18 +391,9 @@ class _Stack(StackReadout):
             diverged_at.cpu().numpy(),
             layout=self.layout,
             n_steps=self.n_steps,
-            described=[self._described(run.spec) for run in self.runs],
+            described=[frames.described(self.critic, self.heads, run.spec) for run in self.runs],
             wall=wall,
         )
-
-    def _described(self, spec: Estimator) -> tuple[str, int]:
-        """The critic architecture and parameter count of a run (with its dual head, if any)."""
-        arch, n_params = self.critic.architecture, self.critic.n_parameters
-        head = self.heads.get(groups.head_of(spec))
-        if head is not None:
-            arch = f"{arch} + {head[1].architecture}"
-            n_params += head[1].n_parameters
-        return arch, n_params
 
 
 def train_stack(
