@@ -1,7 +1,5 @@
-"""The generic registry (mibench/registry.py) behind the estimator, task, critic and claim registries.
-
-Named test_registry_generic.py: tests/estimators/test_registry.py holds the basename (no __init__.py).
-"""
+"""The generic registry (mibench/registry.py) behind the estimator, task, critic, claim and system
+registries."""
 
 from __future__ import annotations
 

@@ -163,3 +163,36 @@ def test_the_planner_imports_nothing_from_the_trainer() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_stack_runs_orders_by_dual_head_then_estimator_and_presents_each_spec() -> None:
+    configs = [_config(estimator=name, seed=seed)
+               for seed, name in enumerate(["tuba", "infonce", "dv", "tuba"])]  # fmt: skip
+    runs = resolve.resolve_runs(configs)
+    seen = []
+
+    def present(spec, config):
+        seen.append(config.seed)
+        return replace(spec, description=f"presented {config.seed}")
+
+    ordered = resolve.stack_runs(runs, present=present)
+    assert [(r.spec.name, r.position) for r in ordered] == [
+        ("dv", 2), ("infonce", 1), ("tuba", 0), ("tuba", 3),
+    ]  # fmt: skip
+    assert sorted(seen) == [0, 1, 2, 3] and ordered[0].spec.description == "presented 2"
+    assert all(r.eval_task is r.task for r in ordered)  # no held-out tasks: the training task
+    assert [r.spec for r in resolve.stack_runs(runs[:1])] == [runs[0].estimator]  # as given
+
+
+def test_check_stack_names_the_field_that_differs_and_the_bad_eval_task() -> None:
+    runs = resolve.resolve_runs([_config(), _config(batch_size=10)])
+    with pytest.raises(ValueError, match="configs cannot share a stack: batch_size is 8"):
+        resolve.check_stack(runs)
+    with pytest.raises(ValueError, match="train_stack needs at least one config"):
+        resolve.check_stack([])
+    one = resolve.resolve_runs([_config()])
+    wide = resolve.build_task(_config(task_params={"dim": 3, "mi": 1.0}))
+    with pytest.raises(ValueError, match=r"eval task .* has dims \(3, 3\)"):
+        resolve.check_stack(one, [wide])
+    with pytest.raises(ValueError, match="eval_tasks needs one task per config: 2 for 1"):
+        resolve.check_stack(one, [wide, wide])
