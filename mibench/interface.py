@@ -53,6 +53,18 @@ class UnknownNameError(KeyError, ValueError):
         return str(self.args[0])
 
 
+def _with_hyper(spec: Any, overrides: Mapping[str, float]) -> Any:
+    """``spec`` (an Estimator or SampleEstimator) with some hyperparameters changed; unknown
+    names are an error naming the valid ones."""
+    unknown = sorted(set(overrides) - set(spec.hyper))
+    if unknown:
+        valid = ", ".join(sorted(spec.hyper)) or "(none)"
+        raise ValueError(
+            f"estimator {spec.name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}"
+        )
+    return replace(spec, hyper={**spec.hyper, **overrides})
+
+
 @dataclass(frozen=True)
 class Estimator:
     """One MI estimator (or contrastive objective) as data: what to maximise and what to report.
@@ -127,13 +139,7 @@ class Estimator:
 
     def with_hyper(self, **overrides: float) -> Estimator:
         """A copy with some hyperparameters changed; unknown names are an error."""
-        unknown = sorted(set(overrides) - set(self.hyper))
-        if unknown:
-            valid = ", ".join(sorted(self.hyper)) or "(none)"
-            raise ValueError(
-                f"estimator {self.name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}"
-            )
-        return replace(self, hyper={**self.hyper, **overrides})
+        return _with_hyper(self, overrides)
 
 
 @dataclass(frozen=True)
@@ -172,13 +178,7 @@ class SampleEstimator:
 
     def with_hyper(self, **overrides: float) -> SampleEstimator:
         """A copy with some hyperparameters changed; unknown names are an error."""
-        unknown = sorted(set(overrides) - set(self.hyper))
-        if unknown:
-            valid = ", ".join(sorted(self.hyper)) or "(none)"
-            raise ValueError(
-                f"estimator {self.name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}"
-            )
-        return replace(self, hyper={**self.hyper, **overrides})
+        return _with_hyper(self, overrides)
 
 
 class Batch(NamedTuple):

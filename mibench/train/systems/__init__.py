@@ -34,6 +34,8 @@ from mibench.system_specs import (
     INBATCH,
     MOCO,
     SystemSpec,
+    resolve_system_params,
+    system_compatibility,
 )
 from mibench.train.systems.base import (
     REGISTRY,
@@ -44,8 +46,6 @@ from mibench.train.systems.base import (
     k_eff,
     names,
     register,
-    resolve_system_params,
-    system_compatibility,
     wrap_estimator,
 )
 from mibench.train.systems.clip import Clip, symmetric_estimator

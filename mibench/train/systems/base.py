@@ -35,7 +35,7 @@ from torch import Tensor
 
 from mibench.interface import Estimator, RunConfig, Task
 from mibench.registry import Registry
-from mibench.system_specs import SystemSpec, resolve_system_params, system_compatibility
+from mibench.system_specs import SystemSpec
 
 
 @dataclass(frozen=True)
@@ -113,17 +113,3 @@ def k_eff(config: RunConfig, layout: str, batch: int) -> int:
     """Candidates per anchor of ``config``'s system for a readout of ``batch`` samples."""
     return get(config.system).k_eff(config, layout, batch)
 
-
-__all__ = [
-    "REGISTRY",
-    "System",
-    "SystemInputs",
-    "build",
-    "get",
-    "k_eff",
-    "names",
-    "register",
-    "resolve_system_params",
-    "system_compatibility",
-    "wrap_estimator",
-]
