@@ -10,6 +10,10 @@ settings, and whether estimator, task, critic and contrastive system fit togethe
 system's rules in :mod:`mibench.system_specs`). Nothing here imports the trainer or builds a critic,
 so the planner can ask every question before anything trains.
 
+Runs that share a :func:`stack_key` train as one stack: :func:`check_stack` checks that they can,
+and :func:`stack_runs` puts them in stack order (:class:`StackRun`: dual-head kind, then
+estimator), the order in which the trainer's estimator groups and dual heads are slices.
+
 A user-written :class:`~mibench.interface.Estimator` resolves like a registered one (pass it as
 ``estimator=``); nothing is registered globally. Stacks of records cross to Dask workers as their
 configs (:mod:`mibench.jobs`): a worker resolves each config once, from the registries, without
@@ -371,6 +375,7 @@ def stack_runs(
     """
     held = list(eval_tasks) if eval_tasks is not None else [run.task for run in runs]
     ordered = [
+        # A stack trains score-matrix estimators only (sample estimators have no critic).
         StackRun(i, run.config, run.task, eval_task, present(run.estimator, run.config))  # type: ignore[arg-type]
         for i, (run, eval_task) in enumerate(zip(runs, held, strict=True))
     ]
