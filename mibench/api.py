@@ -44,7 +44,7 @@ import torch
 
 from mibench import api_data, api_readout
 from mibench.empirical import EMPIRICAL_TASK, AlternatingSplits, EmpiricalTask, digest
-from mibench.interface import RunConfig
+from mibench.interface import Estimator, RunConfig
 from mibench.results import schema
 
 DEFAULT_ESTIMATOR = "infonce"
@@ -158,7 +158,7 @@ def estimate_mi(
     x: Any,
     y: Any,
     *,
-    estimator: str = DEFAULT_ESTIMATOR,
+    estimator: str | Estimator = DEFAULT_ESTIMATOR,
     critic: str = DEFAULT_CRITIC,
     steps: int = DEFAULT_STEPS,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -184,7 +184,9 @@ def estimate_mi(
         x: ``(n,)`` or ``(n, d_x)`` array-like (NumPy, pandas, torch, lists); row i pairs with
             ``y[i]``; at least ``2 d_x`` rows (fewer is taken for a transposed array).
         y: ``(n,)`` or ``(n, d_y)``.
-        estimator: a registered pairs-layout estimator (``mibench list estimators``).
+        estimator: a registered pairs-layout estimator (``mibench list estimators``) by name, or
+            an :class:`~mibench.interface.Estimator` object (e.g. one written by the user; it is
+            trained as given, without registering it).
         critic: a registered critic (``mibench list critics``); ``critic_params`` over its defaults
             (None: ``TUNED_CRITIC_PARAMS`` for this critic: separable 64-64 -> 16, concat 16-8).
         steps: the most training steps. batch_size: K pairs per step (>= 2, <= training rows).
@@ -211,7 +213,7 @@ def estimate_mi(
         ValueError: naming the bad argument (unknown names list the valid ones).
         TrainingDivergedError: (a ValueError) training turned NaN/Inf, naming ``lr``.
     """
-    from mibench import critics, estimators, train
+    from mibench import critics, resolve, train
 
     x_all, y_all = api_data.to_float64("x", x), api_data.to_float64("y", y)
     if x_all.shape[0] != y_all.shape[0]:
@@ -239,12 +241,12 @@ def estimate_mi(
     device = api_data.device_name(device)
     if isinstance(lr, bool) or not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    spec = estimators.get(estimator)
-    if estimator_params:
-        spec = spec.with_hyper(**estimator_params)
+    base_spec = resolve.estimator_spec(estimator)  # the one name lookup
+    spec = base_spec.with_hyper(**estimator_params) if estimator_params else base_spec
+    critic_spec = resolve.critic_spec(critic)
     if critic_params is None:
         critic_params = TUNED_CRITIC_PARAMS.get(critic, {})
-    resolved_critic = critics.resolve_params(critic, dict(critic_params))
+    resolved_critic = critics.resolve_params(critic_spec, dict(critic_params))
     data_digest = digest(torch.as_tensor(x_all), torch.as_tensor(y_all))
     # The config (whose hash seeds the critic's initialisation and the batches) names the data by
     # their per-column ranks: rescaled or monotonically mapped data get the same seeds, so the
@@ -267,9 +269,9 @@ def estimate_mi(
         ),
         eval_every=eval_every,
     )
-    reason = train.compatibility(estimator, train_task, critic)
+    reason = resolve.compatibility(spec, train_task, critic_spec)
     if reason is not None:
-        raise ValueError(f"estimator {estimator!r} with critic {critic!r} does not apply: {reason}")
+        raise ValueError(f"estimator {spec.name!r} with critic {critic!r} does not apply: {reason}")
     # Half of a held-out half: readouts then differ by rows, which the stderr needs (api_readout).
     default_eval = max(2, min(4 * batch_size, heldout_task.n // 2))
     eval_batch_size = default_eval if eval_batch_size is None else eval_batch_size
@@ -280,7 +282,7 @@ def estimate_mi(
             "half; lower it, raise heldout_fraction or give more samples"
         )
     config = RunConfig.make(
-        estimator=estimator,
+        estimator=spec.name,
         task=EMPIRICAL_TASK,
         task_params={
             "data_ranks": rank_digest,
@@ -306,9 +308,11 @@ def estimate_mi(
         device=device,
     )
     rule = api_readout.EarlyStopping(eval_every, window, patience) if early_stopping else None
-    (result,) = train.train_stack(
-        [config], device=device, tasks=[train_task], eval_tasks=[heldout_task], stop=rule
+    # Checked above (this function's arguments are the run's settings), so resolved directly.
+    run = resolve.ResolvedRun(
+        config, resolve.resolve_estimator(config, spec), train_task, critic_spec
     )
+    (result,) = train.train_stack([run], device=device, eval_tasks=[heldout_task], stop=rule)
     frame = result.frame
     evals = frame[frame[schema.READOUT] == schema.READOUT_EVAL]
     eval_steps = evals[schema.STEP].to_numpy()

@@ -25,7 +25,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -53,16 +53,16 @@ class UnknownNameError(KeyError, ValueError):
         return str(self.args[0])
 
 
-def over_defaults(
-    kind: str, name: str, params: Mapping[str, Any], defaults: Mapping[str, Any]
-) -> dict[str, Any]:
-    """``params`` over ``defaults`` (a registry entry's parameters); a key that is not among the
-    defaults is a ValueError naming it and the valid ones."""
-    unknown = sorted(set(params) - set(defaults))
+def _with_hyper(spec: Any, overrides: Mapping[str, float]) -> Any:
+    """``spec`` (an Estimator or SampleEstimator) with some hyperparameters changed; unknown
+    names are an error naming the valid ones."""
+    unknown = sorted(set(overrides) - set(spec.hyper))
     if unknown:
-        valid = ", ".join(sorted(defaults)) or "(none)"
-        raise ValueError(f"{kind} {name!r} has no parameter {unknown[0]!r}; valid: {valid}")
-    return {**defaults, **params}
+        valid = ", ".join(sorted(spec.hyper)) or "(none)"
+        raise ValueError(
+            f"estimator {spec.name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}"
+        )
+    return replace(spec, hyper={**spec.hyper, **overrides})
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,10 @@ class Estimator:
     # critic's scores grow without limit (FlatNCE trains cosine similarities / temperature).
     default_critic: str | None = None
     score_kind: ScoreKind = "critic"
+    # The f whose f-information the estimator's ``f_value`` extra bounds (f-MICL: "kl", "js",
+    # ...); None for the others. Where it is set, a run's frame also gets the task's true
+    # f-information at each step (``true_f_mi``, from ``task.f_mi(f_information, ...)``).
+    f_information: str | None = None
 
     def value(self, scores: Tensor, **inputs: Any) -> Tensor:
         """The reported estimate, one per leading index of ``scores``."""
@@ -175,20 +179,6 @@ class SampleEstimator:
     def with_hyper(self, **overrides: float) -> SampleEstimator:
         """A copy with some hyperparameters changed; unknown names are an error."""
         return _with_hyper(self, overrides)
-
-
-_Spec = TypeVar("_Spec", "Estimator", "SampleEstimator")
-
-
-def _with_hyper(spec: _Spec, overrides: Mapping[str, float]) -> _Spec:
-    """``spec`` with some hyperparameters changed; ValueError naming an unknown one."""
-    unknown = sorted(set(overrides) - set(spec.hyper))
-    if unknown:
-        valid = ", ".join(sorted(spec.hyper)) or "(none)"
-        raise ValueError(
-            f"estimator {spec.name!r} has no hyperparameter {unknown[0]!r}; valid: {valid}"
-        )
-    return replace(spec, hyper={**spec.hyper, **overrides})
 
 
 class Batch(NamedTuple):

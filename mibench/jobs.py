@@ -27,17 +27,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from mibench import cost
-from mibench.interface import RunConfig
+from mibench.interface import Estimator, RunConfig, SampleEstimator, Task
 from mibench.results import schema, store
+
+if TYPE_CHECKING:
+    from mibench.resolve import ResolvedRun
 
 logger = logging.getLogger(__name__)
 
-FMICL_PREFIX = "fmicl_"
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_SUFFIX = ".pt"
 # Seconds between two checkpoints of a stack: writing one costs about as much as a few steps, and
@@ -117,19 +119,22 @@ def make_jobs(
     ]
 
 
-def with_f_truth(frame: pd.DataFrame, config: RunConfig, task: Any) -> pd.DataFrame:
-    """Add the task's f-MI at each row's step as ``true_f_mi`` to an f-MICL run's frame.
+def with_f_truth(
+    frame: pd.DataFrame, spec: Estimator | SampleEstimator, task: Task
+) -> pd.DataFrame:
+    """Add the task's f-information at each row's step as ``true_f_mi`` to the frame of a run whose
+    estimator declares one (``spec.f_information``, the f-MICL estimators).
 
-    The f of ``fmicl_<name>`` is the task's ``f_mi(name, step=..., alpha=...)`` (``alpha`` from
-    the run's estimator parameters, for Tsallis); NaN where the task has no f-MI ground truth.
+    The value is the task's ``f_mi(spec.f_information, step=..., alpha=...)`` (``alpha`` from the
+    spec's hyperparameters, for Tsallis); NaN where the task has no f-MI ground truth.
     """
-    if not config.estimator.startswith(FMICL_PREFIX) or schema.TRUE_F_MI in frame.columns:
+    name = getattr(spec, "f_information", None)
+    if name is None or schema.TRUE_F_MI in frame.columns:
         return frame
     f_mi = getattr(task, "f_mi", None)
     if f_mi is None:
         return frame
-    name = config.estimator.removeprefix(FMICL_PREFIX)
-    alpha = config.kwargs("estimator").get("alpha")
+    alpha = spec.hyper.get("alpha")
     extra = {} if alpha is None else {"alpha": alpha}
     steps = frame[schema.STEP].to_numpy()
     truth = frame[schema.TRUE_MI].to_numpy()
@@ -142,13 +147,12 @@ def with_f_truth(frame: pd.DataFrame, config: RunConfig, task: Any) -> pd.DataFr
     return frame
 
 
-def finished_run(result: Any) -> FinishedRun:
-    """A :class:`~mibench.train.RunResult` as frame + sidecar (versions of this machine)."""
-    from mibench import train
-
+def finished_run(result: Any, run: ResolvedRun) -> FinishedRun:
+    """A :class:`~mibench.train.RunResult` of the :class:`~mibench.resolve.ResolvedRun` ``run`` as
+    frame + sidecar (versions of this machine)."""
     config: RunConfig = result.config
     run_id = config.cell_hash()
-    frame = with_f_truth(result.frame, config, train.build_task(config))
+    frame = with_f_truth(result.frame, run.estimator, run.task)
     sidecar = store.sidecar_record(
         config=config.as_dict(),
         run_id=run_id,
@@ -223,8 +227,11 @@ def train_job(
     the process's setting) and return its runs, in the stack's order."""
     import torch
 
-    from mibench import train
+    from mibench import resolve, train
 
+    # Jobs carry configs (they pickle for Dask); each is resolved once here, where it trains. The
+    # plan checked them, so they are not checked again.
+    runs = [resolve.resolve_run(c, checked=True) for c in job.configs]
     extra: dict[str, Any] = {}
     if job.checkpoint_path is not None:
         extra["checkpoint"] = _CheckpointWriter(job)
@@ -237,9 +244,7 @@ def train_job(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        results = train.train_stack(
-            list(job.configs), device=job.device, progress=progress, **extra
-        )
+        results = train.train_stack(runs, device=job.device, progress=progress, **extra)
     finally:
         torch.set_num_threads(before)
-    return [finished_run(r) for r in results]
+    return [finished_run(r, run) for r, run in zip(results, runs, strict=True)]

@@ -5,8 +5,10 @@ A suite file (``tasks/*.toml``; the schema is documented in ``tasks/README.md``)
 estimators x tasks (x their swept parameters) x critics x batch sizes x seeds, and may override any
 run setting of ``[suite]``. :func:`load_suite` parses and checks every field; :func:`plan` applies
 command-line overrides, builds every task (which validates its parameters), checks every name
-against the registries, asks the trainer which estimator-task-critic combinations apply, and
-returns the frozen :class:`~mibench.interface.RunConfig` cells. Nothing here touches the file system
+against the registries, asks :mod:`mibench.resolve` (from what the specs declare; nothing from the
+trainer is imported) which estimator-task-critic combinations apply, and returns every cell
+resolved once: its frozen :class:`~mibench.interface.RunConfig` with its estimator spec, task and
+critic spec. Nothing here touches the file system
 except reading the suite file, so a bad input is rejected before anything is written.
 
 Every problem raises :class:`SuiteError` (a ValueError) whose message is one line naming where
@@ -21,19 +23,23 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib.resources.abc import Traversable
 from itertools import product
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mibench.interface import RunConfig, Task
+from mibench.interface import RunConfig, SampleEstimator, Task
+
+if TYPE_CHECKING:
+    from mibench.resolve import ResolvedRun
 
 SUITE_DIR_NAME = "tasks"
 SHIPPED_SUITES_PACKAGE = "mibench.suites"  # the top-level tasks/, mapped in by pyproject.toml
 SUITE_SUFFIX = ".toml"
 DEFAULT_SUITE = "default"
 ALL = "all"
-AUTO_CRITIC = "auto"  # per estimator: train.default_critic_for(spec, task)
+AUTO_CRITIC = "auto"  # per estimator: resolve.default_critic_for(spec, task)
 DTYPES = ("float32", "float64")
 NEGATIVES = ("offdiag", "derangement")
 MIN_BATCH_SIZE = 2
@@ -157,12 +163,23 @@ class Skipped:
 
 @dataclass(frozen=True)
 class Plan:
-    """The expanded suite: unique cells in a stable order, their tasks, and skipped combinations."""
+    """The expanded suite: unique cells, each resolved once (:class:`~mibench.resolve.ResolvedRun`:
+    config, estimator spec, task, critic spec) by run id in a stable order, and the skipped
+    combinations."""
 
     suite: Suite
-    configs: tuple[RunConfig, ...]
-    tasks: Mapping[str, Task]  # run id -> built task
+    runs: Mapping[str, ResolvedRun]  # run id -> resolved cell
     skipped: tuple[Skipped, ...]
+
+    @cached_property
+    def configs(self) -> tuple[RunConfig, ...]:
+        """The cells' configs, in the plan's order."""
+        return tuple(run.config for run in self.runs.values())
+
+    @cached_property
+    def tasks(self) -> Mapping[str, Task]:
+        """Run id -> the cell's built task."""
+        return {run_id: run.task for run_id, run in self.runs.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,7 +354,7 @@ def check_systems(where: str, value: Any) -> tuple[SystemEntry, ...]:
 
 def expand_system_params(where: str, entry: SystemEntry) -> list[dict[str, Any]]:
     """Every parameter combination of one system entry over its defaults, each validated."""
-    from mibench.train import systems
+    from mibench import system_specs
 
     axes = [
         [(k, v) for v in (value if _is_sequence(value) else [value])]
@@ -346,7 +363,7 @@ def expand_system_params(where: str, entry: SystemEntry) -> list[dict[str, Any]]
     combos = []
     for combo in product(*axes):
         try:
-            combos.append(systems.resolve_system_params(entry.name, dict(combo)))
+            combos.append(system_specs.resolve_system_params(entry.name, dict(combo)))
         except ValueError as error:
             raise _fail(where, str(error)) from None
     return combos
@@ -740,50 +757,36 @@ def _resolve_critic(entry: CriticEntry) -> dict[str, Any]:
 def _auto_critic(estimator: str, task: Task, params: Mapping[str, Any]) -> tuple[str, dict]:
     """The trainer's default critic for the estimator's layout, with the ``auto`` parameters
     that critic accepts over its defaults."""
-    from mibench import critics, estimators, train
+    from mibench import critics, estimators, resolve
 
-    name = train.default_critic_for(estimators.get(estimator), task)
+    name = resolve.default_critic_for(estimators.get(estimator), task)
     accepted = critics.get(name).defaults
     return name, critics.resolve_params(name, {k: v for k, v in params.items() if k in accepted})
 
 
-def _check_critic_builds(name: str, params: Mapping[str, Any], task: Task) -> None:
-    """Build the critic once for one run, which checks every parameter value.
-
-    Built at ``dim_x = dim_y = task.dim_x``: the values are what is checked here; whether the
-    critic fits the task's shapes is the trainer's ``compatibility`` question, asked before.
-    """
-    import torch
-
-    from mibench import critics
-
-    critics.build(name, task.dim_x, task.dim_x, generators=[torch.Generator()], params=params)
-
-
 def _add_sample_cells(
-    name: str,
+    spec: SampleEstimator,
     entry: TaskEntry,
     params: dict[str, Any],
     task: Task,
     hyper_sets: list[dict[str, Any]],
     settings: Mapping[str, Any],
     suite_name: str,
-    configs: dict[str, RunConfig],
-    built: dict[str, Task],
+    runs: dict[str, ResolvedRun],
     skipped: dict[tuple[str, str, str, str], Skipped],
 ) -> None:
     """The cells of a sample estimator on one task (one per hyperparameter set and seed), or a
     skipped note; see :mod:`mibench.train.sample_runs` for the canonical cell."""
-    from mibench import train
-    from mibench.train import sample_runs
+    from mibench import resolve
 
-    reason = train.compatibility(name, task, sample_runs.SAMPLE_CRITIC)
+    name = spec.name
+    reason = resolve.compatibility(spec, task, resolve.SAMPLE_CRITIC)
     if reason is not None:
-        key = (name, entry.name, sample_runs.SAMPLE_CRITIC, reason)
-        skipped.setdefault(key, Skipped(name, entry.name, sample_runs.SAMPLE_CRITIC, reason))
+        key = (name, entry.name, resolve.SAMPLE_CRITIC, reason)
+        skipped.setdefault(key, Skipped(name, entry.name, resolve.SAMPLE_CRITIC, reason))
         return
     for hyper, seed in product(hyper_sets, settings["seeds"]):
-        config = sample_runs.sample_config(
+        config = resolve.sample_config(
             estimator=name,
             task_name=entry.name,
             task=task,
@@ -794,9 +797,10 @@ def _add_sample_cells(
             steps=settings["steps"],
             suite=suite_name,
         )
-        if config.cell_hash() not in configs:
-            configs[config.cell_hash()] = config
-            built[config.cell_hash()] = task
+        if config.cell_hash() not in runs:
+            runs[config.cell_hash()] = resolve.ResolvedRun(
+                config, resolve.resolve_estimator(config, spec), task, None
+            )
 
 
 def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
@@ -804,16 +808,14 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
 
     Raises SuiteError (one line) on any invalid input; builds no files.
     """
-    from mibench import estimators, train
+    from mibench import critics, estimators, resolve, system_specs
     from mibench import tasks as task_registry
-    from mibench.train import systems as contrastive_systems
 
     if overrides is not None:
         suite = apply_overrides(suite, overrides)
     if not suite.grids:
         raise SuiteError(f"suite {suite.source}: no grid has a task left after --tasks")
-    configs: dict[str, RunConfig] = {}
-    built: dict[str, Task] = {}
+    runs: dict[str, ResolvedRun] = {}
     skipped: dict[tuple[str, str, str, str], Skipped] = {}
     for index, grid in enumerate(suite.grids, start=1):
         at = f"suite {suite.source}: grid {index}"
@@ -832,7 +834,7 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                 critic_params.append(_resolve_critic(entry))
             except (ValueError, TypeError) as error:
                 raise _fail(f"{at}.critics[{c_index}] ({entry.name})", str(error)) from None
-        checked_builds: set[tuple[int, str, int]] = set()
+        checked_params: set[tuple[int, str]] = set()
         task_cells: list[tuple[TaskEntry, dict[str, Any], Task]] = []
         for t_index, entry in enumerate(grid.tasks):
             where = f"{at}.tasks[{t_index}] ({entry.name})"
@@ -859,26 +861,28 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
         for name, (entry, params, task), (c_index, critic) in product(
             names, task_cells, critic_items
         ):
-            if estimators.is_sample(name):  # no critic: one set of cells per task, not per critic
+            spec = estimators.get(name)
+            if isinstance(spec, SampleEstimator):  # no critic: one set of cells per task
                 if c_index == 0:
-                    _add_sample_cells(name, entry, params, task, hyper_sets[name], s, suite.name,
-                                      configs, built, skipped)  # fmt: skip
+                    _add_sample_cells(spec, entry, params, task, hyper_sets[name], s, suite.name,
+                                      runs, skipped)  # fmt: skip
                 continue
             critic_name, chosen_params = critic.name, critic_params[c_index]
             if critic_name == AUTO_CRITIC:
                 critic_name, chosen_params = _auto_critic(name, task, chosen_params)
-            reason = train.compatibility(name, task, critic_name)
+            critic_spec = critics.get(critic_name)
+            reason = resolve.compatibility(spec, task, critic_spec)
             if reason is not None:
                 key = (name, entry.name, critic_name, reason)
                 skipped.setdefault(key, Skipped(name, entry.name, critic_name, reason))
                 continue
-            if (c_index, critic_name, task.dim_x) not in checked_builds:
+            if (c_index, critic_name) not in checked_params:  # values, by the declared schema
                 try:
-                    _check_critic_builds(critic_name, chosen_params, task)
+                    critics.check_params(critic_spec, chosen_params)
                 except (ValueError, TypeError) as error:
                     where = f"{at}.critics[{c_index}] ({critic_name})"
                     raise _fail(where, str(error)) from None
-                checked_builds.add((c_index, critic_name, task.dim_x))
+                checked_params.add((c_index, critic_name))
             for (system, system_params), hyper, batch_size, seed in product(
                 system_cells, hyper_sets[name], s["batch_sizes"], s["seeds"]
             ):
@@ -903,25 +907,21 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                     system=system,
                     system_params=system_params if system != "inbatch" else {},
                 )
-                system_reason = contrastive_systems.system_compatibility(
-                    config, train.resolve_estimator(replace(config, system="inbatch"))
-                )
+                resolved = resolve.resolve_estimator(config, spec)
+                system_reason = system_specs.system_compatibility(config, resolved)
                 if system_reason is not None:
                     key = (name, entry.name, critic_name, system_reason)
                     skipped.setdefault(key, Skipped(name, entry.name, critic_name, system_reason))
                     continue
                 run_id = config.cell_hash()
-                if run_id not in configs:
-                    configs[run_id] = config
-                    built[run_id] = task
-    if not configs:
+                if run_id not in runs:
+                    runs[run_id] = resolve.ResolvedRun(config, resolved, task, critic_spec)
+    if not runs:
         reasons = "; ".join(sorted({s.reason for s in skipped.values()})) or "empty grid"
         raise SuiteError(
             f"suite {suite.source}: nothing to run: every combination was skipped ({reasons})"
         )
-    return Plan(
-        suite=suite, configs=tuple(configs.values()), tasks=built, skipped=tuple(skipped.values())
-    )
+    return Plan(suite=suite, runs=runs, skipped=tuple(skipped.values()))
 
 
 def suite_record(suite: Suite) -> dict[str, Any]:

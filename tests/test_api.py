@@ -102,7 +102,8 @@ def test_runs_through_train_stack_with_disjoint_splits(monkeypatch):
     monkeypatch.setattr(mibench.train, "train_stack", spy)
     x, y = gaussian_pairs(500, 0.3, 2, seed=6)
     estimate_mi(x, y, gaussianize=False, standardize=False, **FAST)
-    (train_task,), (held_task,) = seen["tasks"], seen["eval_tasks"]
+    ((run,),), (held_task,) = (seen["configs"],), seen["eval_tasks"]
+    train_task = run.task  # the resolved run carries its task
     validation, test = held_task.splits
     rows = np.concatenate([train_task.x.numpy(), validation.x.numpy(), test.x.numpy()])
     # Every user row is in exactly one split (compare as sets of rows).

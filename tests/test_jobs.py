@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mibench import jobs
+from mibench import estimators, jobs
 from mibench.interface import RunConfig
 from mibench.results import schema
 from mibench.tasks import build
@@ -61,26 +61,25 @@ def _frame(steps: list[int], truth: list[float]) -> pd.DataFrame:
 
 def test_f_truth_is_the_gaussian_closed_form_per_row() -> None:
     # KL f-MI is the MI itself; the Pearson chi^2 f-MI of the correlated Gaussian is (1 - rho^2)^(-d) - 1.
-    config = _config(estimator="fmicl_pearson")
     task = build("gaussian", dim=2, mi=1.0)
-    out = jobs.with_f_truth(_frame([0, 1], [1.0, 1.0]), config, task)
+    out = jobs.with_f_truth(_frame([0, 1], [1.0, 1.0]), estimators.get("fmicl_pearson"), task)
     rho = rho_from_mi(1.0, 2)
     np.testing.assert_allclose(out[schema.TRUE_F_MI], (1 - rho**2) ** -2 - 1, rtol=1e-12)
-    kl = jobs.with_f_truth(_frame([0], [1.0]), _config(estimator="fmicl_kl"), task)
+    kl = jobs.with_f_truth(_frame([0], [1.0]), estimators.get("fmicl_kl"), task)
     assert kl[schema.TRUE_F_MI].tolist() == pytest.approx([1.0], rel=1e-12)
 
 
 def test_f_truth_leaves_other_frames_alone() -> None:
     task = build("gaussian", dim=2, mi=1.0)
     frame = _frame([0], [1.0])
-    assert jobs.with_f_truth(frame, _config(), task) is frame  # not an f-MICL run
+    assert jobs.with_f_truth(frame, estimators.get("infonce"), task) is frame  # no f-information
     done = frame.assign(**{schema.TRUE_F_MI: 5.0})
-    assert jobs.with_f_truth(done, _config(estimator="fmicl_kl"), task) is done  # already there
+    assert jobs.with_f_truth(done, estimators.get("fmicl_kl"), task) is done  # already there
 
     class NoFTruth:
         pass
 
-    assert jobs.with_f_truth(frame, _config(estimator="fmicl_kl"), NoFTruth()) is frame
+    assert jobs.with_f_truth(frame, estimators.get("fmicl_kl"), NoFTruth()) is frame
 
 
 def test_f_truth_of_a_schedule_task_is_read_once_per_level() -> None:
@@ -92,7 +91,7 @@ def test_f_truth_of_a_schedule_task_is_read_once_per_level() -> None:
             return None if step >= 4 else 10.0 + step
 
     frame = _frame([0, 1, 2, 3, 4, 5], [1.0, 1.0, 2.0, 2.0, 3.0, 3.0])
-    out = jobs.with_f_truth(frame, _config(estimator="fmicl_kl"), Steps())
+    out = jobs.with_f_truth(frame, estimators.get("fmicl_kl"), Steps())
     assert calls == [0, 2, 4]  # the first step of each level
     values = out[schema.TRUE_F_MI].tolist()
     assert values[:4] == [10.0, 10.0, 12.0, 12.0] and all(math.isnan(v) for v in values[4:])

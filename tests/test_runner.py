@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import mibench.plots
+import mibench.resolve
 import mibench.train
 from mibench import cost, jobs, runner
 from mibench.console import print_report
@@ -69,8 +70,9 @@ class FakeTrainer:
     def stack_key(config: RunConfig) -> tuple:
         return (config.critic, config.batch_size, config.n_steps)
 
-    def train_stack(self, configs, *, device="cpu", progress=None, **checkpointing):
-        self.calls.append(list(configs))
+    def train_stack(self, runs, *, device="cpu", progress=None, **checkpointing):
+        configs = [run.config for run in runs]  # jobs hand the trainer resolved runs
+        self.calls.append(configs)
         assert len({self.stack_key(c) for c in configs}) == 1
         if progress is not None:
             progress(configs[0].n_steps // 2)
@@ -85,7 +87,7 @@ def trainer(monkeypatch) -> FakeTrainer:
     fake = FakeTrainer()
     monkeypatch.setattr(mibench.train, "train_stack", fake.train_stack, raising=False)
     monkeypatch.setattr(mibench.train, "stack_key", fake.stack_key, raising=False)
-    monkeypatch.setattr(mibench.train, "compatibility", lambda e, t, c: None, raising=False)
+    monkeypatch.setattr(mibench.resolve, "compatibility", lambda e, t, c: None)
     monkeypatch.setattr(mibench.plots, "draw_all", lambda suite_dir: [], raising=False)
     return fake
 
@@ -204,8 +206,8 @@ def test_figures_hook_is_called_unless_disabled(tmp_path, suite_file, trainer, m
 
 
 def test_skipped_pairs_are_written(tmp_path, suite_file, trainer, monkeypatch):
-    monkeypatch.setattr(mibench.train, "compatibility",
-                        lambda e, t, c: "no labels" if e == "nwj" else None)  # fmt: skip
+    monkeypatch.setattr(mibench.resolve, "compatibility",
+                        lambda e, t, c: "no labels" if e.name == "nwj" else None)  # fmt: skip
     report = runner.run_suite(suite_file, out=tmp_path, show_progress=False)
     assert report.n_cells == 8
     assert json.loads((tmp_path / "tiny" / store.SKIPPED_FILE).read_text()) == [
@@ -230,6 +232,7 @@ def test_summary_tables_show_bias_std_mse_per_level(tmp_path, suite_file, traine
 
 def test_f_truth_is_added_per_level_for_fmicl_runs():
     from mibench import tasks
+    from mibench.resolve import resolve_estimator
 
     calls = []
 
@@ -243,7 +246,7 @@ def test_f_truth_is_added_per_level_for_fmicl_runs():
                             n_steps=40, eval_every=10)  # fmt: skip
     frame = fake_frame(config)
     frame[schema.TRUE_MI] = np.where(frame[schema.STEP] < 20, 1.0, 2.0)
-    out = jobs.with_f_truth(frame, config, Staircase())
+    out = jobs.with_f_truth(frame, resolve_estimator(config), Staircase())
     expected = np.where(frame[schema.STEP] < 20, 0.5, 10.5)
     np.testing.assert_array_equal(out[schema.TRUE_F_MI].to_numpy(), expected)
     assert sorted(calls) == [("tsallis", 0, 0.5), ("tsallis", 20, 0.5)]  # once per level
@@ -251,11 +254,13 @@ def test_f_truth_is_added_per_level_for_fmicl_runs():
     pearson = config.__class__.make(**{**config.as_dict(), "estimator": "fmicl_pearson",
                                        "estimator_params": {}})  # fmt: skip
     task = tasks.build("gaussian", dim=2, mi=1.0)
-    out = jobs.with_f_truth(fake_frame(pearson), pearson, task)
+    out = jobs.with_f_truth(fake_frame(pearson), resolve_estimator(pearson), task)
     assert out[schema.TRUE_F_MI].to_numpy() == pytest.approx(math.expm1(2.0))
     # Not an f-MICL estimator: unchanged.
     plain = RunConfig.make(estimator="nwj", task="gaussian", task_params={"dim": 2, "mi": 1.0})
-    assert schema.TRUE_F_MI not in jobs.with_f_truth(fake_frame(plain), plain, task)
+    assert schema.TRUE_F_MI not in jobs.with_f_truth(
+        fake_frame(plain), resolve_estimator(plain), task
+    )
 
 
 def test_single_group_is_cut_for_every_worker(tmp_path, trainer, suite_file):

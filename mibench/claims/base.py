@@ -25,7 +25,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from mibench.interface import Estimator, Task, UnknownNameError
+from mibench.interface import Estimator, Task
+from mibench.registry import Registry
 
 ClaimKind = Literal["analytic", "statistical", "training"]
 EvidenceValue = float | int | str | bool | list[float] | list[int] | list[str] | None
@@ -102,7 +103,7 @@ class ClaimContext:
     ``estimators`` / ``tasks`` map a registry name to a replacement spec / task builder;
     ``functions`` replaces a named function of :data:`DEFAULT_FUNCTIONS` (the ESS and InfoNCE
     diagnostics, FlatNCE's Eq. (12) form, the importance weights, the trainer
-    ``train_stack(configs, *, device, progress)``). ``seed`` seeds every generator (each claim
+    ``train_stack(configs, *, device, progress[, estimators])``). ``seed`` seeds every generator (each claim
     derives its own stream from it and a salt, so a claim's numbers do not depend on which other
     claims ran). ``cache`` lets claims that read the same draws or training runs (the analytic
     score families, the log-K curse runs) compute them once per context.
@@ -144,9 +145,15 @@ class ClaimContext:
     def infonce_value(self, scores: Tensor) -> Tensor:
         return self.function("infonce_value")(scores)
 
-    def train(self, configs: list[Any]) -> list[Any]:
-        """Run ``configs`` with the stacked trainer (or its override), without a progress bar."""
-        return self.function("train_stack")(configs, device=self.device, progress=None)
+    def train(self, configs: list[Any], *, estimators: list[Estimator] | None = None) -> list[Any]:
+        """Run ``configs`` with the stacked trainer (or its override), without a progress bar.
+
+        ``estimators`` (one spec per config) are trained instead of the registry's (an estimator
+        that is not registered, such as the ESS-scheduled FlatNCE); the trainer receives them as
+        its ``estimators`` argument.
+        """
+        extra = {} if estimators is None else {"estimators": estimators}
+        return self.function("train_stack")(configs, device=self.device, progress=None, **extra)
 
     def generator(self, salt: str) -> torch.Generator:
         """A CPU generator seeded from ``(seed, salt)``: one independent stream per use."""
@@ -189,19 +196,20 @@ class Claim:
         return self.kind == "analytic"
 
 
-_REGISTRY: dict[str, Claim] = {}
-_ORDER: list[str] = []
+def _check_kebab_case(claim_id: str) -> None:
+    if not CLAIM_ID_PATTERN.match(claim_id):
+        raise ValueError(f"claim ids are kebab-case, got {claim_id!r}")
+
+
+# Claim ids are listed in registration order (the order of DESIGN.md's list).
+REGISTRY: Registry[Claim] = Registry(
+    "claim", key=lambda c: c.id, check_key=_check_kebab_case, sorted_names=False
+)
 
 
 def register(claim: Claim) -> Claim:
     """Add ``claim``; a duplicate or non-kebab-case id is an error."""
-    if not CLAIM_ID_PATTERN.match(claim.id):
-        raise ValueError(f"claim ids are kebab-case, got {claim.id!r}")
-    if claim.id in _REGISTRY:
-        raise ValueError(f"claim {claim.id!r} is already registered")
-    _REGISTRY[claim.id] = claim
-    _ORDER.append(claim.id)
-    return claim
+    return REGISTRY.register(claim)
 
 
 def claim(
@@ -234,15 +242,12 @@ def claim(
 
 def get(claim_id: str) -> Claim:
     """The claim registered as ``claim_id``; an unknown id lists the valid ones."""
-    try:
-        return _REGISTRY[claim_id]
-    except KeyError:
-        raise UnknownNameError("claim", claim_id, names()) from None
+    return REGISTRY.get(claim_id)
 
 
 def names() -> list[str]:
     """Claim ids in registration order (the order of DESIGN.md's list)."""
-    return list(_ORDER)
+    return REGISTRY.names()
 
 
 def jsonable(value: Any) -> Any:

@@ -483,12 +483,10 @@ def decide_ess_scheduling(outcome: pd.DataFrame) -> ClaimResult:
     ),
 )
 def ess_scheduling_reaches_target(ctx: ClaimContext) -> ClaimResult:
-    from mibench.train.ess_schedule import SCHEDULED_FLATNCE, register_ess_scheduled
+    from mibench.train.ess_schedule import SCHEDULED_FLATNCE, ess_scheduled
 
-    if "train_stack" not in ctx.functions:
-        # The stacked trainer resolves estimators by registry name; registered only when the
-        # real trainer runs, so an injected (test) trainer leaves the registry untouched.
-        register_ess_scheduled()
+    # The scheduled FlatNCE is not a registered estimator: the trainer gets the spec itself.
+    scheduled = ess_scheduled(ctx.estimator("flatnce"), name=SCHEDULED_FLATNCE)
     configs = ess_schedule_configs(SCHEDULED_FLATNCE)
-    frame = _frame(ctx.train(configs))
+    frame = _frame(ctx.train(configs, estimators=[scheduled] * len(configs)))
     return decide_ess_scheduling(ess_schedule_outcome(frame, configs))

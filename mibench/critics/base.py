@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,6 +197,35 @@ def as_positive_float(name: str, value: Any) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return float(value)
+
+
+def _checker(check: Callable[[str, Any], Any], name: str) -> Callable[[Any], Any]:
+    def run(value: Any) -> Any:
+        return check(name, value)
+
+    return run
+
+
+#: How each critic parameter is validated (the same functions the constructors call), so that a
+#: spec declares its parameter schema and the planner checks values without building a critic.
+PARAM_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "hidden": as_hidden,
+    "embed_dim": _checker(as_positive_int, "embed_dim"),
+    "activation": check_activation,
+    "tau": _checker(as_positive_float, "tau"),
+    "sigma": _checker(as_positive_float, "sigma"),
+    "projection_hidden": as_hidden,
+    "projection_dim": _checker(as_positive_int, "projection_dim"),
+}
+
+
+def param_checks(names: Iterable[str]) -> dict[str, Callable[[Any], Any]]:
+    """The :data:`PARAM_CHECKS` of ``names`` (a spec's ``defaults``), in the table's order."""
+    wanted = set(names)
+    unknown = sorted(wanted - set(PARAM_CHECKS))
+    if unknown:
+        raise ValueError(f"no check declared for critic parameter {unknown[0]!r}")
+    return {k: check for k, check in PARAM_CHECKS.items() if k in wanted}
 
 
 def l2_normalize(z: Tensor) -> Tensor:

@@ -13,6 +13,7 @@ from mibench.critics.base import (
     ParameterFactory,
     StackedMLP,
     as_hidden,
+    param_checks,
 )
 from mibench.critics.registry import Critic, CriticSpec, register
 from mibench.critics.tiled import tiled_pair_scores
@@ -87,6 +88,7 @@ register(
         name="concat",
         build=ConcatCritic,
         defaults={"hidden": DEFAULT_HIDDEN, "activation": DEFAULT_ACTIVATION},
+        param_checks=param_checks(("hidden", "activation")),
         description="MLP on [x; y] for all K^2 pairs (first layer split: 2K products).",
         citation="Poole et al. 2019, On Variational Bounds of MI, arXiv:1905.06922, Sec. 4",
     )

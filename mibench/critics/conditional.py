@@ -41,6 +41,7 @@ from mibench.critics.base import (
     ParameterFactory,
     StackedMLP,
     as_hidden,
+    param_checks,
 )
 from mibench.critics.registry import Critic, CriticSpec, register
 
@@ -111,6 +112,7 @@ register(
         name="gaussian_conditional",
         build=GaussianConditionalCritic,
         defaults={"hidden": DEFAULT_HIDDEN, "activation": DEFAULT_ACTIVATION},
+        param_checks=param_checks(("hidden", "activation")),
         description="log q(y_j|x_i) of a diagonal Gaussian whose mean and log-scale an MLP reads off x.",
         citation="Cheng et al. 2020 (CLUB) §3; Poole et al. 2019 §2.1 (variational q(y|x))",
         score_kind="log_conditional",

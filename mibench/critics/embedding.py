@@ -22,6 +22,7 @@ from mibench.critics.base import (
     as_positive_float,
     as_positive_int,
     l2_normalize,
+    param_checks,
 )
 from mibench.critics.registry import Critic, CriticSpec, register
 
@@ -228,6 +229,7 @@ register(
         name="separable",
         build=SeparableCritic,
         defaults=_tower_defaults(),
+        param_checks=param_checks(_tower_defaults()),
         description="f(x)ᵀh(y); two MLPs (Poole's default 256-256-32 ReLU).",
         citation=POOLE,
     )
@@ -237,6 +239,7 @@ register(
         name="cosine",
         build=CosineCritic,
         defaults=_tower_defaults(tau=DEFAULT_TAU),
+        param_checks=param_checks(_tower_defaults(tau=DEFAULT_TAU)),
         description="cos(f(x), h(y))/tau; L2-normalised separable embeddings, fixed tau.",
         citation="InfoNCE/SimCLR guide (seed 000) Eq. (8)-(9)",
     )
@@ -246,6 +249,7 @@ register(
         name="gaussian_kernel",
         build=GaussianKernelCritic,
         defaults=_tower_defaults(sigma=DEFAULT_SIGMA),
+        param_checks=param_checks(_tower_defaults(sigma=DEFAULT_SIGMA)),
         description="-|f(x)-h(y)|^2/(2 sigma^2) + b: f-MICL's Gaussian-kernel similarity (log form).",
         citation="Lu et al. 2023, f-MICL (seed 003), f-Gaussian similarity",
     )

@@ -22,6 +22,7 @@ from mibench.critics.base import (
     as_positive_float,
     as_positive_int,
     l2_normalize,
+    param_checks,
 )
 from mibench.critics.registry import Critic, CriticSpec, register
 
@@ -101,6 +102,7 @@ register(
             "activation": DEFAULT_ACTIVATION,
             "tau": DEFAULT_ENCODER_TAU,
         },
+        param_checks=param_checks(("hidden", "embed_dim", "activation", "tau")),
         description="One shared network, L2-normalised, Gram z·z'/tau (views/labels layouts).",
         citation="SimCLR guide (seed 000) Eq. (8)-(9); SINCERE (seed 004) Eq. (3), (12)",
         layouts=frozenset({"pairs", "views", "labels"}),

@@ -23,6 +23,7 @@ from mibench.critics.base import (
     as_hidden,
     as_positive_int,
     l2_normalize,
+    param_checks,
 )
 from mibench.critics.encoder import DEFAULT_ENCODER_TAU, EncoderCritic
 from mibench.critics.registry import CriticSpec, register
@@ -96,6 +97,9 @@ register(
             "projection_hidden": DEFAULT_PROJECTION_HIDDEN,
             "projection_dim": DEFAULT_PROJECTION_DIM,
         },
+        param_checks=param_checks(
+            ("hidden", "embed_dim", "activation", "tau", "projection_hidden", "projection_dim")
+        ),
         description="Shared encoder f plus SimCLR projection head g; loss on z = g(f(.)).",
         citation="SimCLR guide (seed 000) §4, §10; Chen et al. 2020 Sec. 4.2",
         layouts=frozenset({"pairs", "views", "labels"}),

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from mibench.critics.base import ParameterFactory
-from mibench.interface import UnknownNameError, over_defaults
+from mibench.registry import Registry
 
 # Dimensions used by ``mibench list critics`` to show a concrete architecture (Poole's task size).
 EXAMPLE_DIM = 20
@@ -70,34 +70,33 @@ class CriticSpec:
     # What its scores mean (mibench.interface.ScoreKind): "log_conditional" critics return a
     # normalised log-density log q(y_j | x_i), which the generative estimators require.
     score_kind: str = "critic"
+    # The parameter schema: one check per key of ``defaults`` (``base.param_checks``), each raising
+    # ValueError for a bad value, so a suite's critic parameters are validated without a build.
+    param_checks: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
 
 
-_REGISTRY: dict[str, CriticSpec] = {}
+REGISTRY: Registry[CriticSpec] = Registry("critic")
 
 
-def register(spec: CriticSpec) -> CriticSpec:
-    """Add ``spec``; a duplicate name is an error."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"critic {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
+register = REGISTRY.register  # a duplicate name is an error
+get = REGISTRY.get  # an unknown name lists the valid ones
+names = REGISTRY.names
 
 
-def get(name: str) -> CriticSpec:
-    """The spec registered as ``name``; an unknown name lists the valid ones."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("critic", name, names()) from None
-
-
-def names() -> list[str]:
-    return sorted(_REGISTRY)
-
-
-def resolve_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def resolve_params(name: str | CriticSpec, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` over the critic's defaults; unknown keys are an error naming the valid ones."""
-    return over_defaults("critic", name, params, get(name).defaults)
+    spec = name if isinstance(name, CriticSpec) else get(name)
+    return REGISTRY.with_defaults(spec, params)
+
+
+def check_params(name: str | CriticSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` over the defaults, every value checked by the spec's declared ``param_checks``
+    (the checks the critic's constructor runs); ValueError names the bad key or value."""
+    spec = name if isinstance(name, CriticSpec) else get(name)
+    resolved = resolve_params(spec, params)
+    for key, check in spec.param_checks.items():
+        check(resolved[key])
+    return resolved
 
 
 def build(

@@ -382,6 +382,7 @@ def _bind(row: FDivergence) -> Estimator:
         kind="f_bound",
         hyper=dict(row.hyper),
         extras_fn=extras,
+        f_information=row.name,
         readout=(
             "NWJ bound of S + 1 (the critic read as a log density ratio, as js); the f-MI lower "
             "bound of the f-MICL paper is the f_value column"

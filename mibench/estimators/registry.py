@@ -9,46 +9,34 @@ classical estimator computed from n joint samples, ``kind == "sample"``). :func:
 
 from __future__ import annotations
 
-from mibench.interface import Estimator, SampleEstimator, UnknownNameError
+from mibench.interface import Estimator, SampleEstimator
+from mibench.registry import Registry
 
 Spec = Estimator | SampleEstimator
 
-_REGISTRY: dict[str, Spec] = {}
-_ORDER: list[str] = []  # registration order: the stable colour order of every figure
+
+def _check_lower_case(name: str) -> None:
+    if name != name.lower():
+        raise ValueError(f"estimator names are lower-case, got {name!r}")
 
 
-def register(spec: Spec) -> Spec:
-    """Add ``spec`` under ``spec.name``; a duplicate name is an error (bmi overwrote silently)."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"estimator {spec.name!r} is already registered")
-    if spec.name != spec.name.lower():
-        raise ValueError(f"estimator names are lower-case, got {spec.name!r}")
-    _REGISTRY[spec.name] = spec
-    _ORDER.append(spec.name)
-    return spec
+# Registration order is the stable colour order of every figure.
+REGISTRY: Registry[Spec] = Registry("estimator", check_key=_check_lower_case)
 
 
-def get(name: str) -> Spec:
-    """The spec registered as ``name``; an unknown name lists the valid ones."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("estimator", name, names()) from None
-
-
-def names() -> list[str]:
-    """Sorted registered names (both kinds)."""
-    return sorted(_REGISTRY)
+register = REGISTRY.register  # a duplicate name is an error (bmi overwrote silently)
+get = REGISTRY.get  # an unknown name lists the valid ones
+names = REGISTRY.names  # sorted, both kinds
 
 
 def score_names() -> list[str]:
     """Sorted names of the score-matrix estimators (the ones a critic is trained for)."""
-    return sorted(n for n, s in _REGISTRY.items() if isinstance(s, Estimator))
+    return sorted(s.name for s in REGISTRY if isinstance(s, Estimator))
 
 
 def sample_names() -> list[str]:
     """Sorted names of the sample estimators (``kind == "sample"``)."""
-    return sorted(n for n, s in _REGISTRY.items() if isinstance(s, SampleEstimator))
+    return sorted(s.name for s in REGISTRY if isinstance(s, SampleEstimator))
 
 
 def is_sample(name: str) -> bool:
@@ -56,6 +44,4 @@ def is_sample(name: str) -> bool:
     return isinstance(get(name), SampleEstimator)
 
 
-def registration_order() -> list[str]:
-    """Names in the order their modules registered them (used for colours)."""
-    return list(_ORDER)
+registration_order = REGISTRY.registration_order  # the order of the colours

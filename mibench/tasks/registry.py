@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mibench.interface import Task, UnknownNameError, over_defaults
+from mibench.interface import Task
+from mibench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -20,28 +21,15 @@ class TaskSpec:
     truth_source: str = ""
 
 
-_REGISTRY: dict[str, TaskSpec] = {}
+REGISTRY: Registry[TaskSpec] = Registry("task")
 
 
-def register(spec: TaskSpec) -> TaskSpec:
-    if spec.name in _REGISTRY:
-        raise ValueError(f"task {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def get(name: str) -> TaskSpec:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("task", name, names()) from None
-
-
-def names() -> list[str]:
-    return sorted(_REGISTRY)
+register = REGISTRY.register  # a duplicate name is an error
+get = REGISTRY.get  # an unknown name lists the valid ones
+names = REGISTRY.names
 
 
 def build(name: str, **params: Any) -> Task:
     """Build the task ``name`` with ``params`` over its defaults (unknown keys are an error)."""
     spec = get(name)
-    return spec.build(**over_defaults("task", name, params, spec.defaults))
+    return spec.build(**REGISTRY.with_defaults(spec, params))

@@ -77,3 +77,11 @@ class Records:
                 (self.n_rows, self.n_runs), math.nan, dtype=self.dtype, device=self.device
             )
         return self.columns[name]
+
+    def keep_trained(self, steps: list[int], last: int) -> list[int]:
+        """Keep the rows of ``steps`` (the records' steps, in row order) up to ``last`` and return
+        those steps: the preallocated rows of steps never trained go (training stopped early)."""
+        kept = [s for s in steps if s <= last]
+        self.columns = {name: values[: len(kept)] for name, values in self.columns.items()}
+        self.n_rows = len(kept)
+        return kept

@@ -53,7 +53,7 @@ PRINTED_DIRECTION = -1.0
 INITIAL_BETA = 1.0
 #: A target inside the FlatNCE paper's best range (Fig. 7: ESS in [0.2, 0.4]).
 DEFAULT_TARGET = 0.3
-#: Registry name of the scheduled FlatNCE (see :func:`register_ess_scheduled`).
+#: Name of the scheduled FlatNCE the claims train (a spec handed to the trainer, not registered).
 SCHEDULED_FLATNCE = "flatnce_ess"
 BETA_COLUMN = schema.BETA
 SCHEDULED_ESS_COLUMN = schema.SCHEDULED_ESS
@@ -115,7 +115,7 @@ def ess_scheduled(
         target: ϱ, the ESS to reach.
         rate: γ, the multiplicative adaptation rate of β.
         direction: +1 (stable, default) or −1 (Algorithm S2 as printed).
-        name: registry name of the result (default ``"<spec.name>_ess"``).
+        name: name of the result (default ``"<spec.name>_ess"``).
         ess_fn: the ESS diagnostic (default :func:`mibench.estimators.ess`).
     Returns:
         A stateful :class:`~mibench.interface.Estimator` (``needs={"state"}``).
@@ -194,17 +194,3 @@ def _beta_of(scores: Tensor, state: Tensor | None) -> Tensor:
 
 def _tempered(scores: Tensor, state: Tensor | None) -> Tensor:
     return _beta_of(scores, state)[..., None, None] * scores
-
-
-def register_ess_scheduled(base: str = "flatnce", name: str = SCHEDULED_FLATNCE) -> Estimator:
-    """Register ``ess_scheduled(get(base))`` as ``name`` once (idempotent) and return it.
-
-    Called by code that trains with the schedule (the stacked trainer resolves estimators by
-    registry name). It is not registered at import so that listing the registry does not depend
-    on which modules happen to be imported.
-    """
-    from mibench.estimators import get, names, register
-
-    if name in names():
-        return get(name)
-    return register(ess_scheduled(get(base), name=name))

@@ -12,7 +12,7 @@ go to every run.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mibench.interface import RunConfig, Task
+from mibench.resolve import head_of
 from mibench.results import schema
 from mibench.train import systems
 from mibench.train.record import RunResult
@@ -51,6 +52,17 @@ def host_readout(
     """The device records ``columns`` (name -> ``(n_rows, R)`` tensor) copied to the host."""
     host = {name: values.cpu().numpy() for name, values in columns.items()}
     return HostReadout(readout, steps, host, times, batch, matrix_size)
+
+
+def described(critic: Any, heads: Mapping[str, tuple[slice, Any]], spec: Any) -> tuple[str, int]:
+    """The critic architecture and parameter count of a run of ``spec`` (with its dual head, if
+    it trains one: ``heads`` maps a dual kind to its slice of runs and its stacked head)."""
+    arch, n_params = critic.architecture, critic.n_parameters
+    head = heads.get(head_of(spec))
+    if head is not None:
+        arch = f"{arch} + {head[1].architecture}"
+        n_params += head[1].n_parameters
+    return arch, n_params
 
 
 def run_results(

@@ -17,11 +17,8 @@ from torch import Tensor
 from mibench import critics as critic_registry
 from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
 from mibench.interface import Estimator, RunConfig
+from mibench.resolve import head_of  # runs come in stack order: mibench.resolve.stack_runs
 from mibench.train import rng
-
-# Dual-head order; also the order of estimator groups inside a stack (runs needing the same head
-# are contiguous, so every head and every group is a slice of the run axis).
-HEAD_ORDER = {None: 0, "x": 1, "y": 2, "pair": 3, "y_density": 4}
 
 
 @dataclass
@@ -36,11 +33,6 @@ class Group:
     uses_state: bool = False
     # Names of the estimator extras this group's spec reports (only its runs' frames get them).
     extra_names: set[str] = field(default_factory=set)
-
-
-def head_of(spec: Estimator) -> str | None:
-    """The dual head a spec trains with (None: no dual)."""
-    return spec.dual_of if "dual" in spec.needs else None
 
 
 def groups_of(runs: Sequence[Any]) -> list[Group]:

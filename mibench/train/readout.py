@@ -104,7 +104,9 @@ class StackReadout:
         if rows.stop - rows.start != len(pending.rows):
             raise RuntimeError("pending readout rows must be consecutive")
         # One pending step (large K): a view, not a stacked copy of the (R, K, K) scores.
-        stacked = pending.scores[0][None] if len(pending.scores) == 1 else torch.stack(pending.scores)
+        stacked = (
+            pending.scores[0][None] if len(pending.scores) == 1 else torch.stack(pending.scores)
+        )
         scores64 = stacked.double()
         duals = {k: torch.stack([d[k] for d in pending.duals]) for k in self.heads}
         labels = None if pending.labels[0] is None else torch.stack(pending.labels)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,18 @@ import torch
 
 from mibench import estimators as estimator_registry
 from mibench.interface import RunConfig, SampleEstimator, Task
+
+# The canonical sample cell and the compatibility rule are the planner's (mibench.resolve);
+# re-exported here for this path's callers.
+from mibench.resolve import SAMPLE_CRITIC as SAMPLE_CRITIC
+from mibench.resolve import SAMPLE_DEVICE as SAMPLE_DEVICE
+from mibench.resolve import SAMPLE_DTYPE as SAMPLE_DTYPE
+from mibench.resolve import build_task, is_schedule
+from mibench.resolve import sample_config as sample_config
 from mibench.results import schema, store
 from mibench.train import rng
 
-SAMPLE_CRITIC = "none"
 DEFAULT_SAMPLE_SIZE = 5000  # BMI's benchmark draws 5000 points per task and seed
-SAMPLE_DTYPE = "float64"
-SAMPLE_DEVICE = "cpu"  # NumPy/SciPy estimators
 READOUT_NOTE = "one estimate from sample_size fresh joint draws per level (no training)"
 
 
@@ -55,51 +60,9 @@ def split(configs: Sequence[RunConfig]) -> tuple[list[RunConfig], list[RunConfig
     return sample, [c for c in configs if not is_sample_config(c)]
 
 
-def _is_schedule(task: Task) -> bool:
-    return callable(getattr(task, "segments", None))
-
-
-def compatibility(estimator_name: str, task: Task) -> str | None:
-    """None when a sample estimator applies to ``task``, else why not (paired MI tasks only)."""
-    if task.target != "mi":
-        return f"{estimator_name} estimates MI; task {task.name} reports a {task.target} target"
-    probe = task.sample(2, torch.Generator().manual_seed(0))
-    if probe.y is None:
-        return f"{estimator_name} needs paired samples (x, y); task {task.name} has no y"
-    return None
-
-
-def sample_config(
-    *,
-    estimator: str,
-    task_name: str,
-    task: Task,
-    task_params: Mapping[str, Any],
-    estimator_params: Mapping[str, Any],
-    seed: int,
-    sample_size: int,
-    steps: int,
-    suite: str,
-) -> RunConfig:
-    """The canonical cell of a sample-estimator run (see the module docstring)."""
-    return RunConfig.make(
-        estimator=estimator,
-        task=task_name,
-        task_params=task_params,
-        estimator_params=estimator_params,
-        critic=SAMPLE_CRITIC,
-        batch_size=sample_size,
-        n_steps=steps if _is_schedule(task) else 1,
-        seed=seed,
-        dtype=SAMPLE_DTYPE,
-        suite=suite,
-        device=SAMPLE_DEVICE,
-    )
-
-
 def _levels(task: Task, n_steps: int) -> list[int]:
     """The step each estimate is drawn at: each level's last step (0 for a fixed task)."""
-    if not _is_schedule(task):
+    if not is_schedule(task):
         return [0]
     return [segment.end - 1 for segment in task.segments(n_steps)]  # type: ignore[attr-defined]
 
@@ -187,8 +150,6 @@ def truth_metadata(task: Task) -> dict[str, float]:
 
 def run_and_store(suite_dir: Path, configs: Sequence[RunConfig]) -> list[str]:
     """Run every sample cell and store it atomically as it finishes; returns the run ids."""
-    from mibench.train.stack import build_task
-
     run_ids = []
     for config in configs:
         frame, sidecar = run_one(config, build_task(config))

@@ -3,11 +3,14 @@ r"""The stacked trainer: R runs with equal shapes trained as ONE computation.
 Per step, for all runs at once: one critic forward giving scores ``(R, K, K)`` (batched matmuls over
 parameters ``(R, ...)``), per-run losses (one vectorised call per estimator group), one backward of
 their sum, one Adam step over the stacked tensors (:class:`~mibench.train.adam.StackedAdam`, per-run
-learning rate). Nothing mixes runs, so run r's numbers are those it would get alone:
+learning rate). The runs arrive resolved and checked (:mod:`mibench.resolve`: a config's names
+become a :class:`~mibench.resolve.ResolvedRun`, checked once, and :func:`~mibench.resolve.stack_runs`
+puts a stack's runs in order). Nothing mixes runs, so run r's numbers are those it would get alone:
 
 * its parameters are drawn from its own generator (stream ``init``, seeded from its cell hash);
 * its training data come from its own ``data`` stream, in blocks of T steps drawn with ONE
-  ``task.sample(T*K, ...)`` call per run, T fixed by the shapes (never by the stack size R);
+  ``task.sample(T*K, ...)`` call per run (:mod:`mibench.train.batches`), T fixed by the shapes
+  (never by the stack size R);
 * its held-out batches (``eval_batch_size``, default 4K) come from a separate ``eval`` stream.
 
 Negatives (``config.negatives``: ``"offdiag"``, the full K x K matrix, or ``"derangement"``,
@@ -33,8 +36,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -42,16 +43,14 @@ import torch
 from torch import Tensor
 
 from mibench import critics as critic_registry
-from mibench import estimators as estimator_registry
-from mibench import tasks as task_registry
 from mibench.interface import Estimator, RunConfig, Task
+from mibench.resolve import ResolvedRun, check_stack, resolve_runs, stack_runs, task_entropy_y
 from mibench.results import schema
-from mibench.train import frames, groups, rng, snapshots, systems, trees
+from mibench.train import batches, frames, groups, rng, snapshots, systems, trees
 from mibench.train.adam import StackedAdam
 from mibench.train.buffers import Pending, Records
 from mibench.train.readout import NEVER, StackReadout
 from mibench.train.record import RunResult
-from mibench.train.systems.in_batch import random_cycles
 
 # A data block holds about this many numbers per run (1 MiB of float32): T = BLOCK_ELEMENTS //
 # (K (d_x + d_y)) steps, at most MAX_BLOCK_STEPS. T depends on the shapes only, never on R.
@@ -82,250 +81,18 @@ StopRule = Callable[[np.ndarray, np.ndarray], bool]
 Checkpoint = Callable[[int, Callable[[], dict[str, Any]]], None]
 
 
-@lru_cache(maxsize=256)
-def _build_task(name: str, params: tuple[tuple[str, Any], ...]) -> Task:
-    return task_registry.build(name, **{k: _plain(v) for k, v in params})
-
-
-def _plain(value: Any) -> Any:
-    """Frozen config values back to plain Python (tuples -> lists, recursively)."""
-    return [_plain(v) for v in value] if isinstance(value, tuple) else value
-
-
-def build_task(config: RunConfig) -> Task:
-    """The task of ``config`` (cached: tasks are frozen)."""
-    return _build_task(config.task, config.task_params)
-
-
-def resolve_estimator(config: RunConfig) -> Estimator:
-    """The estimator spec of ``config`` with its ``estimator_params`` applied."""
-    spec = estimator_registry.get(config.estimator)
-    overrides = config.kwargs("estimator")
-    spec = spec.with_hyper(**overrides) if overrides else spec
-    return systems.wrap_estimator(spec, config)  # hook: CLIP / MoCo (systems.py)
-
-
-_OUTPUTS: dict[tuple[str, str], tuple[bool, bool]] = {}
-
-
-def _task_outputs(task: Task) -> tuple[bool, bool]:
-    """(has y, has labels): read off one tiny draw from a throwaway generator (cached per id)."""
-    key = (type(task).__qualname__, task.id)
-    if key not in _OUTPUTS:
-        batch = task.sample(2, torch.Generator().manual_seed(0))
-        _OUTPUTS[key] = (batch.y is not None, batch.labels is not None)
-    return _OUTPUTS[key]
-
-
-_KEY_FIELDS = (
-    "critic",
-    "critic_params",
-    "batch_size",
-    "dim_x",
-    "dim_y",
-    "layout",
-    "dtype",
-    "n_steps",
-    "negatives",
-    "eval_every",
-    "eval_batch_size",
-    "log_every",
-    "system",
-    "system_params",
-)
-
-
-def stack_key(config: RunConfig, task: Task | None = None) -> tuple[Any, ...]:
-    """Configs with equal keys can be trained in one :func:`train_stack` call.
-
-    The key holds everything that fixes tensor shapes or the step schedule (fields named in
-    ``_KEY_FIELDS``); estimator, task (of equal dims), MI level, seed, lr and suite may differ.
-    ``task`` overrides the registry task of ``config`` (as in :func:`train_stack`).
-    """
-    task = build_task(config) if task is None else task
-    return (
-        config.critic,
-        config.critic_params,
-        config.batch_size,
-        task.dim_x,
-        task.dim_y,
-        resolve_estimator(config).layout,
-        config.dtype,
-        config.n_steps,
-        config.negatives,
-        config.eval_every,
-        config.resolved_eval_batch_size,
-        config.log_every,
-        config.system,
-        config.system_params,
-    )
-
-
-def default_critic_for(spec: Estimator, task: Task) -> str:
-    """The critic ``auto`` picks: the spec's ``default_critic`` where it names one, else
-    ``encoder`` for the views/labels layouts (one shared network) and ``separable`` otherwise.
-
-    NT-Xent on a pair task embeds view a = x and view b = y with the one shared encoder (so it
-    needs dim_x == dim_y); SINCERE/SupCon embed the labeled task's x only.
-    """
-    if spec.default_critic is not None:
-        return spec.default_critic
-    if spec.score_kind == "log_conditional":  # generative estimators need a density model
-        return "gaussian_conditional"
-    return "encoder" if spec.layout in ("views", "labels") else "separable"
-
-
-def task_entropy_y(task: Task) -> float | None:
-    """The task's differential entropy H(Y) in nats where it is known in closed form, else None."""
-    entropy = getattr(task, "entropy_y", None)
-    return None if entropy is None else entropy()
-
-
-def compatibility(estimator_name: str, task: Task, critic_name: str) -> str | None:
-    """None when the (estimator, task, critic) triple can be trained, else the reason why not.
-
-    Lets ``--estimators all`` skip a pair with a note instead of failing. Sample estimators
-    (no critic) are asked :func:`mibench.train.sample_runs.compatibility` instead.
-    """
-    if estimator_registry.is_sample(estimator_name):
-        from mibench.train import sample_runs
-
-        return sample_runs.compatibility(estimator_name, task)
-    spec = estimator_registry.get(estimator_name)
-    critic = critic_registry.get(critic_name)
-    has_y, has_labels = _task_outputs(task)
-    layout = spec.layout
-    if layout not in critic.layouts:
-        supported = ", ".join(sorted(critic.layouts))
-        return f"{layout}-layout estimators need the encoder critic; {critic_name!r} supports {supported}"
-    if layout == "labels":
-        if not has_labels:
-            return f"{estimator_name} needs labels; task {task.name} has none"
-        return None
-    if not has_y:
-        return f"{estimator_name} needs paired samples (x, y); task {task.name} has no y"
-    if (layout == "views" or critic.same_dims) and task.dim_x != task.dim_y:
-        return (
-            f"critic {critic_name!r} embeds x and y with one network and needs dim_x == dim_y; "
-            f"task {task.name} has {task.dim_x} and {task.dim_y}"
-        )
-    if "dual" in spec.needs and spec.dual_of not in critic_registry.DUAL_KINDS:
-        return f"{estimator_name} needs a dual head but names dual_of={spec.dual_of!r}"
-    # A log-density is a valid critic for every estimator; the converse does not hold.
-    if spec.score_kind == "log_conditional" and critic.score_kind != "log_conditional":
-        return (
-            f"{estimator_name} reads scores as log q(y|x) and needs a density critic such as "
-            f"'gaussian_conditional'; {critic_name!r} gives unnormalised scores"
-        )
-    if "entropy_y" in spec.needs and task_entropy_y(task) is None:
-        return f"{estimator_name} needs H(Y) in closed form; task {task.name} does not give it"
-    return None
-
-
-@dataclass
-class _Run:
-    position: int  # index in the caller's list
-    config: RunConfig
-    task: Task
-    eval_task: Task  # where the held-out batches come from (the training task by default)
-    spec: Estimator
-
-
-def _checked_runs(
-    configs: Sequence[RunConfig],
-    tasks: Sequence[Task] | None,
-    eval_tasks: Sequence[Task] | None,
-) -> list[_Run]:
-    """The stack's runs, validated (ValueError naming the bad value) and in stack order: head kind
-    first, then estimator, so every dual head and every estimator group is a contiguous slice."""
-    if not configs:
-        raise ValueError("train_stack needs at least one config")
-    train_tasks, held_tasks = _tasks_of(configs, tasks, eval_tasks)
-    _check_shared(configs, train_tasks)
-    runs = [
-        _Run(i, c, task, held, resolve_estimator(c))
-        for i, (c, task, held) in enumerate(zip(configs, train_tasks, held_tasks, strict=True))
-    ]
-    for run in runs:
-        _check_trainable(run)
-    runs.sort(
-        key=lambda r: (
-            groups.HEAD_ORDER[groups.head_of(r.spec)],
-            r.config.estimator,
-            r.config.estimator_params,
-            r.position,
-        )
-    )
-    return runs
-
-
-def _tasks_of(
-    configs: Sequence[RunConfig],
-    tasks: Sequence[Task] | None,
-    eval_tasks: Sequence[Task] | None,
-) -> tuple[list[Task], list[Task]]:
-    """The training and the held-out task of every config (registry tasks unless given)."""
-    for name, given in (("tasks", tasks), ("eval_tasks", eval_tasks)):
-        if given is not None and len(given) != len(configs):
-            raise ValueError(f"{name} needs one task per config: {len(given)} for {len(configs)}")
-    train_tasks = list(tasks) if tasks is not None else [build_task(c) for c in configs]
-    held_tasks = list(eval_tasks) if eval_tasks is not None else train_tasks
-    for task, held in zip(train_tasks, held_tasks, strict=True):
-        if (held.dim_x, held.dim_y) != (task.dim_x, task.dim_y):
-            raise ValueError(
-                f"eval task {held.id} has dims ({held.dim_x}, {held.dim_y}); its training task "
-                f"{task.id} has ({task.dim_x}, {task.dim_y})"
-            )
-    return train_tasks, held_tasks
-
-
-def _check_shared(configs: Sequence[RunConfig], train_tasks: Sequence[Task]) -> None:
-    """The configs share one stack key, and its shapes and schedule are valid."""
-    keys = [stack_key(c, t) for c, t in zip(configs, train_tasks, strict=True)]
-    for config, key in zip(configs, keys, strict=True):
-        if key != keys[0]:
-            diff = next(i for i, (a, b) in enumerate(zip(key, keys[0], strict=True)) if a != b)
-            raise ValueError(
-                f"configs cannot share a stack: {_KEY_FIELDS[diff]} is {keys[0][diff]!r} for "
-                f"{configs[0].estimator}/{configs[0].task} but {key[diff]!r} for "
-                f"{config.estimator}/{config.task}; group them with stack_key()"
-            )
-    first = configs[0]
-    for name, value, least in (
-        ("n_steps", first.n_steps, 1),
-        ("batch_size", first.batch_size, 2),
-        ("log_every", first.log_every, 1),
-        ("eval_every", first.eval_every, 1),
-        ("eval_batch_size", first.resolved_eval_batch_size, 2),
-    ):
-        if value < least:
-            raise ValueError(f"{name} must be >= {least}, got {value}")
-
-
-def _check_trainable(run: _Run) -> None:
-    """The run's estimator, task, critic, system and negatives go together."""
-    reason = compatibility(run.config.estimator, run.task, run.config.critic)
-    if reason is None:
-        reason = systems.system_compatibility(run.config, run.spec)
-    if reason is not None:
-        raise ValueError(reason)
-    if run.config.negatives == "derangement" and run.spec.layout != "pairs":
-        raise ValueError(
-            f"derangement negatives apply to the pairs layout; {run.spec.name} is {run.spec.layout}"
-        )
-
-
 class _Stack(StackReadout):
     """One stacked computation: the critic, dual heads, optimiser and per-run streams of R runs."""
 
     def __init__(
         self,
-        configs: Sequence[RunConfig],
+        runs: Sequence[ResolvedRun],
         device: torch.device,
-        tasks: Sequence[Task] | None = None,
         eval_tasks: Sequence[Task] | None = None,
     ) -> None:
-        self.runs = runs = _checked_runs(configs, tasks, eval_tasks)
+        # Checked where they were resolved (mibench.resolve.check_run) and as one stack by
+        # train_stack (check_stack); each estimator as its contrastive system presents it.
+        self.runs = runs = stack_runs(runs, eval_tasks, present=systems.wrap_estimator)
         self.device = device
         first = runs[0].config
         self.n_runs = len(runs)
@@ -381,26 +148,11 @@ class _Stack(StackReadout):
 
     def _draw(
         self, gens: list[torch.Generator], steps: list[int], n: int, *, held_out: bool = False
-    ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
-        """One ``sample`` call per run for ``len(steps)`` batches of ``n``: ``(T, R, n, d)`` tensors."""
-        T = len(steps)
-        step_ids = torch.tensor(steps, dtype=torch.int64).repeat_interleave(n)
-        xs, ys, labels, perms = [], [], [], []
-        for run, gen in zip(self.runs, gens, strict=True):
-            task = run.eval_task if held_out else run.task
-            batch = task.sample(T * n, gen, steps=step_ids, dtype=self.dtype)
-            xs.append(batch.x.reshape(T, n, -1))
-            if self.layout != "labels":
-                ys.append(batch.y.reshape(T, n, -1))
-            if self.layout == "labels":
-                labels.append(batch.labels.reshape(T, n))
-            if self.negatives == "derangement":
-                perms.append(random_cycles(T, n, gen))
-
-        def stack(parts: list[Tensor]) -> Tensor | None:
-            return torch.stack(parts, dim=1).to(self.device) if parts else None
-
-        return stack(xs), stack(ys), stack(labels), stack(perms)
+    ) -> batches.Block:
+        return batches.draw(
+            self.runs, gens, steps, n, layout=self.layout, negatives=self.negatives,
+            dtype=self.dtype, device=self.device, held_out=held_out,
+        )  # fmt: skip
 
     # -------------------------------------------------------------------------- forward
     def _duals(self, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
@@ -500,9 +252,8 @@ class _Stack(StackReadout):
             if progress is not None:
                 progress(steps[-1] + 1)
             if stop is not None and self._should_stop(stop, eval_steps, evals, steps[-1]):
-                log_steps, eval_steps = self._truncate(
-                    log_steps, eval_steps, train, evals, steps[-1]
-                )
+                log_steps = train.keep_trained(log_steps, steps[-1])
+                eval_steps = evals.keep_trained(eval_steps, steps[-1])
                 break
         wall = time.perf_counter() - self._t0
         return self._results(log_steps, eval_steps, train, evals, diverged_at, wall)
@@ -514,24 +265,12 @@ class _Stack(StackReadout):
             return False
         return bool(stop(done, evals.columns[schema.ESTIMATE][: len(done)].cpu().numpy()))
 
-    @staticmethod
-    def _truncate(
-        log_steps: list[int], eval_steps: list[int], train: Records, evals: Records, last: int
-    ) -> tuple[list[int], list[int]]:
-        """Drop the preallocated rows of steps never trained (training stopped after ``last``)."""
-        log_steps = [s for s in log_steps if s <= last]
-        eval_steps = [s for s in eval_steps if s <= last]
-        for records, n_rows in ((train, len(log_steps)), (evals, len(eval_steps))):
-            records.columns = {k: v[:n_rows] for k, v in records.columns.items()}
-            records.n_rows = n_rows
-        return log_steps, eval_steps
-
     def _block(
         self,
         steps: list[int],
-        data: tuple[Tensor, Tensor | None, Tensor | None, Tensor | None],
+        data: batches.Block,
         eval_in_block: list[int],
-        eval_data: tuple[Tensor, Tensor | None, Tensor | None, Tensor | None] | None,
+        eval_data: batches.Block | None,
         alive: Tensor,
         diverged_at: Tensor,
         forced: Tensor | None,
@@ -652,27 +391,19 @@ class _Stack(StackReadout):
             diverged_at.cpu().numpy(),
             layout=self.layout,
             n_steps=self.n_steps,
-            described=[self._described(run.spec) for run in self.runs],
+            described=[frames.described(self.critic, self.heads, run.spec) for run in self.runs],
             wall=wall,
         )
 
-    def _described(self, spec: Estimator) -> tuple[str, int]:
-        """The critic architecture and parameter count of a run (with its dual head, if any)."""
-        arch, n_params = self.critic.architecture, self.critic.n_parameters
-        head = self.heads.get(groups.head_of(spec))
-        if head is not None:
-            arch = f"{arch} + {head[1].architecture}"
-            n_params += head[1].n_parameters
-        return arch, n_params
-
 
 def train_stack(
-    configs: Sequence[RunConfig],
+    configs: Sequence[RunConfig | ResolvedRun],
     *,
     device: str | torch.device = "cpu",
     progress: Progress | None = None,
     tasks: Sequence[Task] | None = None,
     eval_tasks: Sequence[Task] | None = None,
+    estimators: Sequence[Estimator] | None = None,
     stop: StopRule | None = None,
     checkpoint: Checkpoint | None = None,
     resume_from: dict[str, Any] | None = None,
@@ -680,13 +411,19 @@ def train_stack(
     """Train every config in ``configs`` as one stacked computation; one result per config, in order.
 
     Args:
-        configs: runs sharing :func:`stack_key` (else ValueError naming the differing field).
+        configs: runs sharing :func:`~mibench.resolve.stack_key` (else ValueError naming the
+            differing field): configs, resolved (and checked) here by
+            :func:`mibench.resolve.resolve_run`, or :class:`~mibench.resolve.ResolvedRun`
+            records, trained as they are.
         device: where parameters, data blocks and records live ("cpu", "cuda", ...).
         progress: called with the number of steps done after every data block.
         tasks: optional task objects, one per config, used instead of building
             ``config.task``/``task_params`` from the registry (e.g. a user's data set).
         eval_tasks: optional tasks, one per config, that the held-out "eval" batches are drawn
             from (e.g. a held-out split); default: the training task. Dims must match.
+        estimators: optional estimator specs, one per config, used instead of the registry's
+            ``config.estimator`` (e.g. a user-written :class:`~mibench.interface.Estimator`,
+            trained without registering it); ``config.estimator_params`` apply on top.
         stop: optional early-stopping rule, called after every data block with the eval steps
             done so far and their eval estimates ``(n_done, R)``; True ends training there (every
             run of the stack stops; the frames end at the block's last step). Default: never.
@@ -698,12 +435,12 @@ def train_stack(
     Returns:
         ``RunResult`` per config, in the order given.
     """
-    configs = list(configs)
-    lone = len(configs) == 1
+    runs = resolve_runs(list(configs), tasks=tasks, estimators=estimators)
+    check_stack(runs, eval_tasks)
+    lone = len(runs) == 1
     if lone:  # trained as a stack of two copies of itself: see _LONE_RUN_COPIES
-        configs = configs * _LONE_RUN_COPIES
-        tasks = None if tasks is None else list(tasks) * _LONE_RUN_COPIES
+        runs = runs * _LONE_RUN_COPIES
         eval_tasks = None if eval_tasks is None else list(eval_tasks) * _LONE_RUN_COPIES
-    stack = _Stack(configs, torch.device(device), tasks=tasks, eval_tasks=eval_tasks)
+    stack = _Stack(runs, torch.device(device), eval_tasks=eval_tasks)
     results = stack.run(progress, stop, checkpoint, resume_from)
     return results[:1] if lone else results

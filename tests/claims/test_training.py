@@ -245,7 +245,12 @@ def test_training_claims_fail_on_a_trainer_where_flatnce_does_not_help() -> None
 
 
 def test_ess_scheduling_claim_with_an_injected_trainer() -> None:
-    def train(configs: Sequence[RunConfig], *, device: str, progress: Any) -> list[FakeResult]:
+    def train(
+        configs: Sequence[RunConfig], *, device: str, progress: Any, estimators: Any
+    ) -> list[FakeResult]:
+        # The scheduled FlatNCE is handed over as a spec (it is not registered).
+        assert [e.name for e in estimators] == [c.estimator for c in configs]
+        assert all("state" in e.needs for e in estimators)
         behaviour = _schedule_behaviour(printed_reaches=False)
         return [FakeResult(c, synthetic_frame(c, noise=0.005, **behaviour(c))) for c in configs]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,7 @@ import torch
 from mibench.estimators import get as get_estimator
 from mibench.estimators import registry as estimator_registry
 from mibench.interface import Batch, Estimator, RunConfig
+from mibench.resolve import resolve_runs
 from mibench.results import schema
 from mibench.tasks import registry as task_registry
 from mibench.tasks.gaussian import build_gaussian
@@ -165,9 +167,10 @@ class NanAfterTask:
 
 
 @pytest.fixture
-def nan_task(monkeypatch: pytest.MonkeyPatch) -> None:
+def nan_task() -> Iterator[None]:
     spec = task_registry.TaskSpec(name="nan_after", build=NanAfterTask, defaults={"start": 7})
-    monkeypatch.setitem(task_registry._REGISTRY, "nan_after", spec)
+    with task_registry.REGISTRY.registered(spec):
+        yield
 
 
 @pytest.mark.usefixtures("nan_task")
@@ -232,7 +235,7 @@ def test_diagnostics_are_computed_every_nth_train_row_and_equal_the_every_row_va
 
 def test_dtype_comes_from_the_config() -> None:
     for dtype, torch_dtype in (("float32", torch.float32), ("float64", torch.float64)):
-        stack = _Stack([_config(dtype=dtype, estimator="tuba")], torch.device("cpu"))
+        stack = _Stack(resolve_runs([_config(dtype=dtype, estimator="tuba")]), torch.device("cpu"))
         assert {leaf.dtype for leaf in stack.leaves} == {torch_dtype}
         x, _, _, _ = stack._draw(stack.data_gens, [0, 1], stack.K)
         assert x.dtype == torch_dtype and x.shape == (2, 1, 16, 3)
@@ -382,7 +385,7 @@ def _infonce_loss(scores: torch.Tensor, *, state: torch.Tensor, nan_from: float)
 
 
 @pytest.fixture
-def nan_value_estimator(monkeypatch: pytest.MonkeyPatch) -> None:
+def nan_value_estimator() -> Iterator[None]:
     """An estimator whose loss stays finite but whose value is NaN from step ``nan_from`` on.
 
     Its state counts steps (1 after step 0), so the value at step t is NaN when t + 1 > nan_from.
@@ -397,7 +400,8 @@ def nan_value_estimator(monkeypatch: pytest.MonkeyPatch) -> None:
         state_fn=_count_state,
         hyper={"nan_from": 6.0},
     )
-    monkeypatch.setitem(estimator_registry._REGISTRY, "nan_value", spec)
+    with estimator_registry.REGISTRY.registered(spec):
+        yield
 
 
 @pytest.mark.usefixtures("nan_value_estimator")
@@ -406,7 +410,7 @@ def test_estimate_only_divergence_replays_the_block_and_freezes_at_that_step(
 ) -> None:
     healthy = [_config(estimator="nwj"), _config(estimator="infonce", seed=1)]
     bad = _config(estimator="nan_value")
-    stack = _Stack([healthy[0], bad, healthy[1]], torch.device("cpu"))
+    stack = _Stack(resolve_runs([healthy[0], bad, healthy[1]]), torch.device("cpu"))
     row = next(i for i, run in enumerate(stack.runs) if run.config == bad)
     history: list[list[torch.Tensor]] = []
     step = stack.adam.step

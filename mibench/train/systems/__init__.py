@@ -10,8 +10,10 @@ as the ``system`` and ``k_eff`` columns). One module per system:
 * ``"moco"`` (:mod:`~mibench.train.systems.moco`): a momentum encoder and a queue of Q keys as the
   negatives, K_eff = Q + 1.
 
-Adding a system: a module here with a class that implements
-:class:`~mibench.train.systems.base.System` and is decorated with ``@register``, imported below.
+Adding a system: its :class:`~mibench.system_specs.SystemSpec` (name, parameters, compatibility;
+read by the planner without the trainer) in :mod:`mibench.system_specs`, and a module here with a
+class that names that spec, implements :class:`~mibench.train.systems.base.System` and is
+decorated with ``@register``, imported below.
 """
 
 from __future__ import annotations
@@ -24,7 +26,19 @@ import pandas as pd
 
 from mibench.interface import RunConfig
 from mibench.results.schema import K_EFF, SYSTEM, SYSTEM_PARAMS
+from mibench.system_specs import (
+    CLIP,
+    DEFAULT_MOMENTUM,
+    DEFAULT_QUEUE,
+    DEFAULT_SYSTEM,
+    INBATCH,
+    MOCO,
+    SystemSpec,
+    resolve_system_params,
+    system_compatibility,
+)
 from mibench.train.systems.base import (
+    REGISTRY,
     System,
     SystemInputs,
     build,
@@ -32,22 +46,11 @@ from mibench.train.systems.base import (
     k_eff,
     names,
     register,
-    resolve_system_params,
-    system_compatibility,
     wrap_estimator,
 )
-from mibench.train.systems.clip import CLIP, Clip, symmetric_estimator
-from mibench.train.systems.in_batch import INBATCH, InBatch
-from mibench.train.systems.moco import (
-    DEFAULT_MOMENTUM,
-    DEFAULT_QUEUE,
-    MOCO,
-    STREAM_QUEUE,
-    MoCo,
-    MomentumQueue,
-)
-
-DEFAULT_SYSTEM = INBATCH
+from mibench.train.systems.clip import Clip, symmetric_estimator
+from mibench.train.systems.in_batch import InBatch
+from mibench.train.systems.moco import STREAM_QUEUE, MoCo, MomentumQueue
 
 __all__ = [
     "CLIP",
@@ -56,6 +59,7 @@ __all__ = [
     "DEFAULT_SYSTEM",
     "INBATCH",
     "MOCO",
+    "REGISTRY",
     "STREAM_QUEUE",
     "Clip",
     "InBatch",
@@ -63,6 +67,7 @@ __all__ = [
     "MomentumQueue",
     "System",
     "SystemInputs",
+    "SystemSpec",
     "build",
     "get",
     "k_eff",

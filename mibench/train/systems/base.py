@@ -15,22 +15,27 @@ methods of :class:`System`:
 ``matrix_size(n)``            M: log M is the readout's ``log_k`` and the ceiling's argument
 ============================  ====================================================================
 
-and, before any stack exists (planner, estimator resolution, summary tables), the class methods
-``resolve_params``, ``compatibility``, ``wrap_estimator`` and ``k_eff``. A new system is one module
-that defines such a class and decorates it with :func:`register`, plus its test; the trainer is
-not touched. ``RunConfig.system`` names it; runs of one stack share it (it is in the stack key).
+and, before any stack exists (estimator presentation, summary tables), the class methods
+``wrap_estimator`` and ``k_eff``. What the planner must know of a system without the trainer (its
+name, parameters and their checks, which runs it applies to) is its
+:class:`~mibench.system_specs.SystemSpec`, declared in :mod:`mibench.system_specs`; the class names
+it as ``spec``. A new system is that spec plus one module here that defines such a class and
+decorates it with :func:`register`, plus its test; the trainer is not touched. ``RunConfig.system``
+names it; runs of one stack share it (it is in the stack key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import torch
 from torch import Tensor
 
-from mibench.interface import Estimator, RunConfig, Task, UnknownNameError, over_defaults
+from mibench.interface import Estimator, RunConfig, Task
+from mibench.registry import Registry
+from mibench.system_specs import SystemSpec
 
 
 @dataclass(frozen=True)
@@ -49,20 +54,9 @@ class SystemInputs:
 class System(Protocol):
     """One stack's contrastive system (see the module docstring for what each method is for)."""
 
-    name: ClassVar[str]
-    defaults: ClassVar[Mapping[str, Any]]  # its parameters and their defaults
+    spec: ClassVar[SystemSpec]  # name, parameters, compatibility (mibench.system_specs)
 
     def __init__(self, inputs: SystemInputs) -> None: ...
-
-    @classmethod
-    def resolve_params(cls, params: dict[str, Any]) -> dict[str, Any]:
-        """``params`` (defaults filled in, keys checked) validated; ValueError naming a bad value."""
-        ...
-
-    @classmethod
-    def compatibility(cls, config: RunConfig, spec: Estimator, critic_name: str) -> str | None:
-        """None when the system applies to the run's estimator and critic, else the reason."""
-        ...
 
     @classmethod
     def wrap_estimator(cls, spec: Estimator) -> Estimator:
@@ -90,46 +84,24 @@ class System(Protocol):
 
 
 SystemType = TypeVar("SystemType", bound=type)
-_SYSTEMS: dict[str, type[System]] = {}
+# Implementations by their spec's name, in registration order (inbatch, clip, moco).
+REGISTRY: Registry[type[System]] = Registry(
+    "system", key=lambda system: system.spec.name, sorted_names=False
+)
 
 
 def register(system: SystemType) -> SystemType:
-    """Class decorator: make ``system`` available as ``RunConfig.system = system.name``."""
-    if system.name in _SYSTEMS:
-        raise ValueError(f"system {system.name!r} is already registered")
-    _SYSTEMS[system.name] = system
-    return system
+    """Class decorator: make ``system`` available as ``RunConfig.system = system.spec.name``."""
+    return REGISTRY.register(system)  # type: ignore[return-value]
 
 
-def names() -> list[str]:
-    """The registered systems, in registration order."""
-    return list(_SYSTEMS)
-
-
-def get(name: str) -> type[System]:
-    """The system class registered as ``name``; UnknownNameError naming the valid ones."""
-    if name not in _SYSTEMS:
-        raise UnknownNameError("system", name, names())
-    return _SYSTEMS[name]
+get = REGISTRY.get  # the class registered as a name; UnknownNameError naming the valid ones
+names = REGISTRY.names
 
 
 def build(inputs: SystemInputs) -> System:
     """The system of the stack whose runs are ``inputs.configs`` (they share it)."""
     return get(inputs.configs[0].system)(inputs)
-
-
-def resolve_system_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` over the system's defaults, validated; unknown name or key names the valid ones."""
-    system = get(name)
-    return system.resolve_params(over_defaults("system", name, params, system.defaults))
-
-
-def system_compatibility(
-    config: RunConfig, spec: Estimator, critic_name: str | None = None
-) -> str | None:
-    """None when ``config``'s system applies to its estimator and critic, else the reason."""
-    critic_name = config.critic if critic_name is None else critic_name
-    return get(config.system).compatibility(config, spec, critic_name)
 
 
 def wrap_estimator(spec: Estimator, config: RunConfig) -> Estimator:
@@ -141,11 +113,3 @@ def k_eff(config: RunConfig, layout: str, batch: int) -> int:
     """Candidates per anchor of ``config``'s system for a readout of ``batch`` samples."""
     return get(config.system).k_eff(config, layout, batch)
 
-
-def pairs_offdiag_reason(name: str, config: RunConfig, spec: Estimator) -> str | None:
-    """Why a system that replaces the batch's pairs-layout scores cannot take this run (or None)."""
-    if spec.layout != "pairs":
-        return f"system {name!r} needs a pairs-layout estimator; {spec.name} is {spec.layout}"
-    if config.negatives != "offdiag":
-        return f"system {name!r} needs negatives = 'offdiag', got {config.negatives!r}"
-    return None

@@ -16,28 +16,18 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from mibench.interface import Estimator, RunConfig
+from mibench.interface import Estimator
 from mibench.results.schema import ESTIMATE_XY, ESTIMATE_YX
-from mibench.train.systems.base import pairs_offdiag_reason, register
+from mibench.system_specs import CLIP_SPEC, SystemSpec
+from mibench.train.systems.base import register
 from mibench.train.systems.in_batch import InBatch
-
-CLIP = "clip"
 
 
 @register
 class Clip(InBatch):
     """In-batch scores read by the symmetrised estimator (:func:`symmetric_estimator`)."""
 
-    name: ClassVar[str] = CLIP
-
-    @classmethod
-    def compatibility(cls, config: RunConfig, spec: Estimator, critic_name: str) -> str | None:
-        reason = pairs_offdiag_reason(cls.name, config, spec)
-        if reason is None and spec.needs:
-            return f"system 'clip' needs an estimator of the scores alone; {spec.name} needs " + (
-                ", ".join(sorted(spec.needs))
-            )
-        return reason
+    spec: ClassVar[SystemSpec] = CLIP_SPEC
 
     @classmethod
     def wrap_estimator(cls, spec: Estimator) -> Estimator:

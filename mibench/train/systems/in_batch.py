@@ -28,7 +28,6 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -36,30 +35,20 @@ from torch import Tensor
 
 from mibench.estimators import ess, infonce_value
 from mibench.interface import Estimator, RunConfig
+from mibench.system_specs import INBATCH_SPEC, SystemSpec
 from mibench.train.systems.base import SystemInputs, register
-
-INBATCH = "inbatch"
 
 
 @register
 class InBatch:
     """The batch's own scores: ``(R, K, K)`` (pairs, labels) or ``(R, 2N, 2N)`` (views)."""
 
-    name: ClassVar[str] = INBATCH
-    defaults: ClassVar[Mapping[str, Any]] = {}
+    spec: ClassVar[SystemSpec] = INBATCH_SPEC
 
     def __init__(self, inputs: SystemInputs) -> None:
         self.critic = inputs.critic
         self.layout = inputs.layout
         self.device = inputs.device
-
-    @classmethod
-    def resolve_params(cls, params: dict[str, Any]) -> dict[str, Any]:
-        return params
-
-    @classmethod
-    def compatibility(cls, config: RunConfig, spec: Estimator, critic_name: str) -> str | None:
-        return None
 
     @classmethod
     def wrap_estimator(cls, spec: Estimator) -> Estimator:

@@ -52,22 +52,11 @@ from mibench.critics.base import StackedMLP, l2_normalize
 from mibench.estimators.contrastive import bank_infonce_loss
 from mibench.estimators.diagnostics import bank_ess, bank_infonce_value
 from mibench.interface import Estimator, RunConfig, Task
+from mibench.system_specs import MOCO, MOCO_SPEC, SystemSpec, resolve_system_params
 from mibench.train import rng
-from mibench.train.systems.base import (
-    SystemInputs,
-    pairs_offdiag_reason,
-    register,
-    resolve_system_params,
-)
+from mibench.train.systems.base import SystemInputs, register
 from mibench.train.systems.in_batch import critic_embeddings
 
-MOCO = "moco"
-# He et al. 2020 (Sec. 3.2, Table 4): m = 0.999 works best; a queue of 4096 keys is their
-# smallest reported dictionary size for ImageNet-1M (Table 3 sweeps 256 ... 65536).
-DEFAULT_MOMENTUM = 0.999
-DEFAULT_QUEUE = 4096
-MOCO_CRITICS = ("encoder",)
-MOCO_ESTIMATORS = ("infonce",)
 STREAM_QUEUE = "moco-queue"
 
 
@@ -75,8 +64,7 @@ STREAM_QUEUE = "moco-queue"
 class MoCo:
     """The stack's :class:`MomentumQueue`, scored as ``(R, K, 1 + Q)`` bank logits."""
 
-    name: ClassVar[str] = MOCO
-    defaults: ClassVar[Mapping[str, Any]] = {"queue": DEFAULT_QUEUE, "momentum": DEFAULT_MOMENTUM}
+    spec: ClassVar[SystemSpec] = MOCO_SPEC
 
     def __init__(self, inputs: SystemInputs) -> None:
         self.critic = inputs.critic
@@ -89,33 +77,6 @@ class MoCo:
             dtype=inputs.dtype,
             device=inputs.device,
         )
-
-    @classmethod
-    def resolve_params(cls, params: dict[str, Any]) -> dict[str, Any]:
-        queue, momentum = params["queue"], params["momentum"]
-        if isinstance(queue, bool) or not isinstance(queue, int) or queue < 1:
-            raise ValueError(f"moco queue must be an integer >= 1, got {queue!r}")
-        number = isinstance(momentum, int | float) and not isinstance(momentum, bool)
-        if not number or not 0.0 <= momentum < 1.0:
-            raise ValueError(f"moco momentum must be a number in [0, 1), got {momentum!r}")
-        return {**params, "momentum": float(momentum)}
-
-    @classmethod
-    def compatibility(cls, config: RunConfig, spec: Estimator, critic_name: str) -> str | None:
-        reason = pairs_offdiag_reason(cls.name, config, spec)
-        if reason is not None:
-            return reason
-        if spec.name not in MOCO_ESTIMATORS:
-            return f"system 'moco' trains InfoNCE over its queue; got estimator {spec.name!r}"
-        if critic_name not in MOCO_CRITICS:
-            return (
-                f"system 'moco' needs the shared-encoder critic ({', '.join(MOCO_CRITICS)}) whose "
-                f"momentum copy encodes the keys; got {critic_name!r}"
-            )
-        queue = _params(config)["queue"]
-        if queue < config.batch_size:
-            return f"moco queue ({queue}) must hold at least one batch (K = {config.batch_size})"
-        return None
 
     @classmethod
     def wrap_estimator(cls, spec: Estimator) -> Estimator:
