@@ -18,6 +18,12 @@ from collections.abc import Iterable
 from mibench.interface import RunConfig
 
 REFERENCE_MATRIX = 128
+# A stack holds at most this many score entries (R x M x M) per K x K tensor of its step: 8 runs
+# at K = 512, 32 at K = 256, 128 at K = 128. Larger stacks of large matrices run slower per run:
+# measured on one core, batch_sweep's estimators at K = 512, 186 / 159 / 144 run-steps per
+# CPU-second for R = 9 / 18 / 36 (tensors past glibc's 32 MiB mmap ceiling are mapped and
+# page-faulted afresh on every allocation, and none of them stay in cache).
+MAX_STACK_SCORE_ELEMENTS = 2**21
 
 
 def matrix_size(config: RunConfig) -> int:
@@ -37,3 +43,8 @@ def run_step_cost(config: RunConfig) -> float:
 def work(configs: Iterable[RunConfig]) -> float:
     """Relative cost of training ``configs`` to the end: run-steps weighted by their step cost."""
     return sum(c.n_steps * run_step_cost(c) for c in configs)
+
+
+def max_stack_runs(config: RunConfig) -> int:
+    """Most runs one stack of ``config``'s shapes should hold (at least 2)."""
+    return max(2, MAX_STACK_SCORE_ELEMENTS // matrix_size(config) ** 2)

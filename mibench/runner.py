@@ -136,7 +136,8 @@ def make_stacks(
 ) -> list[list[RunConfig]]:
     """Group configs that may share one stacked computation; the costliest stacks first.
 
-    Each group is cut into equal parts of at most ``max_stack`` runs; with ``workers > 1`` a group
+    Each group is cut into equal parts of at most ``max_stack`` runs (fewer for large score
+    matrices: :func:`mibench.cost.max_stack_runs`); with ``workers > 1`` a group
     whose work (:func:`mibench.cost.work`: run-steps weighted by their K-dependent step cost)
     exceeds a worker's fair share (all work / workers) is also cut into that many parts, so that no
     worker is left with one big stack while the others idle (a plan of 8 equal runs on 4 workers
@@ -152,7 +153,7 @@ def make_stacks(
     share = cost.work(configs) / max(1, workers)
     stacks = []
     for members in groups.values():
-        parts = math.ceil(len(members) / max_stack)
+        parts = math.ceil(len(members) / min(max_stack, cost.max_stack_runs(members[0])))
         if workers > 1:
             parts = max(parts, min(len(members), math.ceil(cost.work(members) / share - 1e-9)))
         size = math.ceil(len(members) / parts)

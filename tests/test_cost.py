@@ -27,3 +27,8 @@ def test_work_weights_run_steps_by_their_cost():
     small, large = config(batch_size=128, n_steps=10), config(batch_size=512, n_steps=3)
     assert cost.work([small, large]) == pytest.approx(10 * 2.0 + 3 * 17.0)
     assert cost.work([]) == 0
+
+
+@pytest.mark.parametrize(("batch_size", "runs"), [(64, 512), (128, 128), (256, 32), (512, 8), (4096, 2)])
+def test_large_matrices_make_small_stacks(batch_size, runs):
+    assert cost.max_stack_runs(config(batch_size=batch_size)) == runs

@@ -34,8 +34,6 @@ UNMIRRORED: dict[str, str] = {
     "training results in tests/train/test_stack.py",
     "mibench/plots/layout.py": "figure and legend placement (plotting glue); every figure test "
     "in tests/plots/ draws through it and checks the saved PNG",
-    "mibench/comparison.py": "the truth-comparison console table, tested in "
-    "tests/train/test_sample_runs.py (issue 15 moves console rendering into one module)",
 }
 
 # Folders of tests about several modules together (they mirror no single module).

@@ -283,6 +283,13 @@ def test_large_k_groups_are_split_by_their_cost(tmp_path, trainer, suite_file):
     assert cost.work(stacks[0]) == pytest.approx(4 * 40 * (1 + 4**2))
 
 
+def test_large_score_matrices_make_small_stacks(tmp_path, trainer, suite_file):
+    prepared = runner.prepare(suite_file, out=tmp_path,
+                              overrides=Overrides(batch_sizes=(1024,)))  # fmt: skip
+    configs = runner.pending_configs(prepared)  # 8 runs at K = 1024: at most 2 per stack
+    assert [len(s) for s in runner.make_stacks(configs, workers=1)] == [2, 2, 2, 2]
+
+
 def test_workers_by_default_only_for_large_plans(tmp_path, trainer, suite_file, monkeypatch):
     import os
 
