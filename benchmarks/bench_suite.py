@@ -51,6 +51,7 @@ import bench_runner
 
 from mibench import runner
 from mibench.interface import RunConfig
+from mibench.resolve import stack_key
 from mibench.suite import Overrides, load_suite, plan
 from mibench.train import stack as stack_module
 from mibench.train import train_stack
@@ -139,9 +140,15 @@ def readout_share(batch_size: int, steps: int, log_every: int | None = None) -> 
         dataclasses.replace(c, eval_every=10 * steps, log_every=log_every or c.log_every)
         for c in configs
     ]
+    # The FlatNCE family trains its own (cosine) critic: one stack per stack key, times summed.
+    groups: dict[tuple[object, ...], list[RunConfig]] = {}
+    for config in configs:
+        groups.setdefault(stack_key(config), []).append(config)
+    wall = 0.0
     with ReadoutTimer() as timer:
-        results = train_stack(configs)
-    return timer.seconds / results[0].wall_time_s, configs[0].log_every
+        for members in groups.values():
+            wall += train_stack(members)[0].wall_time_s
+    return timer.seconds / wall, configs[0].log_every
 
 
 def median(values: Sequence[float]) -> float:

@@ -2,9 +2,9 @@ r"""mibench against the BMI benchmark's own neural estimators on the correlated 
 
 Run (not part of CI; BMI needs JAX, kept in its own virtual environment)::
 
-    python3 -m venv /work/bmi-venv
-    /work/bmi-venv/bin/pip install "benchmark-mi==0.1.3" "jax==0.4.33" "jaxlib==0.4.33"
-    python benchmarks/bench_vs_bmi.py --bmi-python /work/bmi-venv/bin/python
+    python3 -m venv <bmi-venv>
+    <bmi-venv>/bin/pip install "benchmark-mi==0.1.3" "jax==0.4.33" "jaxlib==0.4.33"
+    python benchmarks/bench_vs_bmi.py --bmi-python <bmi-venv>/bin/python
 
 (the ``compare`` extra of pyproject.toml pins the same versions). Tasks: x ~ N(0, I_d),
 y = rho x + sqrt(1 - rho^2) eps with I = -d/2 log(1 - rho^2) nats, d in {5, 20}, I in {1, 5}.
