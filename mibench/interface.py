@@ -267,7 +267,7 @@ class RunConfig:
     log_every: int = 1
     suite: str = "adhoc"
     device: str = "cpu"
-    # Contrastive system (mibench.train.systems): "inbatch" (the batch's own score matrix), "clip"
+    # Contrastive system (mibench.systems): "inbatch" (the batch's own score matrix), "clip"
     # (both directions) or "moco" (momentum encoder + queue), and its parameters.
     system: str = "inbatch"
     system_params: Params = ()

@@ -7,7 +7,7 @@ stand for: the estimator spec (its ``estimator_params`` applied), the task and t
 settings, and whether estimator, task, critic and contrastive system fit together
 (:func:`compatibility`, from what the specs declare: the estimator's ``layout``, ``needs``,
 ``dual_of`` and ``score_kind``, the critic's ``layouts``, ``same_dims`` and ``score_kind``, the
-system's rules in :mod:`mibench.system_specs`). Nothing here imports the trainer or builds a critic,
+system's rules in :mod:`mibench.systems`). Nothing here imports the trainer or builds a critic,
 so the planner can ask every question before anything trains.
 
 Runs that share a :func:`stack_key` train as one stack: :func:`check_stack` checks that they can,
@@ -31,7 +31,7 @@ import torch
 
 from mibench import critics as critic_registry
 from mibench import estimators as estimator_registry
-from mibench import system_specs
+from mibench import systems
 from mibench import tasks as task_registry
 from mibench.critics import CriticSpec
 from mibench.interface import Estimator, RunConfig, SampleEstimator, Task
@@ -255,7 +255,7 @@ def check_run(run: ResolvedRun) -> None:
     _check_settings(config)
     reason = compatibility(spec, run.task, run.critic)
     if reason is None and isinstance(spec, Estimator):
-        reason = system_specs.system_compatibility(config, spec)
+        reason = systems.system_compatibility(config, spec)
     if reason is not None:
         raise ValueError(reason)
     if config.negatives == "derangement" and spec.layout != "pairs":

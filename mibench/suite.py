@@ -354,7 +354,7 @@ def check_systems(where: str, value: Any) -> tuple[SystemEntry, ...]:
 
 def expand_system_params(where: str, entry: SystemEntry) -> list[dict[str, Any]]:
     """Every parameter combination of one system entry over its defaults, each validated."""
-    from mibench import system_specs
+    from mibench import systems
 
     axes = [
         [(k, v) for v in (value if _is_sequence(value) else [value])]
@@ -363,7 +363,7 @@ def expand_system_params(where: str, entry: SystemEntry) -> list[dict[str, Any]]
     combos = []
     for combo in product(*axes):
         try:
-            combos.append(system_specs.resolve_system_params(entry.name, dict(combo)))
+            combos.append(systems.resolve_system_params(entry.name, dict(combo)))
         except ValueError as error:
             raise _fail(where, str(error)) from None
     return combos
@@ -808,7 +808,7 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
 
     Raises SuiteError (one line) on any invalid input; builds no files.
     """
-    from mibench import critics, estimators, resolve, system_specs
+    from mibench import critics, estimators, resolve, systems
     from mibench import tasks as task_registry
 
     if overrides is not None:
@@ -908,7 +908,7 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                     system_params=system_params if system != "inbatch" else {},
                 )
                 resolved = resolve.resolve_estimator(config, spec)
-                system_reason = system_specs.system_compatibility(config, resolved)
+                system_reason = systems.system_compatibility(config, resolved)
                 if system_reason is not None:
                     key = (name, entry.name, critic_name, system_reason)
                     skipped.setdefault(key, Skipped(name, entry.name, critic_name, system_reason))

@@ -30,7 +30,7 @@ Per-step columns (written by the trainer, one Parquet file per run):
 ==================  =========================================================================
 
 Estimator extras (e.g. ``f_value``, ``true_f_mi``) are added as further float columns, and
-every run's frame ends with the columns of its contrastive system (:mod:`mibench.train.systems`)
+every run's frame ends with the columns of its contrastive system (:mod:`mibench.systems`)
 and of the embedding readout (where the critic embeds):
 
 ========================  ===================================================================

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mibench.train.systems.in_batch import random_cycles
+from mibench.systems.in_batch import random_cycles
 
 #: ``(x, y, labels, perm)``, each ``(T, R, n, ...)`` (None where the layout has no such part).
 Block = tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]

@@ -1,6 +1,6 @@
 r"""Readouts of the critic's embeddings: alignment/uniformity and the estimate before the head.
 
-The system's :meth:`~mibench.train.systems.base.System.embeddings` says which embeddings the last
+The system's :meth:`~mibench.systems.base.System.embeddings` says which embeddings the last
 forward pass produced; these functions turn them into per-run float64 columns.
 
 References:

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mibench import systems
 from mibench.interface import RunConfig, Task
 from mibench.resolve import head_of
 from mibench.results import schema
-from mibench.train import systems
 from mibench.train.record import RunResult
 
 _TRAIN_METRICS = (schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM)

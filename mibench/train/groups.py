@@ -15,10 +15,10 @@ import torch
 from torch import Tensor
 
 from mibench import critics as critic_registry
+from mibench import rng
 from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
 from mibench.interface import Estimator, RunConfig
 from mibench.resolve import head_of  # runs come in stack order: mibench.resolve.stack_runs
-from mibench.train import rng
 
 
 @dataclass

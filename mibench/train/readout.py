@@ -32,11 +32,11 @@ import torch
 from torch import Tensor
 
 from mibench.results import schema
+from mibench.systems import System
 from mibench.train import trees
 from mibench.train.buffers import Pending, Records
 from mibench.train.embeddings import embedding_diagnostics, representation_readout
 from mibench.train.groups import Group
-from mibench.train.systems import System
 
 NEVER = 2**62  # "no bad estimate" sentinel for first-bad-step minima
 

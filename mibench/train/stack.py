@@ -15,7 +15,7 @@ puts a stack's runs in order). Nothing mixes runs, so run r's numbers are those 
 
 Negatives (``config.negatives``: ``"offdiag"``, the full K x K matrix, or ``"derangement"``,
 one shuffled partner per row) and what the estimator sees under each contrastive system (in-batch,
-CLIP, MoCo) are the system's business: :mod:`mibench.train.systems`.
+CLIP, MoCo) are the system's business: :mod:`mibench.systems`.
 
 Divergence: a run whose loss, gradient norm or (at logged steps) estimate is NaN/Inf at step t is
 frozen from t on: the fused Adam kernel skips its update (p, m, v and the estimator state stay bit
@@ -43,10 +43,11 @@ import torch
 from torch import Tensor
 
 from mibench import critics as critic_registry
+from mibench import rng, systems
 from mibench.interface import Estimator, RunConfig, Task
 from mibench.resolve import ResolvedRun, check_stack, resolve_runs, stack_runs, task_entropy_y
 from mibench.results import schema
-from mibench.train import batches, frames, groups, rng, snapshots, systems, trees
+from mibench.train import batches, frames, groups, snapshots, trees
 from mibench.train.adam import StackedAdam
 from mibench.train.buffers import Pending, Records
 from mibench.train.readout import NEVER, StackReadout

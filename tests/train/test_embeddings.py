@@ -7,12 +7,12 @@ import math
 import numpy as np
 import torch
 
-from mibench import critics, estimators
+from mibench import critics, estimators, rng
 from mibench.interface import RunConfig
 from mibench.results import schema
-from mibench.train import rng, train_stack
+from mibench.train import train_stack
 from mibench.train.embeddings import representation_readout
-from tests.train.systems._system_helpers import (
+from tests.systems._system_helpers import (
     ENCODER,
 )
 

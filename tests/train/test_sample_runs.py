@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from mibench import estimators, runner, tasks
+from mibench import estimators, rng, runner, tasks
 from mibench.results import schema, store
 from mibench.suite import SuiteError, load_suite, plan
-from mibench.train import rng, sample_runs
+from mibench.train import sample_runs
 
 SUITE = """
 [suite]

@@ -17,11 +17,11 @@ from mibench.estimators import registry as estimator_registry
 from mibench.interface import Batch, Estimator, RunConfig
 from mibench.resolve import resolve_runs
 from mibench.results import schema
+from mibench.systems.in_batch import derangement_scores, random_cycles
 from mibench.tasks import registry as task_registry
 from mibench.tasks.gaussian import build_gaussian
 from mibench.train import build_task, compatibility, default_critic_for, stack_key, train_stack
 from mibench.train.stack import DIAGNOSTICS_EVERY, _Stack
-from mibench.train.systems.in_batch import derangement_scores, random_cycles
 
 SMALL_CRITIC = {"hidden": (16,), "embed_dim": 8}
 METRICS = [schema.ESTIMATE, schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.GRAD_NORM]

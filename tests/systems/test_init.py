@@ -1,4 +1,4 @@
-"""The systems package (mibench.train.systems): the summary's system columns."""
+"""The systems package (mibench.systems): the summary's system columns."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import math
 
 import pytest
 
+from mibench import systems
 from mibench.interface import RunConfig
 from mibench.results import schema
-from mibench.train import systems, train_stack
-from tests.train.systems._system_helpers import (
+from mibench.train import train_stack
+from tests.systems._system_helpers import (
     moco_config,
 )
 

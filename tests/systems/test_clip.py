@@ -1,4 +1,4 @@
-"""CLIP's symmetric system (mibench.train.systems.clip): both directions, averaged."""
+"""CLIP's symmetric system (mibench.systems.clip): both directions, averaged."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from mibench import critics, estimators
+from mibench import critics, estimators, rng
 from mibench.interface import RunConfig
 from mibench.results import schema
-from mibench.train import rng, systems, train_stack
-from tests.train.systems._system_helpers import (
+from mibench.systems.clip import symmetric_estimator
+from mibench.train import train_stack
+from tests.systems._system_helpers import (
     ENCODER,
+    system_reason,
 )
 
 COMMON = {"task": "gaussian", "task_params": {"dim": 3, "mi": 1.0}, "critic": "encoder",
@@ -31,7 +33,7 @@ def _row_infonce(scores: np.ndarray) -> float:
 
 def test_clip_directions_loop_reference_and_mean() -> None:
     scores = torch.randn(2, 6, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    spec = systems.symmetric_estimator(estimators.get("infonce"))
+    spec = symmetric_estimator(estimators.get("infonce"))
     extras = spec.extras(scores)
     for r in range(2):
         s = scores[r].numpy()
@@ -58,7 +60,7 @@ def test_clip_directions_agree_on_a_symmetric_critic() -> None:
     )
     u = torch.randn(1, 7, 3, generator=torch.Generator().manual_seed(4))
     scores = critic.scores(u, u).detach().double()
-    extras = systems.symmetric_estimator(estimators.get("infonce")).extras(scores)
+    extras = symmetric_estimator(estimators.get("infonce")).extras(scores)
     assert torch.allclose(extras[schema.ESTIMATE_XY], extras[schema.ESTIMATE_YX], rtol=1e-12)
 
 
@@ -69,3 +71,13 @@ def test_trainer_records_system_columns_for_clip() -> None:
     np.testing.assert_allclose(
         frame["estimate"], 0.5 * (frame[schema.ESTIMATE_XY] + frame[schema.ESTIMATE_YX])
     )
+
+
+def test_clip_applies_to_pairs_layout_estimators_of_the_scores_alone() -> None:
+    def clip(estimator: str = "infonce", **extra: object) -> RunConfig:
+        return RunConfig.make(estimator=estimator, system="clip", **{**COMMON, **extra})
+
+    assert system_reason(clip()) is None
+    assert "needs a pairs-layout estimator; ntxent is views" in system_reason(clip("ntxent"))
+    assert "needs negatives = 'offdiag'" in system_reason(clip(negatives="derangement"))
+    assert "of the scores alone; ba needs entropy_y" in system_reason(clip("ba"))

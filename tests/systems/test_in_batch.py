@@ -1,4 +1,4 @@
-"""The in-batch system (mibench.train.systems.in_batch): SimCLR/NT-Xent on the batch's own scores."""
+"""The in-batch system (mibench.systems.in_batch): SimCLR/NT-Xent on the batch's own scores."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from mibench import estimators
 from mibench.interface import RunConfig
 from mibench.results import schema
 from mibench.train import train_stack
-from tests.train.systems._system_helpers import (
+from tests.systems._system_helpers import (
     ENCODER,
     assert_diagnostics_on_their_rows,
 )

@@ -1,4 +1,4 @@
-"""MoCo (mibench.train.systems.moco): momentum encoder, key queue, bank InfoNCE readings."""
+"""MoCo (mibench.systems.moco): momentum encoder, key queue, bank InfoNCE readings."""
 
 from __future__ import annotations
 
@@ -8,21 +8,29 @@ import numpy as np
 import pytest
 import torch
 
-from mibench import critics, estimators, tasks
+from mibench import critics, estimators, rng, systems, tasks
 from mibench.estimators.contrastive import bank_infonce_loss
 from mibench.estimators.diagnostics import bank_ess, bank_infonce_value
 from mibench.interface import RunConfig
 from mibench.results import schema
-from mibench.train import rng, systems, train_stack
-from tests.train.systems._system_helpers import (
+from mibench.systems.moco import (
+    DEFAULT_MOMENTUM,
+    DEFAULT_QUEUE,
+    STREAM_QUEUE,
+    MoCo,
+    MomentumQueue,
+)
+from mibench.train import train_stack
+from tests.systems._system_helpers import (
     ENCODER,
     assert_diagnostics_on_their_rows,
     draw,
     moco_config,
+    system_reason,
 )
 
 
-def _moco(configs: list[RunConfig]) -> tuple[critics.Critic, systems.MomentumQueue, list]:
+def _moco(configs: list[RunConfig]) -> tuple[critics.Critic, MomentumQueue, list]:
     built = [tasks.build(c.task, **c.kwargs("task")) for c in configs]
     critic = critics.build(
         "encoder",
@@ -32,11 +40,11 @@ def _moco(configs: list[RunConfig]) -> tuple[critics.Critic, systems.MomentumQue
         dtype=torch.float64,
         params=ENCODER,
     )
-    queue = systems.MomentumQueue(
+    queue = MomentumQueue(
         critic,
         configs,
         built,
-        generators=[rng.generator(c, systems.STREAM_QUEUE) for c in configs],
+        generators=[rng.generator(c, STREAM_QUEUE) for c in configs],
         dtype=torch.float64,
         device=torch.device("cpu"),
     )
@@ -56,7 +64,7 @@ def test_moco_system_reads_its_logits_with_the_estimators_bank_functions() -> No
         critic, configs, built, "pairs", "offdiag", torch.float64, torch.device("cpu")
     )
     moco = systems.build(inputs)
-    assert isinstance(moco, systems.MoCo) and moco.matrix_size(4) == 9
+    assert isinstance(moco, MoCo) and moco.matrix_size(4) == 9
     x, y = (torch.cat(parts) for parts in zip(*[draw(t, 4, 7) for t in built], strict=True))
     logits = moco.scores(x, y, None, torch.eye(4, dtype=torch.bool)).detach()
     assert logits.shape == (2, 4, 9)
@@ -152,3 +160,42 @@ def test_moco_in_the_trainer_stacked_equals_looped_and_records_k_eff() -> None:
     np.testing.assert_allclose(frame["ceiling"], math.log(9))
     assert (frame["estimate"] <= math.log(9) + 1e-12).all()
     assert_diagnostics_on_their_rows(frame, [schema.ALIGN, schema.UNIF])
+
+
+def test_moco_params_are_checked_and_normalised() -> None:
+    assert systems.resolve_system_params("moco", {}) == {
+        "queue": DEFAULT_QUEUE,
+        "momentum": DEFAULT_MOMENTUM,
+    }
+    # momentum normalised to a float (so 0 and 0.0 are one cell), queue kept as given
+    assert systems.resolve_system_params("moco", {"queue": 16, "momentum": 0}) == {
+        "queue": 16,
+        "momentum": 0.0,
+    }
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        systems.resolve_system_params("moco", {"momentum": 1.0})
+    for queue in (0, 2.5, True):
+        with pytest.raises(ValueError, match="queue must be an integer >= 1"):
+            systems.resolve_system_params("moco", {"queue": queue})
+
+
+def _moco_run(queue: int, **overrides: object) -> RunConfig:
+    base: dict[str, object] = {"estimator": "infonce", "task": "gaussian",
+                               "task_params": {"dim": 3, "mi": 1.0}, "critic": "encoder",
+                               "batch_size": 8, "system": "moco",
+                               "system_params": {"queue": queue, "momentum": 0.9}}  # fmt: skip
+    return RunConfig.make(**{**base, **overrides})
+
+
+def test_moco_applies_to_infonce_with_the_shared_encoder_and_a_queue_of_a_batch() -> None:
+    assert system_reason(_moco_run(16)) is None
+    assert "trains InfoNCE over its queue; got estimator 'nwj'" in system_reason(
+        _moco_run(16, estimator="nwj")
+    )
+    assert "needs a pairs-layout estimator; ntxent is views" in system_reason(
+        _moco_run(16, estimator="ntxent")
+    )
+    assert "shared-encoder critic (encoder)" in system_reason(_moco_run(16), critic="separable")
+    assert "shared-encoder critic" in system_reason(_moco_run(16, critic="separable"))  # config's
+    assert system_reason(_moco_run(8)) is None  # Q = K: one batch fits
+    assert "moco queue (4) must hold at least one batch (K = 8)" in system_reason(_moco_run(4))

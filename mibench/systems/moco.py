@@ -2,8 +2,9 @@ r"""MoCo: a queue of the last Q key embeddings, produced by a momentum (EMA) cop
 serves as the negatives (He et al. 2020; seed 001, "MoCo").
 
 Each query x_i is scored against its own key and the Q queued keys, so K_eff = Q + 1 and the
-InfoNCE ceiling is log(Q + 1), independent of the batch size. Parameters ``queue`` (Q ≥ K) and
-``momentum`` (m in [0, 1), default 0.999).
+InfoNCE ceiling is log(Q + 1), independent of the batch size. Parameters ``queue`` (Q ≥ K,
+default 4096) and ``momentum`` (m in [0, 1), default 0.999; [3] Sec. 3.2, Tables 3-4). Applies to
+``infonce`` with the ``encoder`` critic and ``offdiag`` negatives.
 
 MoCo in the stacked trainer (runs of a stack in lock-step; nothing mixes runs):
 
@@ -48,16 +49,69 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from mibench import rng
 from mibench.critics.base import StackedMLP, l2_normalize
 from mibench.estimators.contrastive import bank_infonce_loss
 from mibench.estimators.diagnostics import bank_ess, bank_infonce_value
 from mibench.interface import Estimator, RunConfig, Task
-from mibench.system_specs import MOCO, MOCO_SPEC, SystemSpec, resolve_system_params
-from mibench.train import rng
-from mibench.train.systems.base import SystemInputs, register
-from mibench.train.systems.in_batch import critic_embeddings
+from mibench.systems.base import (
+    SystemInputs,
+    SystemSpec,
+    pairs_offdiag_reason,
+    register,
+    resolve_system_params,
+)
+from mibench.systems.in_batch import critic_embeddings
 
+MOCO = "moco"
+# He et al. 2020 (Sec. 3.2, Table 4): m = 0.999 works best; a queue of 4096 keys is their
+# smallest reported dictionary size for ImageNet-1M (Table 3 sweeps 256 ... 65536).
+DEFAULT_MOMENTUM = 0.999
+DEFAULT_QUEUE = 4096
+MOCO_CRITICS = ("encoder",)
+MOCO_ESTIMATORS = ("infonce",)
 STREAM_QUEUE = "moco-queue"
+
+
+def _params(config: RunConfig) -> dict[str, Any]:
+    """The run's queue and momentum over the defaults, checked."""
+    return resolve_system_params(MOCO, config.kwargs("system"))
+
+
+def _moco_check(params: dict[str, Any]) -> dict[str, Any]:
+    queue, momentum = params["queue"], params["momentum"]
+    if isinstance(queue, bool) or not isinstance(queue, int) or queue < 1:
+        raise ValueError(f"moco queue must be an integer >= 1, got {queue!r}")
+    number = isinstance(momentum, int | float) and not isinstance(momentum, bool)
+    if not number or not 0.0 <= momentum < 1.0:
+        raise ValueError(f"moco momentum must be a number in [0, 1), got {momentum!r}")
+    return {**params, "momentum": float(momentum)}
+
+
+def _moco_compatibility(config: RunConfig, spec: Estimator, critic_name: str) -> str | None:
+    reason = pairs_offdiag_reason(MOCO, config, spec)
+    if reason is not None:
+        return reason
+    if spec.name not in MOCO_ESTIMATORS:
+        return f"system 'moco' trains InfoNCE over its queue; got estimator {spec.name!r}"
+    if critic_name not in MOCO_CRITICS:
+        return (
+            f"system 'moco' needs the shared-encoder critic ({', '.join(MOCO_CRITICS)}) whose "
+            f"momentum copy encodes the keys; got {critic_name!r}"
+        )
+    queue = _params(config)["queue"]
+    if queue < config.batch_size:
+        return f"moco queue ({queue}) must hold at least one batch (K = {config.batch_size})"
+    return None
+
+
+MOCO_SPEC = SystemSpec(
+    MOCO,
+    defaults={"queue": DEFAULT_QUEUE, "momentum": DEFAULT_MOMENTUM},
+    check=_moco_check,
+    compatibility=_moco_compatibility,
+    description="a momentum encoder and a queue of Q keys as the negatives (K_eff = Q + 1)",
+)
 
 
 @register
@@ -118,10 +172,6 @@ class MoCo:
 
     def load(self, state: Mapping[str, Any]) -> None:
         self.queue.load(state)
-
-
-def _params(config: RunConfig) -> dict[str, Any]:
-    return resolve_system_params(MOCO, config.kwargs("system"))
 
 
 class MomentumQueue:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import torch
 
+from mibench import rng
 from mibench.interface import RunConfig
-from mibench.train import rng
 
 
 def test_streams_are_reproducible_and_distinct() -> None:

@@ -2,6 +2,7 @@ r"""CLIP's symmetric system: the estimator is applied to S (x→y) and to Sᵀ (
 
 Anchor x_i with candidates y_j, and anchor y_j with candidates x_i; each direction is also
 recorded (``estimate_xy``, ``estimate_yx``). Scores, diagnostics and state are in-batch ones.
+No parameters; applies to pairs-layout estimators of the scores alone with ``offdiag`` negatives.
 
 References:
     [1] Seed 001, contrastive-learning notes: SimCLR, MoCo, CLIP.
@@ -16,11 +17,30 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from mibench.interface import Estimator
+from mibench.interface import Estimator, RunConfig
 from mibench.results.schema import ESTIMATE_XY, ESTIMATE_YX
-from mibench.system_specs import CLIP_SPEC, SystemSpec
-from mibench.train.systems.base import register
-from mibench.train.systems.in_batch import InBatch
+from mibench.systems.base import SystemSpec, pairs_offdiag_reason, register
+from mibench.systems.in_batch import InBatch
+
+CLIP = "clip"
+
+
+def _clip_compatibility(config: RunConfig, spec: Estimator, critic_name: str) -> str | None:
+    """Pairs layout, offdiag negatives, and an estimator of the scores alone (the symmetric form
+    transposes the scores, not the other inputs an estimator ``needs``: dual head, entropy)."""
+    reason = pairs_offdiag_reason(CLIP, config, spec)
+    if reason is None and spec.needs:
+        return f"system 'clip' needs an estimator of the scores alone; {spec.name} needs " + (
+            ", ".join(sorted(spec.needs))
+        )
+    return reason
+
+
+CLIP_SPEC = SystemSpec(
+    CLIP,
+    compatibility=_clip_compatibility,
+    description="symmetric InfoNCE: the estimator of S and of S^T, averaged",
+)
 
 
 @register

@@ -1,4 +1,4 @@
-"""Shared helpers of the contrastive-system tests (tests/train/systems/)."""
+"""Shared helpers of the contrastive-system tests (tests/systems/)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mibench import estimators, systems
 from mibench.interface import RunConfig
 
 ENCODER = {"hidden": [8], "embed_dim": 4, "tau": 0.5, "activation": "relu"}
@@ -43,3 +44,9 @@ def assert_diagnostics_on_their_rows(frame: pd.DataFrame, columns: list[str]) ->
     diagnosed = (rows % DIAGNOSTICS_EVERY == 0) | (rows == len(train) - 1)
     assert np.isfinite(evals).all() and np.isfinite(train[diagnosed]).all()
     assert np.isnan(train[~diagnosed]).all()
+
+
+def system_reason(config: RunConfig, critic: str | None = None) -> str | None:
+    """Why ``config``'s system does not apply to its estimator (and ``critic``), as the planner
+    reads it; None when it applies."""
+    return systems.system_compatibility(config, estimators.get(config.estimator), critic)

@@ -1,4 +1,5 @@
-r"""The in-batch system (the default): the estimator sees the batch's own score matrix.
+r"""The in-batch system (the default, ``"inbatch"``): the estimator sees the batch's own score
+matrix. It applies to every run and has no parameters.
 
 With the ``ntxent`` estimator (views layout, shared encoder) this *is* SimCLR: 2N − 1 candidates
 per anchor, ceiling log(2N − 1) (guide, seed 000, Eq. 9–10). Nothing persists between steps.
@@ -35,8 +36,11 @@ from torch import Tensor
 
 from mibench.estimators import ess, infonce_value
 from mibench.interface import Estimator, RunConfig
-from mibench.system_specs import INBATCH_SPEC, SystemSpec
-from mibench.train.systems.base import SystemInputs, register
+from mibench.systems.base import DEFAULT_SYSTEM, SystemInputs, SystemSpec, register
+
+INBATCH = DEFAULT_SYSTEM  # "inbatch"
+# Applies to every run: every estimator reads the batch's own scores.
+INBATCH_SPEC = SystemSpec(INBATCH, description="the batch's own score matrix (with ntxent: SimCLR)")
 
 
 @register
