@@ -4,7 +4,7 @@ The data flow of DESIGN.md, one direction::
 
     suite file --prepare()--> Plan (validated cells; nothing written yet)
       --execute()--> pending cells (finished ones skipped unless force)
-      --group by (device, train.stack_key)--> stacks --jobs.train_job--> finished runs
+      --group by (device, resolve.stack_key)--> stacks --jobs.train_job--> finished runs
          (in this process, or as Dask tasks: see mibench.executor)
       --store.write_run (atomic, in this process, as soon as each stack ends)--> runs/<run_id>.parquet
       --summary.summarize--> summary.parquet (+ manifest.json, suite.json, skipped.json)
@@ -53,7 +53,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from mibench import checks, cost, jobs
+from mibench import checks, cost, jobs, resolve
 from mibench.executor import Target, open_executor
 from mibench.interface import RunConfig
 from mibench.results import lock, store, views
@@ -145,11 +145,9 @@ def make_stacks(
     come out costliest first, the order the executors start them in, so the last to finish is a
     short one.
     """
-    from mibench import train
-
     groups: dict[tuple[Any, ...], list[RunConfig]] = {}
     for config in configs:
-        groups.setdefault((config.device, *train.stack_key(config)), []).append(config)
+        groups.setdefault((config.device, *resolve.stack_key(config)), []).append(config)
     share = cost.work(configs) / max(1, workers)
     stacks = []
     for members in groups.values():
