@@ -131,7 +131,7 @@ def run_frame(
     """Run ``index``'s frame: its train and eval rows, constants, then ``system`` and ``k_eff``."""
     parts = [_readout_part(run.spec, index, part, extras, truth, div_step) for part in readouts]
     frame = pd.concat(parts, ignore_index=True)
-    for name, value in _constants(run.config, run.task, truth).items():
+    for name, value in run_constants(run.config, run.task, truth).items():
         frame[name] = value
     frame = frame[[*schema.COLUMNS, *extras]]
     config = run.config
@@ -180,8 +180,8 @@ def _readout_part(
     )
 
 
-def _constants(config: RunConfig, task: Task, truth: np.ndarray) -> dict[str, Any]:
-    """The per-run columns that are the same in every row."""
+def run_constants(config: RunConfig, task: Task, truth: np.ndarray) -> dict[str, Any]:
+    """The per-run columns that are the same in every row (trained and sample runs alike)."""
     return {
         schema.RUN_ID: config.cell_hash(),
         schema.SUITE: config.suite,

@@ -44,6 +44,7 @@ from mibench.resolve import SAMPLE_DTYPE as SAMPLE_DTYPE
 from mibench.resolve import build_task, is_schedule
 from mibench.resolve import sample_config as sample_config
 from mibench.results import schema, store
+from mibench.train import frames
 
 DEFAULT_SAMPLE_SIZE = 5000  # BMI's benchmark draws 5000 points per task and seed
 READOUT_NOTE = "one estimate from sample_size fresh joint draws per level (no training)"
@@ -65,13 +66,6 @@ def _levels(task: Task, n_steps: int) -> list[int]:
     if not is_schedule(task):
         return [0]
     return [segment.end - 1 for segment in task.segments(n_steps)]  # type: ignore[attr-defined]
-
-
-def _mi_level(config: RunConfig, truths: np.ndarray) -> float:
-    level = dict(config.task_params).get("mi")
-    if isinstance(level, int | float) and not isinstance(level, bool):
-        return float(level)
-    return float(truths[0]) if np.all(truths == truths[0]) else math.nan
 
 
 def run_one(config: RunConfig, task: Task) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -106,20 +100,7 @@ def run_one(config: RunConfig, task: Task) -> tuple[pd.DataFrame, dict[str, Any]
          for readout in (schema.READOUT_TRAIN, schema.READOUT_EVAL)],
         ignore_index=True,
     )  # fmt: skip
-    constants = {
-        schema.RUN_ID: config.cell_hash(),
-        schema.SUITE: config.suite,
-        schema.ESTIMATOR: config.estimator,
-        schema.TASK: config.task,
-        schema.TASK_ID: task.id,
-        schema.DIM: task.dim_x,
-        schema.MI_LEVEL: _mi_level(config, truth),
-        schema.BATCH_SIZE: config.batch_size,
-        schema.CRITIC: config.critic,
-        schema.SEED: config.seed,
-        schema.DTYPE: config.dtype,
-        schema.NEGATIVES: config.negatives,
-    }
+    constants = frames.run_constants(config, task, truth)
     for name, value in constants.items():
         frame[name] = value
     for name in (schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.LOG_K, schema.CEILING,
