@@ -43,6 +43,20 @@ DUAL_KINDS = ("x", "y", "pair", "y_density")
 LOG_2PI = math.log(2.0 * math.pi)
 
 
+def head_inputs(kind: str, x: Tensor, y: Tensor | None) -> Tensor:
+    """What an MLP head of ``kind`` reads: x, y or the pair [x; y], ``(R, K, width)``."""
+    if kind == "x":
+        return x
+    if y is None:
+        raise ValueError(f"dual head {kind!r} needs y")
+    return y if kind == "y" else torch.cat([x, y], dim=-1)
+
+
+def input_width(kind: str, dim_x: int, dim_y: int) -> int | None:
+    """Width of an MLP head's input (None for the y_density head, which is no MLP)."""
+    return {"x": dim_x, "y": dim_y, "pair": dim_x + dim_y}.get(kind)
+
+
 class DualHead:
     """A stacked scalar head on x, on y or on the pair [x; y] (see the module docstring)."""
 
@@ -95,18 +109,53 @@ class DualHead:
 
     def forward(self, x: Tensor, y: Tensor | None) -> Tensor:
         """``(R, K, dim_x), (R, K, dim_y) -> (R, K)``."""
-        if self.kind != "x" and y is None:
-            raise ValueError(f"dual head {self.kind!r} needs y")
         if self.mlp is None:
+            if y is None:
+                raise ValueError(f"dual head {self.kind!r} needs y")
             mean, log_scale = self.density
             standardised = (y - mean) * torch.exp(-log_scale)
             return (-0.5 * LOG_2PI - log_scale - 0.5 * standardised.square()).sum(dim=-1)
-        inputs = {"x": x, "y": y}.get(self.kind)
-        if inputs is None:  # "pair"
-            inputs = torch.cat([x, y], dim=-1)
+        return self.evaluate(head_inputs(self.kind, x, y))
+
+    def evaluate(self, inputs: Tensor) -> Tensor:
+        """The MLP head on its inputs ``(R, K, width)`` (see :func:`head_inputs`) ``-> (R, K)``."""
+        if self.mlp is None:
+            raise ValueError("the y_density head is not an MLP; call forward")
         if self.n_runs == 1:
             return self._lone_forward(inputs).squeeze(-1)
         return self.mlp.forward(inputs).squeeze(-1)
+
+    @classmethod
+    def joined(cls, heads: Sequence[DualHead]) -> DualHead:
+        """One MLP head serving the runs of ``heads`` in order (kinds with one input width and one
+        architecture, e.g. TUBA's a(x) and I_alpha's q(y) when d_x = d_y).
+
+        Its leaves are fresh copies of the heads' leaves concatenated on the run axis, so every run
+        keeps the parameters its own generator drew; :meth:`evaluate` then serves all of them with
+        one batched pass (one run's rows of a batched matmul are the same numbers in any batch of
+        two or more runs, which is also how a lone head is evaluated: :meth:`_lone_forward`).
+        """
+        first = heads[0].mlp
+        if first is None or any(
+            h.mlp is None or h.mlp.sizes != first.sizes or h.mlp.activation != first.activation
+            for h in heads
+        ):
+            raise ValueError("only MLP heads of one architecture can be joined")
+        joined = cls.__new__(cls)
+        joined.kind = "+".join(h.kind for h in heads)
+        joined.n_runs = sum(h.n_runs for h in heads)
+        joined.density = ()
+
+        def cat(layers: Sequence[Tensor]) -> Tensor:
+            return torch.cat([layer.detach() for layer in layers]).requires_grad_(True)
+
+        joined.mlp = StackedMLP(
+            sizes=first.sizes,
+            activation=first.activation,
+            weights=[cat([h.mlp.weights[i] for h in heads]) for i in range(len(first.weights))],
+            biases=[cat([h.mlp.biases[i] for h in heads]) for i in range(len(first.biases))],
+        )
+        return joined
 
     def _lone_forward(self, inputs: Tensor) -> Tensor:
         """The forward of a head that serves one run, computed as a batch of two equal copies.

@@ -119,11 +119,14 @@ class _Stack(StackReadout):
         )
         self.leaves: list[Tensor] = list(self.critic.parameters())
         self.slices: list[slice] = [slice(0, self.n_runs)] * len(self.leaves)
+        # Per dual kind, its runs and head (what the readout and the frames name); the heads are
+        # trained and evaluated as head passes, where heads of one input width share one MLP.
         self.heads = groups.build_heads(runs, first, self.dim_x, self.dim_y, self.dtype, device)
-        for span, head in self.heads.values():
-            for leaf in head.parameters():
+        self.head_passes = groups.head_passes(self.heads, self.dim_x, self.dim_y)
+        for head_pass in self.head_passes:
+            for leaf in head_pass.head.parameters():
                 self.leaves.append(leaf)
-                self.slices.append(span)
+                self.slices.append(head_pass.runs)
         self.groups = groups.groups_of(runs)
         self.entropy_y = torch.tensor(
             [task_entropy_y(r.task) if "entropy_y" in r.spec.needs else math.nan for r in runs],
@@ -157,10 +160,10 @@ class _Stack(StackReadout):
 
     # -------------------------------------------------------------------------- forward
     def _duals(self, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
-        return {
-            kind: head.forward(x[span], None if y is None else y[span])
-            for kind, (span, head) in self.heads.items()
-        }
+        outputs: dict[str, Tensor] = {}
+        for head_pass in self.head_passes:
+            outputs.update(head_pass.forward(x, y))
+        return outputs
 
     def _inputs(
         self,
