@@ -9,11 +9,13 @@ g the gradient, t the step and lr_r the learning rate of run r, each element is 
 
 (Algorithm 1 of [1]; the update of ``torch.optim.Adam``). The update is torch's fused Adam kernel
 (``torch._fused_adam_``, the one ``torch.optim.Adam(fused=True)`` runs: one pass over p, g, m, v)
-called once per run on that run's rows — views, no copies — with the run's own learning rate and
-``found_inf`` set to the run's "frozen" flag. The kernel reads that flag on the device and skips
-the whole update when it is 1, so a diverged run's p, m and v stay bit-for-bit unchanged (its NaN
-gradient is never read) without a host synchronisation, and a run's update is the same kernel call
-on the same numbers whichever stack it is in.
+called on each run's rows — views, no copies — with the run's own learning rate. On a GPU it is
+called once per run with ``found_inf`` set to the run's "frozen" flag: the kernel reads that flag on
+the device and skips the whole update when it is 1, so a diverged run's p, m and v stay bit-for-bit
+unchanged (its NaN gradient is never read) without a host synchronisation. On the CPU, where
+reading the flags costs nothing, it is called once per learning rate over the rows of the live
+runs, and frozen runs are left out of the call. Either way a run's update is the same per-tensor
+kernel on the same numbers whichever stack it is in.
 
 References:
     [1] Kingma & Ba, Adam: A Method for Stochastic Optimization, 2015, arXiv:1412.6980.
@@ -38,6 +40,8 @@ class StackedAdam:
         run_slices: which stacked runs each leaf covers (contiguous).
         lr: learning rate of each of the R runs (host floats: they come from the configs).
         betas, eps: Adam's constants (torch defaults).
+        per_run_calls: one kernel call per run with its frozen flag on the device (no host read of
+            ``alive``); None: on a GPU only. Both give the same numbers.
     """
 
     def __init__(
@@ -48,6 +52,7 @@ class StackedAdam:
         *,
         betas: tuple[float, float] = DEFAULT_BETAS,
         eps: float = DEFAULT_EPS,
+        per_run_calls: bool | None = None,
     ) -> None:
         if len(params) != len(run_slices):
             raise ValueError("one run slice per parameter is required")
@@ -62,6 +67,7 @@ class StackedAdam:
             torch.zeros_like(p, memory_format=torch.contiguous_format) for p in params
         ]
         device = self.params[0].device
+        self.per_run_calls = device.type != "cpu" if per_run_calls is None else per_run_calls
         # One step counter shared by all runs (frozen runs never use theirs again).
         self.step_count = torch.zeros((), dtype=torch.float32, device=device)
         self.t = 0  # host copy of the step count
@@ -73,6 +79,10 @@ class StackedAdam:
         self._param_rows = self._rows(self.params)
         self._avg_rows = self._rows(self.exp_avg)
         self._sq_rows = self._rows(self.exp_avg_sq)
+        # Runs by learning rate, in run order (one kernel call per rate on the CPU: step).
+        self.lr_groups: dict[float, list[int]] = {}
+        for r, rate in enumerate(self.lr):
+            self.lr_groups.setdefault(rate, []).append(r)
 
     def _rows(self, tensors: Sequence[Tensor]) -> list[list[Tensor]]:
         """Per-run lists of row views of ``tensors`` (one list per run, leaves in order)."""
@@ -103,27 +113,52 @@ class StackedAdam:
         """One update from the leaves' gradients; runs with ``alive[r] == False`` keep p, m, v."""
         self.t += 1
         self.step_count.add_(1.0)
-        frozen = (~alive).to(torch.float32).unbind(0)
         grad_rows = self._rows(grads)
-        steps = [self.step_count]
+        if not self.per_run_calls:
+            self._step_by_lr(grad_rows, alive.tolist())
+            return
+        frozen = (~alive).to(torch.float32).unbind(0)
         for r in range(self.n_runs):
-            torch._fused_adam_(
-                self._param_rows[r],
-                grad_rows[r],
-                self._avg_rows[r],
-                self._sq_rows[r],
-                [],
-                steps * len(grad_rows[r]),
-                lr=self.lr[r],
-                beta1=self.beta1,
-                beta2=self.beta2,
-                weight_decay=0.0,
-                eps=self.eps,
-                amsgrad=False,
-                maximize=False,
-                grad_scale=None,
-                found_inf=frozen[r],
-            )
+            self._fused(r, grad_rows, [r], found_inf=frozen[r])
+
+    def _step_by_lr(self, grad_rows: list[list[Tensor]], alive: list[bool]) -> None:
+        """On the CPU, where reading ``alive`` costs no device synchronisation: one kernel call per
+        learning rate over the row views of every live run (the same per-tensor kernel on the same
+        tensors as one call per run; frozen runs are left out). At 51 runs of the default suite's
+        critic, 51 calls per step cost 1.3 ms of a 16 ms step."""
+        for lr, runs in self.lr_groups.items():
+            live = [r for r in runs if alive[r]]
+            if live:
+                self._fused(live[0], grad_rows, live, found_inf=None, lr=lr)
+
+    def _fused(
+        self,
+        first: int,
+        grad_rows: list[list[Tensor]],
+        runs: Sequence[int],
+        *,
+        found_inf: Tensor | None,
+        lr: float | None = None,
+    ) -> None:
+        """``torch._fused_adam_`` over the rows of ``runs`` (learning rate: run ``first``'s)."""
+        params = [t for r in runs for t in self._param_rows[r]]
+        torch._fused_adam_(
+            params,
+            [t for r in runs for t in grad_rows[r]],
+            [t for r in runs for t in self._avg_rows[r]],
+            [t for r in runs for t in self._sq_rows[r]],
+            [],
+            [self.step_count] * len(params),
+            lr=self.lr[first] if lr is None else lr,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            weight_decay=0.0,
+            eps=self.eps,
+            amsgrad=False,
+            maximize=False,
+            grad_scale=None,
+            found_inf=found_inf,
+        )
 
     def state_tensors(self) -> list[Tensor]:
         """Every tensor the optimiser updates (for tests and snapshots)."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import torch
 
 from mibench.train.adam import StackedAdam
@@ -63,3 +65,31 @@ def test_grad_norms_are_each_runs_norm_over_all_its_leaves() -> None:
         torch.cat([shared[2].flatten(), head[1].flatten()]).norm(),
     ]
     torch.testing.assert_close(norms, torch.stack(expected))
+
+
+def test_one_call_per_lr_equals_one_call_per_run_bit_for_bit() -> None:
+    # The CPU path (one kernel call per learning rate over the live runs' rows) against the GPU
+    # path (one call per run with its frozen flag), with shared learning rates, a leaf that holds
+    # only some runs, and a run frozen half way with NaN gradients from then on.
+    gen = torch.Generator().manual_seed(1)
+    lrs = [1e-2, 1e-3, 1e-2, 1e-3]
+    shapes = [((4, 3, 5), slice(0, 4)), ((2, 1, 5), slice(2, 4))]
+
+    def make(per_run_calls: bool) -> tuple[StackedAdam, list[torch.Tensor]]:
+        leaves = [torch.zeros(s).requires_grad_() for s, _ in shapes]
+        adam = StackedAdam(leaves, [sl for _, sl in shapes], lrs, per_run_calls=per_run_calls)
+        return adam, leaves
+
+    by_lr, by_run = make(False), make(True)
+    alive = torch.ones(4, dtype=torch.bool)
+    for step in range(20):
+        grads = [torch.randn(s, generator=gen) for s, _ in shapes]
+        if step >= 10:
+            alive = torch.tensor([True, True, False, True])
+            grads[0][2] = math.nan
+            grads[1][0] = math.nan  # run 2's rows of the partial leaf
+        for adam, _ in (by_lr, by_run):
+            adam.step([g.clone() for g in grads], alive)
+    for left, right in zip(by_lr[0].state_tensors(), by_run[0].state_tensors(), strict=True):
+        assert torch.equal(left, right)
+    assert torch.isfinite(by_lr[1][0]).all()
