@@ -48,9 +48,10 @@ import math
 from typing import Any
 
 import numpy as np
+import torch
 from scipy.linalg import solve_triangular
 from scipy.spatial import cKDTree
-from scipy.special import digamma, logsumexp
+from scipy.special import digamma
 
 from mibench.estimators.registry import register
 from mibench.interface import SampleEstimator
@@ -111,11 +112,12 @@ def ksg_mi(x: Any, y: Any, *, k: float = DEFAULT_K) -> float:
     x, y = _unit_scale(x), _unit_scale(y)
     joint = np.hstack([x, y])
     # k + 1 neighbours: the first is the point itself (distance 0).
-    distances, _ = cKDTree(joint).query(joint, k=k + 1, p=math.inf)
+    # workers=-1: the queries run on every core (each point's answer is the same either way).
+    distances, _ = cKDTree(joint).query(joint, k=k + 1, p=math.inf, workers=-1)
     # Strictly closer than eps: query_ball_point counts <= r, so shrink r by one ulp.
     radius = np.nextafter(distances[:, k], 0.0)
-    n_x = cKDTree(x).query_ball_point(x, r=radius, p=math.inf, return_length=True) - 1
-    n_y = cKDTree(y).query_ball_point(y, r=radius, p=math.inf, return_length=True) - 1
+    n_x = cKDTree(x).query_ball_point(x, r=radius, p=math.inf, return_length=True, workers=-1) - 1
+    n_y = cKDTree(y).query_ball_point(y, r=radius, p=math.inf, return_length=True, workers=-1) - 1
     return float(digamma(k) + digamma(n) - np.mean(digamma(n_x + 1) + digamma(n_y + 1)))
 
 
@@ -199,16 +201,21 @@ def kde_log_density(v: np.ndarray, *, leave_one_out: bool) -> np.ndarray:
         - np.log(np.diag(cholesky)).sum()
         - 0.5 * dim * math.log(2.0 * math.pi)
     )
-    out = np.empty(n)
+    # The n x n log-kernel in float64 torch, row chunk by row chunk: torch's logsumexp is one
+    # threaded pass where scipy's took several (0.026 s against 0.082 s for n = 2000, d = 10;
+    # the same numbers to 1e-15).
+    z_rows, squared_rows = torch.from_numpy(z), torch.from_numpy(squared)
+    out = torch.empty(n, dtype=torch.float64)
     for start in range(0, n, KDE_CHUNK_ROWS):
-        rows = slice(start, min(start + KDE_CHUNK_ROWS, n))
-        distance2 = np.maximum(squared[rows, None] + squared[None, :] - 2.0 * z[rows] @ z.T, 0.0)
-        log_kernel = -0.5 * distance2
+        stop = min(start + KDE_CHUNK_ROWS, n)
+        distance2 = squared_rows[start:stop, None] + squared_rows[None, :]
+        distance2 = distance2.sub_(2.0 * z_rows[start:stop] @ z_rows.T).clamp_min_(0.0)
+        log_kernel = distance2.mul_(-0.5)
         if leave_one_out:
-            index = np.arange(rows.start, rows.stop)
-            log_kernel[index - rows.start, index] = -np.inf
-        out[rows] = logsumexp(log_kernel, axis=1)
-    return out + log_norm - math.log(n - 1 if leave_one_out else n)
+            index = torch.arange(start, stop)
+            log_kernel[index - start, index] = -math.inf
+        out[start:stop] = torch.logsumexp(log_kernel, dim=1)
+    return out.numpy() + log_norm - math.log(n - 1 if leave_one_out else n)
 
 
 def kde_mi(x: Any, y: Any, *, leave_one_out: float = 1) -> float:
