@@ -73,7 +73,13 @@ DEFAULT_OUT = Path("results")
 DEFAULT_MAX_STACK = 256  # runs per train_stack call: bounds memory; larger stacks gain little
 MAX_BARS_KEPT = 8  # with more stacks than this, finished stacks' bars are removed
 DEFAULT_WORKERS = 1
-PARALLEL_MIN_RUN_STEPS = 100_000  # below this, starting worker processes costs more than it saves
+# Plans of at least this much work (mibench.cost.work: run-steps weighted by their K-dependent step
+# cost; 24 000 run-steps at K = 64) train on one one-thread worker per core by default, smaller ones
+# in this process on every idle core. Measured on 2 cores, mibench run wall: the Poole staircase
+# (8 runs, K = 64) at 3000 steps (work 30 000): 2 workers 30.2-30.9 s, in-process 32.0-32.4 s; the
+# bench_vs_bmi plan (16 runs, K = 256, concat critic) at 500 steps (work 40 000): 24.1 s against
+# 30.3 s. Below that, starting the workers (3-4 s) costs about what they save.
+PARALLEL_MIN_WORK = 30_000
 
 
 @dataclass(frozen=True)
@@ -263,10 +269,13 @@ def _store_job(
 
 
 def default_workers(prepared: Prepared, *, force: bool = False) -> int:
-    """Workers ``mibench run`` uses unless told: one per CPU core for a plan of at least
-    ``PARALLEL_MIN_RUN_STEPS`` pending run-steps, else 1 (starting a worker costs seconds)."""
-    run_steps = sum(c.n_steps for c in pending_configs(prepared, force=force))
-    return max(1, os.cpu_count() or 1) if run_steps >= PARALLEL_MIN_RUN_STEPS else 1
+    """Workers ``mibench run`` uses unless told: one per CPU core for a plan whose pending neural
+    runs hold at least ``PARALLEL_MIN_WORK`` of work (:func:`mibench.cost.work`), else 1
+    (starting a worker costs seconds). Sample estimators run in this process either way."""
+    from mibench.train import sample_runs
+
+    _, neural = sample_runs.split(pending_configs(prepared, force=force))
+    return max(1, os.cpu_count() or 1) if cost.work(neural) >= PARALLEL_MIN_WORK else 1
 
 
 def execute(

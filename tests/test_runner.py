@@ -294,9 +294,12 @@ def test_workers_by_default_only_for_large_plans(tmp_path, trainer, suite_file, 
     import os
 
     prepared = runner.prepare(suite_file, out=tmp_path)  # 16 runs x 40 steps = 640 run-steps
+    work = cost.work(runner.pending_configs(prepared))  # K-weighted run-steps: a bit over 640
     assert runner.default_workers(prepared) == 1
-    monkeypatch.setattr(runner, "PARALLEL_MIN_RUN_STEPS", 640)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_WORK", work)
     assert runner.default_workers(prepared) == max(1, os.cpu_count() or 1)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_WORK", work + 1)
+    assert runner.default_workers(prepared) == 1
     with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
         runner.execute(prepared, workers=0, show_progress=False)
 
