@@ -163,7 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-suite", action="store_true", help="skip the mibench run path")
     parser.add_argument("--readout-k", default="", help="comma-separated K for the readout share")
     parser.add_argument("--readout-steps", type=int, default=40)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads in this process")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="torch threads of the plain loop and the stacks (default: every core, "
+                        "as mibench run uses an idle machine)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=bench_runner.RESULTS_DIR)
     args = parser.parse_args(argv)
     if min(args.steps, args.repeats, args.plain_runs, args.readout_steps) < 1:

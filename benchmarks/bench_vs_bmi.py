@@ -18,6 +18,8 @@ and its "eval" readout uses fresh held-out batches of 1024. For mibench both the
 maximum eval estimate are reported. BMI's wall time is per estimator run (one after another,
 JIT compilation included); mibench trains the runs of one dimension as ONE stack, so its time per
 run is the stack's wall time divided by the number of runs (and the stack's total is shown too).
+The last lines add the wall time of the ``mibench run`` path on a suite of the same 16 runs (the
+CLI's planning, workers as it picks them by default, storing and summary) and BMI's total over it.
 
 ``--classical`` instead compares the sample estimators on the same samples: mibench draws n
 pairs from a selection of BMI's tasks (its own task implementations, seed 0), saves them, and
@@ -156,6 +158,49 @@ def mibench_rows(steps: int) -> list[dict[str, object]]:
                 }
             )
     return rows
+
+
+SUITE_TOML = """
+[suite]
+name = "vs_bmi"
+steps = {steps}
+seeds = 1
+lr = {lr}
+batch_sizes = [{batch}]
+log_every = {steps}
+eval_every = {eval_every}
+
+[[grid]]
+estimators = {estimators}
+tasks = [{{ name = "gaussian", dim = {dims}, mi = {levels} }}]
+critics = [{{ name = "concat", hidden = {hidden} }}]
+"""
+
+
+def mibench_run_wall(steps: int) -> tuple[float, int]:
+    """Wall seconds and workers of the ``mibench run`` path (planning, stacking, the workers it
+    picks by default, storing, summary; no figures) on a suite of the same 16 runs (their seed
+    streams differ from :func:`mibench_rows`', being keyed by the suite's name)."""
+    import tempfile
+
+    from rich.console import Console
+
+    from mibench import runner
+
+    text = SUITE_TOML.format(
+        steps=steps, lr=LEARNING_RATE, batch=BATCH_SIZE, eval_every=EVAL_EVERY,
+        estimators=json.dumps(list(ESTIMATORS)), dims=list(DIMS), levels=list(MI_LEVELS),
+        hidden=list(HIDDEN),
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        suite = Path(folder) / "vs_bmi.toml"
+        suite.write_text(text)
+        prepared = runner.prepare(suite, out=Path(folder) / "out")
+        workers = runner.default_workers(prepared)
+        start = time.perf_counter()
+        runner.execute(prepared, plots=False, show_progress=False, workers=workers,
+                       console=Console(stderr=True, quiet=True))  # fmt: skip
+        return time.perf_counter() - start, workers
 
 
 def render(rows: list[dict[str, object]]) -> str:
@@ -309,11 +354,25 @@ def main(argv: list[str] | None = None) -> int:
         rows += json.loads(done.stdout.strip().splitlines()[-1])
     rows += mibench_rows(args.steps)
     table = render(rows)
+    run_wall, workers = mibench_run_wall(args.steps)
+    bmi_total = sum(float(r["wall_s"]) for r in rows if r["tool"] == "bmi")
+    stacks_total = sum(float(r["wall_s"]) for r in rows if r["tool"] == "mibench")
+    table += (
+        f"\nwall for all {len(DIMS) * len(MI_LEVELS) * len(ESTIMATORS)} runs: BMI {bmi_total:.1f} s "
+        f"(one run after another); mibench, one stack per dimension in this process "
+        f"{stacks_total:.1f} s; mibench run (the CLI's path, {workers} worker(s)) {run_wall:.1f} s"
+    )
+    if bmi_total > 0:
+        table += (
+            f"\nBMI / mibench: {bmi_total / stacks_total:.2f}x (stacks in this process), "
+            f"{bmi_total / run_wall:.2f}x (mibench run)"
+        )
     sys.stdout.write(table + "\n")
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     path = args.out / f"vs_bmi_{stamp}.json"
     path.write_text(json.dumps({"steps": args.steps, "samples": args.samples, "rows": rows,
+                                "mibench_run_wall_s": run_wall, "mibench_run_workers": workers,
                                 "table": table}, indent=2))  # fmt: skip
     sys.stdout.write(f"wrote {path}\n")
     return 0
