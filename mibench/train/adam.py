@@ -124,8 +124,8 @@ class StackedAdam:
     def _step_by_lr(self, grad_rows: list[list[Tensor]], alive: list[bool]) -> None:
         """On the CPU, where reading ``alive`` costs no device synchronisation: one kernel call per
         learning rate over the row views of every live run (the same per-tensor kernel on the same
-        tensors as one call per run; frozen runs are left out). At 51 runs of the default suite's
-        critic, 51 calls per step cost 1.3 ms of a 16 ms step."""
+        tensors as one call per run; frozen runs are left out). Measured on one thread, 51 runs of
+        the default suite's critic: 1.5 ms per step against 1.9 ms for 51 calls."""
         for lr, runs in self.lr_groups.items():
             live = [r for r in runs if alive[r]]
             if live:
