@@ -52,11 +52,6 @@ def head_inputs(kind: str, x: Tensor, y: Tensor | None) -> Tensor:
     return y if kind == "y" else torch.cat([x, y], dim=-1)
 
 
-def input_width(kind: str, dim_x: int, dim_y: int) -> int | None:
-    """Width of an MLP head's input (None for the y_density head, which is no MLP)."""
-    return {"x": dim_x, "y": dim_y, "pair": dim_x + dim_y}.get(kind)
-
-
 class DualHead:
     """A stacked scalar head on x, on y or on the pair [x; y] (see the module docstring)."""
 
@@ -125,6 +120,16 @@ class DualHead:
             return self._lone_forward(inputs).squeeze(-1)
         return self.mlp.forward(inputs).squeeze(-1)
 
+    @staticmethod
+    def joinable(heads: Sequence[DualHead]) -> bool:
+        """Whether ``heads`` are MLP heads of one architecture (sizes, input width included, and
+        activation): what :meth:`joined` serves in one pass."""
+        first = heads[0].mlp
+        return first is not None and all(
+            h.mlp is not None and h.mlp.sizes == first.sizes and h.mlp.activation == first.activation
+            for h in heads
+        )
+
     @classmethod
     def joined(cls, heads: Sequence[DualHead]) -> DualHead:
         """One MLP head serving the runs of ``heads`` in order (kinds with one input width and one
@@ -135,12 +140,10 @@ class DualHead:
         one batched pass (one run's rows of a batched matmul are the same numbers in any batch of
         two or more runs, which is also how a lone head is evaluated: :meth:`_lone_forward`).
         """
-        first = heads[0].mlp
-        if first is None or any(
-            h.mlp is None or h.mlp.sizes != first.sizes or h.mlp.activation != first.activation
-            for h in heads
-        ):
+        if not cls.joinable(heads):
             raise ValueError("only MLP heads of one architecture can be joined")
+        first = heads[0].mlp
+        assert first is not None  # joinable: every head is an MLP
         joined = cls.__new__(cls)
         joined.kind = "+".join(h.kind for h in heads)
         joined.n_runs = sum(h.n_runs for h in heads)

@@ -119,7 +119,7 @@ class StackedAdam:
             return
         frozen = (~alive).to(torch.float32).unbind(0)
         for r in range(self.n_runs):
-            self._fused(r, grad_rows, [r], found_inf=frozen[r])
+            self._fused(grad_rows, [r], lr=self.lr[r], found_inf=frozen[r])
 
     def _step_by_lr(self, grad_rows: list[list[Tensor]], alive: list[bool]) -> None:
         """On the CPU, where reading ``alive`` costs no device synchronisation: one kernel call per
@@ -129,18 +129,17 @@ class StackedAdam:
         for lr, runs in self.lr_groups.items():
             live = [r for r in runs if alive[r]]
             if live:
-                self._fused(live[0], grad_rows, live, found_inf=None, lr=lr)
+                self._fused(grad_rows, live, lr=lr, found_inf=None)
 
     def _fused(
         self,
-        first: int,
         grad_rows: list[list[Tensor]],
         runs: Sequence[int],
         *,
+        lr: float,
         found_inf: Tensor | None,
-        lr: float | None = None,
     ) -> None:
-        """``torch._fused_adam_`` over the rows of ``runs`` (learning rate: run ``first``'s)."""
+        """``torch._fused_adam_`` over the rows of ``runs``, all with learning rate ``lr``."""
         params = [t for r in runs for t in self._param_rows[r]]
         torch._fused_adam_(
             params,
@@ -149,7 +148,7 @@ class StackedAdam:
             [t for r in runs for t in self._sq_rows[r]],
             [],
             [self.step_count] * len(params),
-            lr=self.lr[first] if lr is None else lr,
+            lr=lr,
             beta1=self.beta1,
             beta2=self.beta2,
             weight_decay=0.0,

@@ -113,38 +113,33 @@ class HeadPass:
         return dict(zip(self.kinds, outputs, strict=True))
 
 
-def head_passes(
-    heads: dict[str, tuple[slice, critic_registry.DualHead]], dim_x: int, dim_y: int
-) -> list[HeadPass]:
-    """The dual heads in as few passes as their shapes allow: MLP heads whose inputs have one width
-    (and one architecture) and whose runs are adjacent in the stack join one stacked MLP
+def head_passes(heads: dict[str, tuple[slice, critic_registry.DualHead]]) -> list[HeadPass]:
+    """The dual heads in as few passes as their shapes allow: MLP heads of one architecture (input
+    width included) whose runs are adjacent in the stack join one stacked MLP
     (:meth:`~mibench.critics.DualHead.joined`): TUBA's a(x) and I_alpha's q(y) when d_x = d_y are
     one 2-run pass, not two lone heads (measured: fwd + bwd 0.65 ms against 2 x 0.93 ms at K = 64,
     hidden 256-256, two threads); the others are one pass each."""
-    passes: list[HeadPass] = []
+    members: list[list[tuple[str, slice, critic_registry.DualHead]]] = []
     for kind, (span, head) in heads.items():
-        width = dual_module.input_width(kind, dim_x, dim_y)
-        last = passes[-1] if passes else None
+        last = members[-1] if members else None
         if (
             last is not None
-            and width is not None
-            and dual_module.input_width(last.kinds[-1], dim_x, dim_y) == width
-            and last.spans[-1].stop == span.start
-            and last.head.mlp is not None
-            and head.mlp is not None
-            and last.head.mlp.sizes == head.mlp.sizes
-            and last.head.mlp.activation == head.mlp.activation
+            and last[-1][1].stop == span.start
+            and critic_registry.DualHead.joinable([last[-1][2], head])
         ):
-            last.kinds, last.spans = (*last.kinds, kind), (*last.spans, span)
-            continue
-        passes.append(HeadPass((kind,), (span,), head))
-    for index, head_pass in enumerate(passes):
-        if len(head_pass.kinds) > 1:
-            members = [heads[kind][1] for kind in head_pass.kinds]
-            passes[index] = HeadPass(
-                head_pass.kinds, head_pass.spans, critic_registry.DualHead.joined(members)
-            )
-    return passes
+            last.append((kind, span, head))
+        else:
+            members.append([(kind, span, head)])
+    return [
+        HeadPass(
+            tuple(kind for kind, _, _ in group),
+            tuple(span for _, span, _ in group),
+            group[0][2]
+            if len(group) == 1
+            else critic_registry.DualHead.joined([head for _, _, head in group]),
+        )
+        for group in members
+    ]
 
 
 def split_parts(

@@ -122,7 +122,7 @@ class _Stack(StackReadout):
         # Per dual kind, its runs and head (what the readout and the frames name); the heads are
         # trained and evaluated as head passes, where heads of one input width share one MLP.
         self.heads = groups.build_heads(runs, first, self.dim_x, self.dim_y, self.dtype, device)
-        self.head_passes = groups.head_passes(self.heads, self.dim_x, self.dim_y)
+        self.head_passes = groups.head_passes(self.heads)
         for head_pass in self.head_passes:
             for leaf in head_pass.head.parameters():
                 self.leaves.append(leaf)
