@@ -5,27 +5,32 @@ Run (not part of the test suite)::
     python benchmarks/bench_suite.py                        # staircase at 2000 steps, 2 repeats
     python benchmarks/bench_suite.py --steps 20000 --repeats 1   # the full staircase suite
     python benchmarks/bench_suite.py --readout-k 64,512     # also the train readout's share
+    python benchmarks/bench_suite.py --seeds 3              # stacks of 24 runs (3 per estimator)
 
 On the Poole staircase suite (``benchmarks/poole_staircase_separable.toml``: eight estimators,
-separable critic 20-256-256-32, K = 64, one seed; ``--steps`` shortens every run) it measures,
+separable critic 20-256-256-32, K = 64, one seed; ``--steps`` shortens every run, ``--seeds``
+gives every estimator that many runs) it measures,
 alternating within each repeat so that a change in the machine's load hits all of them alike:
 
 * ``plain``: the plain sequential PyTorch loop of ``bench_runner.py`` (InfoNCE, ``nn.Linear``
   towers, fused Adam, no readout) on the same critic and batch, ``--plain-runs`` runs;
-* ``uniform``: one :func:`~mibench.train.train_stack` of R = 8 InfoNCE runs with the suite's
-  schedule (train readout every step, eval every 200 steps);
-* ``mixed``: one ``train_stack`` of the suite's eight runs (eight estimators, two with a dual
-  head) with the same schedule;
+* ``uniform``: one :func:`~mibench.train.train_stack` of R = 8 x seeds InfoNCE runs with the
+  suite's schedule (train readout every step, eval every 200 steps);
+* ``mixed``: one ``train_stack`` of the suite's runs (eight estimators, two with a dual head)
+  with the same schedule;
 * ``mibench run``: :func:`mibench.runner.execute` on the suite (the CLI's path: planning,
   stacking, workers as ``mibench run`` picks them, storing, summary), into a temporary folder.
 
-It prints run-steps/s of each and the ratios of issue 17's goals: (1) mixed / uniform stack
-(goal >= 0.85) and (2) the suite's wall time / the plain loop's time for the same run-steps
-(goal <= 0.45). With ``--readout-k`` it also measures, for a 15-run stack of the ``batch_sweep``
-setting (separable 64-64-16, five estimators x three MI levels) at each K, the share of the wall
-time spent in the train readout (the float64 estimate, extras and diagnostics), timed in place,
-at the suite's cadence (``log_every = "auto"``: every max(1, K // 128) steps) and logging every step.
-It writes ``benchmarks/results/suite-<UTC timestamp>.json`` with every repeat and the load average.
+It prints run-steps/s of each and the ratios of issue 17's goals: (1) mixed / uniform stack (goal
+>= 0.85) and (2) the suite's wall time / the plain loop's time for the same run-steps (goal <=
+0.45). Goal 1 is also shown per unit of arithmetic: TUBA's and I_alpha's dual heads (20-256-256-1
+MLPs) add about 11 % to the parameters, i.e. to the multiply-adds per sample, that a mixed stack
+trains beyond the uniform one. With ``--readout-k`` it also measures, for a 15-run stack of the
+``batch_sweep`` setting (separable 64-64-16, five estimators x three MI levels) at each K, the
+share of the wall time spent in the train readout (the float64 estimate, extras and diagnostics),
+timed in place, at the suite's cadence (``log_every = "auto"``: every max(1, K // 128) steps) and
+logging every step. It writes ``benchmarks/results/suite-<UTC timestamp>.json`` with every repeat
+and the load average.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ import bench_runner
 
 from mibench import runner
 from mibench.interface import RunConfig
-from mibench.resolve import stack_key
+from mibench.resolve import resolve_runs, stack_key
 from mibench.suite import Overrides, load_suite, plan
 from mibench.train import stack as stack_module
 from mibench.train import train_stack
@@ -61,9 +66,16 @@ STAIRCASE = HERE / "poole_staircase_separable.toml"
 READOUT_ESTIMATORS = ("infonce", "flatnce", "nwj", "smile", "dv")
 
 
-def staircase_configs(steps: int) -> list[RunConfig]:
-    """The staircase suite's runs (eight estimators), every run shortened to ``steps``."""
-    return list(plan(load_suite(STAIRCASE), Overrides(steps=steps)).configs)
+def staircase_configs(steps: int, seeds: int = 1) -> list[RunConfig]:
+    """The staircase suite's runs (eight estimators x ``seeds``), every run shortened to ``steps``."""
+    return list(plan(load_suite(STAIRCASE), Overrides(steps=steps, seeds=seeds)).configs)
+
+
+def parameters(configs: Sequence[RunConfig]) -> int:
+    """Trained parameters of the stack of ``configs`` (critic and dual heads, all runs): for MLPs
+    on samples, as here, the multiply-adds per sample of a training step's forward pass."""
+    stack = stack_module._Stack(resolve_runs(list(configs)), torch.device("cpu"))
+    return sum(leaf.numel() for leaf in stack.leaves)
 
 
 def uniform_configs(configs: Sequence[RunConfig]) -> list[RunConfig]:
@@ -84,10 +96,11 @@ def stack_rate(configs: Sequence[RunConfig]) -> tuple[float, float]:
     return run_steps / results[0].wall_time_s, run_steps / cpu
 
 
-def suite_wall(steps: int) -> tuple[float, int, int]:
+def suite_wall(steps: int, seeds: int = 1) -> tuple[float, int, int]:
     """Wall seconds, run-steps and workers of ``mibench run`` on the staircase (fresh folder)."""
     with tempfile.TemporaryDirectory() as out:
-        prepared = runner.prepare(STAIRCASE, overrides=Overrides(steps=steps), out=out)
+        overrides = Overrides(steps=steps, seeds=seeds)
+        prepared = runner.prepare(STAIRCASE, overrides=overrides, out=out)
         workers = runner.default_workers(prepared, force=True)
         start = time.perf_counter()
         report = runner.execute(
@@ -159,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=2000, help="steps per staircase run")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="seeds per estimator: stacks of R = 8 x seeds runs")  # fmt: skip
     parser.add_argument("--plain-runs", type=int, default=2, help="runs of the plain loop")
     parser.add_argument("--no-suite", action="store_true", help="skip the mibench run path")
     parser.add_argument("--readout-k", default="", help="comma-separated K for the readout share")
@@ -168,12 +183,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "as mibench run uses an idle machine)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=bench_runner.RESULTS_DIR)
     args = parser.parse_args(argv)
-    if min(args.steps, args.repeats, args.plain_runs, args.readout_steps) < 1:
-        parser.error("--steps, --repeats, --plain-runs and --readout-steps must be >= 1")
+    if min(args.steps, args.repeats, args.seeds, args.plain_runs, args.readout_steps) < 1:
+        parser.error("--steps, --repeats, --seeds, --plain-runs and --readout-steps must be >= 1")
     torch.set_num_threads(args.threads)
     load_start = os.getloadavg()
-    configs = staircase_configs(args.steps)
+    configs = staircase_configs(args.steps, args.seeds)
     uniform = uniform_configs(configs)
+    n_runs = len(configs)
+    arithmetic = parameters(configs) / parameters(uniform)
     setup = bench_runner.SETUPS["poole"]
     device = torch.device("cpu")
     stack_rate(uniform[:2])  # warm-up: kernels, allocator, imports
@@ -194,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rates[key].append(wall_rate)
             cpu_rates[key].append(cpu_rate)
         if not args.no_suite:
-            wall, run_steps, workers = suite_wall(args.steps)
+            wall, run_steps, workers = suite_wall(args.steps, args.seeds)
             walls.append(wall)
             rates["suite"].append(run_steps / wall)
         for k in readout_ks:
@@ -203,15 +220,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             every_step[k].append(readout_share(k, args.readout_steps, log_every=1)[0])
     run_steps = sum(c.n_steps for c in configs)
     lines = [
-        f"Poole staircase, 8 runs x {args.steps} steps, separable 20-256-256-32, K = 64, "
+        f"Poole staircase, {n_runs} runs x {args.steps} steps, separable 20-256-256-32, K = 64, "
         f"{args.threads} torch thread(s) here, {os.cpu_count()} CPUs, load average "
         f"{load_start[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end",
         f"{'path':<34} {'run-steps/s (median)':>21} {'repeats':>24}",
     ]
     names = {
         "plain": f"plain sequential loop ({args.plain_runs} runs)",
-        "uniform": "uniform stack (8 x InfoNCE)",
-        "mixed": "mixed stack (8 estimators)",
+        "uniform": f"uniform stack ({n_runs} x InfoNCE)",
+        "mixed": f"mixed stack (8 estimators x {args.seeds})",
         "suite": f"mibench run ({workers} worker(s))",
     }
     for key, label in names.items():
@@ -223,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"goal 1: mixed / uniform stack = {median(mixed_ratio):.2f} (goal >= 0.85; repeats "
         + ", ".join(f"{v:.2f}" for v in mixed_ratio)
         + ")"
+    )
+    lines.append(
+        f"the mixed stack trains {arithmetic:.2f}x the uniform one's parameters (its dual heads): "
+        f"per unit of arithmetic, mixed / uniform = {median(mixed_ratio) * arithmetic:.2f}"
     )
     cpu_ratio = [m / u for m, u in zip(cpu_rates["mixed"], cpu_rates["uniform"], strict=True)]
     lines.append(
@@ -253,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_average_start": load_start,
         "load_average_end": os.getloadavg(),
         "steps": args.steps,
+        "seeds": args.seeds,
+        "parameters_mixed_over_uniform": arithmetic,
         "rates": rates,
         "cpu_rates": cpu_rates,
         "suite_walls": walls,
