@@ -56,7 +56,7 @@ import bench_runner
 
 from mibench import runner
 from mibench.interface import RunConfig
-from mibench.resolve import resolve_runs, stack_key
+from mibench.resolve import stack_key
 from mibench.suite import Overrides, load_suite, plan
 from mibench.train import stack as stack_module
 from mibench.train import train_stack
@@ -71,13 +71,6 @@ def staircase_configs(steps: int, seeds: int = 1) -> list[RunConfig]:
     return list(plan(load_suite(STAIRCASE), Overrides(steps=steps, seeds=seeds)).configs)
 
 
-def parameters(configs: Sequence[RunConfig]) -> int:
-    """Trained parameters of the stack of ``configs`` (critic and dual heads, all runs): for MLPs
-    on samples, as here, the multiply-adds per sample of a training step's forward pass."""
-    stack = stack_module._Stack(resolve_runs(list(configs)), torch.device("cpu"))
-    return sum(leaf.numel() for leaf in stack.leaves)
-
-
 def uniform_configs(configs: Sequence[RunConfig]) -> list[RunConfig]:
     """The same R runs (schedule, critic, tasks), every one InfoNCE, seeds 0..R-1."""
     return [
@@ -86,14 +79,17 @@ def uniform_configs(configs: Sequence[RunConfig]) -> list[RunConfig]:
     ]
 
 
-def stack_rate(configs: Sequence[RunConfig]) -> tuple[float, float]:
+def stack_rate(configs: Sequence[RunConfig]) -> tuple[float, float, int]:
     """Run-steps per wall second (the stack's own clock: the training loop) and per CPU second
-    of this process (one thread: what the load of other processes on the machine moves least)."""
+    of this process (one thread: what the load of other processes on the machine moves least),
+    and the stack's trained parameters (critics and dual heads, all runs): for MLPs on samples,
+    as here, the multiply-adds per sample of a training step's forward pass."""
     cpu = time.process_time()
     results = train_stack(list(configs))
     cpu = time.process_time() - cpu
     run_steps = sum(c.n_steps for c in configs)
-    return run_steps / results[0].wall_time_s, run_steps / cpu
+    n_parameters = sum(result.n_parameters for result in results)
+    return run_steps / results[0].wall_time_s, run_steps / cpu, n_parameters
 
 
 def suite_wall(steps: int, seeds: int = 1) -> tuple[float, int, int]:
@@ -190,12 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     configs = staircase_configs(args.steps, args.seeds)
     uniform = uniform_configs(configs)
     n_runs = len(configs)
-    arithmetic = parameters(configs) / parameters(uniform)
     setup = bench_runner.SETUPS["poole"]
     device = torch.device("cpu")
     stack_rate(uniform[:2])  # warm-up: kernels, allocator, imports
     rates: dict[str, list[float]] = {"plain": [], "uniform": [], "mixed": [], "suite": []}
     cpu_rates: dict[str, list[float]] = {"uniform": [], "mixed": []}
+    n_parameters: dict[str, int] = {}
     walls: list[float] = []
     workers = 0
     readout_ks = [int(k) for k in args.readout_k.split(",") if k]
@@ -207,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_runner.sequential_rate(setup, args.plain_runs, args.steps, device)
         )
         for key, members in (("uniform", uniform), ("mixed", configs)):
-            wall_rate, cpu_rate = stack_rate(members)
+            wall_rate, cpu_rate, n_parameters[key] = stack_rate(members)
             rates[key].append(wall_rate)
             cpu_rates[key].append(cpu_rate)
         if not args.no_suite:
@@ -219,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shares[k].append(share)
             every_step[k].append(readout_share(k, args.readout_steps, log_every=1)[0])
     run_steps = sum(c.n_steps for c in configs)
+    arithmetic = n_parameters["mixed"] / n_parameters["uniform"]
     lines = [
         f"Poole staircase, {n_runs} runs x {args.steps} steps, separable 20-256-256-32, K = 64, "
         f"{args.threads} torch thread(s) here, {os.cpu_count()} CPUs, load average "
