@@ -129,7 +129,7 @@ class InProcess(Executor):
             on_done(job, runs)
 
 
-def in_process_threads() -> int:
+def in_process_threads(cores: int | None = None) -> int:
     """Torch threads for a stack trained in this process: the cores no other work is using.
 
     Measured on a 2-core machine under a load average of 8: a 2-run K=64 stack trained at 146
@@ -141,8 +141,9 @@ def in_process_threads() -> int:
     a minute and counts this process's own work, so a stack started right after another one (a
     benchmark, the previous stack of a plan) saw its own predecessor as load and got one thread
     where two were idle (measured: the staircase suite at 1 thread, 524 run-steps/s, against 745 on 2).
+    ``cores`` defaults to this machine's CPU count.
     """
-    cores = os.cpu_count() or 1
+    cores = cores or os.cpu_count() or 1
     idle = idle_cores(cores)
     if idle is None:
         try:
@@ -157,25 +158,33 @@ IDLE_REUSE_S = 30.0  # a sample is reused for stacks started within this many se
 _idle_sample: tuple[float, float] | None = None  # (monotonic time, idle cores)
 
 
-def idle_cores(cores: int, *, sample_s: float = IDLE_SAMPLE_S) -> float | None:
+def idle_cores(
+    cores: int,
+    *,
+    sample_s: float = IDLE_SAMPLE_S,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float | None:
     """Cores idle during ``sample_s`` seconds in which this process sleeps (Linux ``/proc/stat``:
     idle + iowait ticks over all ticks, times ``cores``), or None where that file is missing.
-    A sample taken less than ``IDLE_REUSE_S`` ago is reused (a plan of many short stacks pays
-    one sample, not one per stack)."""
+    A sample taken less than ``IDLE_REUSE_S`` ago (by ``clock``) is reused (a plan of many short
+    stacks pays one sample, not one per stack). ``clock`` and ``sleep`` are parameters so that a
+    test can drive them without replacing the ``time`` module's functions, which every other
+    thread of the process (a Dask event loop) shares."""
     global _idle_sample
-    now = time.monotonic()
+    now = clock()
     if _idle_sample is not None and now - _idle_sample[0] < IDLE_REUSE_S:
         return _idle_sample[1]
     try:
         idle_before, total_before = _cpu_ticks()
-        time.sleep(sample_s)
+        sleep(sample_s)
         idle_after, total_after = _cpu_ticks()
     except (OSError, ValueError, IndexError):
         return None
     if total_after <= total_before:
         return None
     idle = cores * (idle_after - idle_before) / (total_after - total_before)
-    _idle_sample = (time.monotonic(), idle)
+    _idle_sample = (clock(), idle)
     return idle
 
 

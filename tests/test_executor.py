@@ -23,9 +23,6 @@ from mibench.results import schema, store
 
 distributed = pytest.importorskip("distributed")
 
-# The function itself: the autouse fixture below replaces it by 1 for the Dask comparisons.
-IN_PROCESS_THREADS = executor.in_process_threads
-
 # 8 runs of 640 steps in one stack key: blocks of 128 steps (K=8, d=2), so every stack writes
 # checkpoints at steps 128 ... 512 when checkpoint_every_s=0; cut into 2 stacks for 2 workers.
 SUITE = """
@@ -88,7 +85,7 @@ def _assert_same(frames: dict[str, pd.DataFrame], reference: dict[str, pd.DataFr
 def one_thread(monkeypatch):
     # In-process stacks use the idle cores by default; the reference must use what a Dask worker
     # uses (one thread), since the thread count changes float reduction order.
-    monkeypatch.setattr(executor, "in_process_threads", lambda: 1)
+    monkeypatch.setattr(executor, "in_process_threads", lambda cores=None: 1)
 
 
 def test_local_cluster_gives_the_in_process_frames(tmp_path, suite_file, reference, cluster):
@@ -175,7 +172,7 @@ def test_interrupted_sweep_resumes_from_checkpoints(tmp_path, suite_file, refere
     with pytest.raises(KeyboardInterrupt):
         runner.execute(prepared, plots=False, show_progress=False, checkpoint_every_s=0)
     monkeypatch.undo()
-    monkeypatch.setattr(executor, "in_process_threads", lambda: 1)
+    monkeypatch.setattr(executor, "in_process_threads", lambda cores=None: 1)
     assert store.finished_run_ids(prepared.suite_dir) == []
     assert len(list(jobs.checkpoint_dir(prepared.suite_dir).glob("*.pt"))) == 1
     resumed_at = []
@@ -281,54 +278,3 @@ def test_cuda_stacks_ask_for_a_gpu_worker_and_long_stacks_go_first():
 def test_bad_targets_name_the_value(target, message):
     with pytest.raises(executor.ExecutorError, match=message):
         target.validate()
-
-
-def _ticks(monkeypatch, samples):
-    """Make executor._cpu_ticks return ``samples`` in order (idle, all) and forget old samples."""
-    values = iter(samples)
-    monkeypatch.setattr(executor, "_cpu_ticks", lambda: next(values))
-    monkeypatch.setattr(executor, "_idle_sample", None)
-    monkeypatch.setattr(executor.time, "sleep", lambda s: None)
-
-
-def test_threads_follow_the_idle_cores_sampled_from_proc_stat(monkeypatch):
-    monkeypatch.setattr(executor.os, "cpu_count", lambda: 4)
-    # Half of all ticks idle on 4 cores: 2 idle cores, whatever the load average says.
-    monkeypatch.setattr(executor.os, "getloadavg", lambda: (3.9, 3.9, 3.9))
-    _ticks(monkeypatch, [(1000, 4000), (1200, 4400)])
-    assert IN_PROCESS_THREADS() == 2
-    # Every core busy: still one thread.
-    _ticks(monkeypatch, [(1000, 4000), (1000, 4400)])
-    assert IN_PROCESS_THREADS() == 1
-    # An idle machine gives every core, even right after this process's own work (load 3.9).
-    _ticks(monkeypatch, [(1000, 4000), (1400, 4400)])
-    assert IN_PROCESS_THREADS() == 4
-
-
-def test_an_idle_sample_is_reused_for_a_while_then_taken_again(monkeypatch):
-    monkeypatch.setattr(executor.os, "cpu_count", lambda: 2)
-    _ticks(monkeypatch, [(0, 100), (50, 200), (50, 300), (150, 400)])
-    clock = iter([0.0, 0.1, 5.0, 100.0, 100.1])
-    monkeypatch.setattr(executor.time, "monotonic", lambda: next(clock))
-    assert executor.idle_cores(2) == pytest.approx(1.0)
-    assert executor.idle_cores(2) == pytest.approx(1.0)  # 5 s later: the same sample
-    assert executor.idle_cores(2) == pytest.approx(2.0)  # past IDLE_REUSE_S: sampled again
-
-
-def test_threads_fall_back_to_the_load_average_without_proc_stat(monkeypatch):
-    def missing() -> tuple[int, int]:
-        raise OSError("no /proc/stat")
-
-    monkeypatch.setattr(executor, "_cpu_ticks", missing)
-    monkeypatch.setattr(executor, "_idle_sample", None)
-    monkeypatch.setattr(executor.os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(executor.os, "getloadavg", lambda: (2.8, 1.0, 1.0))
-    assert IN_PROCESS_THREADS() == 1
-    monkeypatch.setattr(executor.os, "getloadavg", lambda: (0.2, 1.0, 1.0))
-    assert IN_PROCESS_THREADS() == 4
-
-
-@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux /proc/stat")
-def test_proc_stat_parses_on_this_machine():
-    idle, total = executor._cpu_ticks()
-    assert 0 <= idle <= total
