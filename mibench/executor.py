@@ -307,6 +307,24 @@ def _drain(events: queue.SimpleQueue[dict[str, int]], on_progress: Progress) -> 
         on_progress(int(message["index"]), int(message["steps"]))
 
 
+def _dask_logs_follow_root() -> None:
+    """Dask's loggers show no more than the root logger does (WARNING; DEBUG with ``--verbose``).
+
+    ``distributed`` installs its own stderr handler at import only where the root logger has
+    none; after ``logging.basicConfig`` (the CLI) it propagates to the root's handler instead, at
+    its configured INFO level, and every cluster start and close printed some 30 INFO lines
+    (``silence_logs`` only quiets distributed's own handlers). Imports distributed first, so that
+    its import-time setup cannot raise the level back afterwards.
+    """
+    import distributed  # noqa: F401  (its logging setup runs at import)
+
+    root_level = logging.getLogger().getEffectiveLevel()
+    for name in ("distributed", "bokeh"):
+        dask_logger = logging.getLogger(name)
+        if dask_logger.propagate and dask_logger.getEffectiveLevel() < root_level:
+            dask_logger.setLevel(root_level)
+
+
 def _has_dashboard() -> bool:
     return importlib.util.find_spec("bokeh") is not None
 
@@ -375,6 +393,8 @@ def open_executor(target: Target, n_jobs: int, *, threads: int | None = None) ->
     """
     target.validate()
     executor: Executor
+    if target.scheduler is not None or target.cluster is not None or target.workers > 1:
+        _dask_logs_follow_root()
     if target.scheduler is not None:
         executor = _connect(target.scheduler)
     elif target.cluster is not None:

@@ -204,3 +204,16 @@ def test_sigkill_mid_run_then_rerun_completes(tmp_path):
         assert store.read_sidecar(out / "kill", run_id)["run_id"] == run_id
     leftovers = [p.name for p in (out / "kill").rglob("*") if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_a_local_cluster_prints_no_dask_info_lines(tmp_path, tiny):
+    # The CLI configures the root logger before distributed is imported, so distributed's loggers
+    # propagate to it; without mibench's level rule each cluster start and close printed ~30
+    # "INFO:distributed..." lines around the results. A fresh process: the import order matters.
+    command = [sys.executable, "-m", "mibench.cli", "run", str(tiny), "--out", str(tmp_path / "out"),
+               "--no-plots", "--no-progress", "--workers", "2"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "training on a local Dask cluster of 2 processes" in done.stdout
+    assert "INFO:distributed" not in done.stdout + done.stderr, done.stderr
