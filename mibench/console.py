@@ -1,18 +1,19 @@
 """What ``mibench run`` prints, and the tables the report reuses: one module for console output.
 
-Read top-down as :func:`print_report` prints: the summary tables (estimator x MI level, one per
-setting, "bias/std/MSE" per cell or, for an unstable cell, its median bias and wild share), the
-f-MICL table, the sandwich lines, the estimate-vs-truth table (sample estimators beside the neural
-ones), the skipped combinations, the diverged cells and the run totals. Tables are as wide as
+Read top-down as :func:`print_report` prints: one legend line, the summary tables (estimator x MI
+level, one per setting, "bias/std/MSE" per cell or, for an unstable cell, its median bias and
+wild share), the f-MICL table, the sandwich lines, the estimate-vs-truth table (sample estimators
+beside the neural ones), the skipped combinations, the diverged cells and the run totals. Tables are as wide as
 their longest cell and printed at that width (:func:`print_wide`), so a log file of 80 columns
 never gets a truncated number. Numbers are written by :mod:`mibench.results.formatting`.
 
 The estimate-vs-truth table (:func:`truth_comparison_table`) has one row per task (task id and
 MI level), one column per estimator. A cell is the estimator's window mean over seeds
 (:data:`mibench.results.schema.MEAN_ESTIMATE`; for sample estimators the one estimate per run,
-averaged over seeds); where an estimator appears in several settings of a task (critics, batch
-sizes, hyperparameters) the cell is the median over those settings (no selection by closeness to
-the truth) and the caption says so. Printed when the summary holds sample estimators.
+averaged over seeds), or for an unstable cell its median readout, marked ``*``. Where an
+estimator appears in several settings of a task (critics, batch sizes, hyperparameters) the cell
+is the median over those settings (no selection by closeness to the truth) and the caption says
+so. Printed when the summary holds sample estimators.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ if TYPE_CHECKING:
 
 def print_report(report: RunReport, console: Console) -> None:
     """Summary tables, skipped combinations and the run totals."""
-    for table in summary_tables(report.summary):
+    tables = summary_tables(report.summary)
+    if tables:
+        console.print(SUMMARY_LEGEND, soft_wrap=True)
+    for table in tables:
         print_wide(console, table)
     f_table = f_value_table(report.summary)
     if f_table is not None:
@@ -68,7 +72,7 @@ def print_report(report: RunReport, console: Console) -> None:
         soft_wrap=True,
     )
     for figure in report.figures:
-        console.print(f"figure: {figure}")
+        console.print(f"figure: {figure}", soft_wrap=True)
 
 
 def print_wide(console: Console, table: Table) -> None:
@@ -98,12 +102,21 @@ _SETTING_FIELDS = (
 )
 
 
+SUMMARY_LEGEND = (
+    f"cells: bias/std/MSE (nats) over the last {schema.EVAL_FRACTION:.0%} of steps at each MI "
+    f"level; unstable = a readout off by > max({schema.WILD_NATS:g}, I): its median bias and "
+    "wild share instead"
+)
+
+
 def summary_tables(summary: pd.DataFrame) -> list[Table]:
     """Rich tables estimator x MI level with "bias/std/MSE" per cell, one per setting.
 
     A setting is everything but the estimator and the MI level (task, dim, critic, K, ...);
     other fields that tell apart tables of one task/dim/critic/K are named in the titles, and an
-    estimator that appears with several hyperparameter sets gets one row per set.
+    estimator that appears with several hyperparameter sets gets one row per set. The titles name
+    the setting only: what a cell holds is :data:`SUMMARY_LEGEND`, printed once above them all
+    (on every title it made each table as wide as the sentence).
     """
     if summary.empty:
         return []
@@ -124,9 +137,7 @@ def summary_tables(summary: pd.DataFrame) -> list[Table]:
         )
         title = (
             f"{values[schema.TASK]} (d={values[schema.DIM]}), {values[schema.CRITIC]} critic, "
-            f"K={values[schema.BATCH_SIZE]}{extras}: bias/std/MSE (nats), last "
-            f"{schema.EVAL_FRACTION:.0%} of steps; unstable = a readout off by > "
-            f"max({schema.WILD_NATS:g}, I)"
+            f"K={values[schema.BATCH_SIZE]}{extras}"
         )
         levels = sorted(group[schema.MI_LEVEL].unique())
         keys = [schema.ESTIMATOR, schema.ESTIMATOR_PARAMS]
@@ -223,7 +234,7 @@ def truth_comparison_table(summary: pd.DataFrame) -> Table | None:
     if not any(estimators.is_sample(e) for e in present):
         return None
     frame = summary[summary[schema.TARGET] == "mi"].copy()
-    several = False
+    several = flagged = False
     table = Table(
         title="estimate vs truth (nats; mean over seeds of each run's readout)",
         title_justify="left",
@@ -235,19 +246,36 @@ def truth_comparison_table(summary: pd.DataFrame) -> Table | None:
     keys = [schema.TASK_ID, schema.SEGMENT]
     for (task_id, segment), rows in frame.groupby(keys, sort=False):
         label = str(task_id) if segment == 0 else f"{task_id} level {segment}"
-        cells = [label, _text(float(rows[schema.TRUE_MI].iloc[0]))]
+        cells = [label, _number(float(rows[schema.TRUE_MI].iloc[0]))]
         for name in present:
             mine = rows[rows[schema.ESTIMATOR] == name]
             several = several or len(mine) > 1
-            cells.append(_text(float(mine[schema.MEAN_ESTIMATE].median())) if len(mine) else "")
+            unstable = any(is_unstable(row) for _, row in mine.iterrows())
+            flagged = flagged or unstable
+            value = pd.Series([_robust_estimate(row) for _, row in mine.iterrows()]).median()
+            cells.append(f"{_number(value)}{'*' if unstable else ''}" if len(mine) else "")
         table.add_row(*cells)
+    notes = []
     if several:
-        table.caption = "an estimator with several settings on a task: median over its settings"
+        notes.append("an estimator with several settings on a task: median over its settings")
+    if flagged:
+        notes.append(
+            f"* unstable (a readout off by > max({schema.WILD_NATS:g}, I)): the median readout, "
+            "not the mean"
+        )
+    if notes:
+        table.caption = "; ".join(notes)
+        table.caption_justify = "left"
     return table
 
 
-def _text(value: float) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:.2f}"
+def _robust_estimate(row: pd.Series) -> float:
+    """A run cell's estimate for the truth table: its window mean, or where the cell is unstable
+    (an exploding readout decides a mean: the default suite printed -4e53) its median readout,
+    true MI + median bias, as the summary tables show it."""
+    if is_unstable(row) and math.isfinite(row.get(schema.MEDIAN_BIAS, math.nan)):
+        return float(row[schema.TRUE_MI] + row[schema.MEDIAN_BIAS])
+    return float(row[schema.MEAN_ESTIMATE])
 
 
 def skipped_lines(skipped: Sequence[dict[str, str]]) -> list[str]:

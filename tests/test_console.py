@@ -130,6 +130,56 @@ def test_f_value_table_shows_the_gap_only_where_the_f_mi_is_known():
     assert console.f_value_table(summary.drop(columns=schema.F_VALUE)) is None
 
 
+def test_truth_table_shows_an_unstable_cell_by_its_median_readout_and_flags_it():
+    # The default suite printed -4.0e+53 for flo on the cubic staircase: the window mean of a
+    # cell whose readouts exploded. Such a cell reads as true MI + median bias, marked "*".
+    summary = pd.DataFrame(
+        [
+            _summary_row(**{schema.MEAN_ESTIMATE: -4.0e53}),  # js: unstable, median bias -1.234
+            _summary_row(
+                **{schema.CELL_ID: "c1", schema.ESTIMATOR: "infonce", schema.UNSTABLE: False},
+                **{schema.MEAN_ESTIMATE: 4.16},
+            ),
+            _summary_row(
+                **{schema.CELL_ID: "c2", schema.ESTIMATOR: "ksg", schema.UNSTABLE: False},
+                **{schema.MEAN_ESTIMATE: 9.5, schema.MEDIAN_BIAS: float("nan")},
+            ),
+        ]
+    ).assign(**{schema.SEGMENT: 0, schema.TRUE_MI: 10.0})
+    terminal = Console(record=True, width=200)
+    console.print_wide(terminal, console.truth_comparison_table(summary))
+    text = terminal.export_text()
+    assert "8.77*" in text  # 10 - 1.234, flagged
+    assert "4.16" in text and "4.16*" not in text and "9.50" in text
+    assert "e+53" not in text
+    assert "* unstable" in text  # the caption says what the mark means
+    stable = summary.assign(**{schema.UNSTABLE: False})
+    terminal = Console(record=True, width=200)
+    console.print_wide(terminal, console.truth_comparison_table(stable))
+    text = terminal.export_text()
+    assert "-4e+53" in text and "*" not in text  # a stable cell keeps its mean (3 digits)
+
+
+def test_summary_titles_name_the_setting_and_one_legend_says_what_a_cell_holds(tmp_path):
+    from mibench.runner import RunReport
+
+    summary = pd.DataFrame([_summary_row(**{schema.UNSTABLE: False, schema.BIAS: -0.5})])
+    summary = summary.assign(**{schema.SEGMENT: 0, schema.TRUE_MI: 10.0, schema.MEAN_ESTIMATE: 9.5})
+    (table,) = console.summary_tables(summary)
+    assert str(table.title) == "gaussian (d=5), separable critic, K=64"
+    report = RunReport(
+        suite_dir=tmp_path, n_cells=1, n_trained=1, n_reused=0, run_steps=600, wall_time_s=2.0,
+        summary=summary, skipped=[], figures=[], n_by_others=0,
+    )  # fmt: skip
+    terminal = Console(record=True, width=100)
+    console.print_report(report, terminal)
+    text = terminal.export_text()
+    assert text.count("bias/std/MSE") == 1 and text.index(console.SUMMARY_LEGEND) == 0
+    # The table is as wide as its cells or its short title, no longer as the legend sentence.
+    table_lines = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table_lines and max(len(line.rstrip()) for line in table_lines) <= len(table.title)
+
+
 def test_print_report_prints_tables_then_skipped_diverged_and_totals(tmp_path):
     from mibench.runner import RunReport
 

@@ -103,7 +103,7 @@ def test_markdown_puts_findings_first_and_configuration_in_a_collapsed_appendix(
 def test_markdown_has_every_table(report: tuple[Path, str, str]) -> None:
     _, md, _ = report
     assert "*Best stable estimator per level: robust MSE (nats²) and median bias (nats)*" in md
-    assert "bias/std/MSE (nats), last 20% of steps" in md  # the console's table title
+    assert "Cells as the console prints them: bias/std/MSE (nats, nats²)" in md  # the legend
     assert "*Every cell of summary.parquet (main columns; the file has them all)." in md
     assert "| batch_size | 32 |" in md  # configuration from the sidecars
     assert "| versions.torch |" in md  # environment from the sidecars
