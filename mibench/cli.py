@@ -335,7 +335,7 @@ def _prepare_views(suite_dir: Path) -> None:
     except ValueError as error:
         _exit_bad_results(error)
     if note is not None:
-        console.print(note, markup=False, style="dim")
+        console.print(note, markup=False, style="dim", soft_wrap=True)
 
 
 def _from_results(suite: str, out: str, read: Callable[[Path], _Read]) -> tuple[Path, _Read]:
@@ -363,8 +363,9 @@ def plot_command(
         suite, out, lambda folder: draw_figures(folder, fmt=fmt.value)
     )
     for note in skipped:
-        console.print(note, markup=False, style="dim")
-    console.print(f"{len(drawn)} figures in {store.figures_dir(suite_dir)}", markup=False)
+        console.print(note, markup=False, style="dim", soft_wrap=True)
+    figures = store.figures_dir(suite_dir)
+    console.print(f"{len(drawn)} figures in {figures}", markup=False, soft_wrap=True)
 
 
 @app.command("report")
@@ -379,7 +380,7 @@ def report_command(
     _, (markdown, page) = _from_results(
         suite, out, lambda folder: write_report(folder, fmt=fmt.value)
     )
-    console.print(f"wrote {markdown} and {page}", markup=False)
+    console.print(f"wrote {markdown} and {page}", markup=False, soft_wrap=True)
 
 
 @app.command("verify")

@@ -263,6 +263,9 @@ def test_cli_report(suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 0, result.output
     assert (tmp_path / "synthetic" / "report.md").is_file()
     assert (tmp_path / "synthetic" / "report.html").is_file()
+    # One line however long the path: a wrapped path cannot be copied from the terminal.
+    md, html = (tmp_path / "synthetic" / name for name in ("report.md", "report.html"))
+    assert f"wrote {md} and {html}\n" in result.output
     missing = runner.invoke(app, ["report", "absent", "--out", str(tmp_path)])
     assert missing.exit_code == 2
     assert missing.output.strip().startswith("error: no finished runs")
