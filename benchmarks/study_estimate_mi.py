@@ -147,7 +147,9 @@ def student_t_gaussianize(settings: dict[str, Any]) -> str:
                 estimates.append(result.estimate)
             error = statistics.fmean(abs(e - task.true_mi()) for e in estimates)
             shown = ", ".join(f"{e:.3f}" for e in estimates)
-            lines.append(f"| {nu:g} | 2 | {task.true_mi():.3f} | {gaussianize} | {shown} | {error:.3f} |")
+            lines.append(
+                f"| {nu:g} | 2 | {task.true_mi():.3f} | {gaussianize} | {shown} | {error:.3f} |"
+            )
     return "\n".join(lines)
 
 

@@ -64,7 +64,10 @@ def print_report(report: RunReport, console: Console) -> None:
     for line in diverged_lines(report.summary):
         console.print(line, soft_wrap=True)
     if report.n_by_others:
-        console.print(f"{report.n_by_others} runs were trained by another mibench run meanwhile", soft_wrap=True)
+        console.print(
+            f"{report.n_by_others} runs were trained by another mibench run meanwhile",
+            soft_wrap=True,
+        )
     console.print(
         f"{report.n_cells} runs ({report.n_trained} trained, {report.n_reused} already finished), "
         f"{report.run_steps} run-steps in {report.wall_time_s:.1f} s "

@@ -76,6 +76,8 @@ def resolve_log_every(log_every: int | str, batch_size: int) -> int:
     if log_every == AUTO_LOG_EVERY:
         return max(1, batch_size // AUTO_LOG_EVERY_K)
     return int(log_every)
+
+
 GRID_ONLY_KEYS = ("estimators", "tasks", "critics", "estimator_params", "systems")
 
 

@@ -39,7 +39,9 @@ def test_plan_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     planned = plan(parse_suite(SUITE))
     checks.check_plan_size(planned)  # 10 steps: fine
     monkeypatch.setattr(checks, "MAX_LOGGED_ROWS", checks.logged_rows(planned.configs[0]) - 1)
-    with pytest.raises(SuiteError, match=r"^steps = 10 with log_every = 1 and eval_every = \d+ logs"):
+    with pytest.raises(
+        SuiteError, match=r"^steps = 10 with log_every = 1 and eval_every = \d+ logs"
+    ):
         checks.check_plan_size(planned)
 
 

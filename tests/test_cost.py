@@ -9,7 +9,9 @@ from mibench.interface import RunConfig
 
 
 def config(estimator: str = "infonce", batch_size: int = 64, n_steps: int = 100) -> RunConfig:
-    return RunConfig.make(estimator=estimator, task="gaussian", batch_size=batch_size, n_steps=n_steps)
+    return RunConfig.make(
+        estimator=estimator, task="gaussian", batch_size=batch_size, n_steps=n_steps
+    )
 
 
 @pytest.mark.parametrize(("batch_size", "expected"), [(8, 1 + 1 / 256), (128, 2.0), (512, 17.0)])
@@ -29,6 +31,8 @@ def test_work_weights_run_steps_by_their_cost():
     assert cost.work([]) == 0
 
 
-@pytest.mark.parametrize(("batch_size", "runs"), [(64, 512), (128, 128), (256, 32), (512, 8), (4096, 2)])
+@pytest.mark.parametrize(
+    ("batch_size", "runs"), [(64, 512), (128, 128), (256, 32), (512, 8), (4096, 2)]
+)
 def test_large_matrices_make_small_stacks(batch_size, runs):
     assert cost.max_stack_runs(config(batch_size=batch_size)) == runs

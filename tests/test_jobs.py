@@ -47,7 +47,9 @@ def test_make_jobs_one_per_stack_with_absolute_checkpoint_paths(
     assert [job.configs for job in made] == [tuple(s) for s in stacks]
     folder = (tmp_path / "results" / "tiny" / jobs.CHECKPOINT_DIR).resolve()
     for job, stack in zip(made, stacks, strict=True):
-        assert job.checkpoint_path == str(folder / f"{jobs.stack_id(stack)}{jobs.CHECKPOINT_SUFFIX}")
+        assert job.checkpoint_path == str(
+            folder / f"{jobs.stack_id(stack)}{jobs.CHECKPOINT_SUFFIX}"
+        )
         assert Path(job.checkpoint_path).is_absolute() and job.checkpoint_every_s == 5.0
     assert (made[0].device, made[0].n_steps, made[0].run_steps) == ("cpu", 4, 8)
     off = jobs.make_jobs(stacks, tmp_path, checkpoint_every_s=None)

@@ -126,7 +126,9 @@ class DualHead:
         activation): what :meth:`joined` serves in one pass."""
         first = heads[0].mlp
         return first is not None and all(
-            h.mlp is not None and h.mlp.sizes == first.sizes and h.mlp.activation == first.activation
+            h.mlp is not None
+            and h.mlp.sizes == first.sizes
+            and h.mlp.activation == first.activation
             for h in heads
         )
 

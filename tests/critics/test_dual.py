@@ -50,9 +50,7 @@ def test_joined_heads_give_each_runs_own_output_bit_for_bit() -> None:
     assert torch.equal(together[1], q_y.forward(x, y)[0])
     # Fresh leaves: training the joined head leaves the originals' tensors alone.
     assert all(p.is_leaf and p.requires_grad for p in joined.parameters())
-    assert all(
-        p.data_ptr() != q.data_ptr() for p in joined.parameters() for q in a_x.parameters()
-    )
+    assert all(p.data_ptr() != q.data_ptr() for p in joined.parameters() for q in a_x.parameters())
 
 
 def test_only_mlp_heads_of_one_architecture_join() -> None:

@@ -9,7 +9,13 @@ from mibench.critics import build, get
 from mibench.critics.encoder import EncoderCritic
 from mibench.critics.projection import DEFAULT_PROJECTION_DIM, ProjectedEncoderCritic
 
-PARAMS = {"hidden": (5,), "embed_dim": 4, "tau": 0.3, "projection_hidden": (6,), "projection_dim": 3}
+PARAMS = {
+    "hidden": (5,),
+    "embed_dim": 4,
+    "tau": 0.3,
+    "projection_hidden": (6,),
+    "projection_dim": 3,
+}
 
 
 def _critic(n_runs: int = 2, **params: object) -> ProjectedEncoderCritic:
@@ -60,7 +66,9 @@ def test_pairs_scores_and_paired_scores_use_the_head() -> None:
         zx, zy = critic.embed(x), critic.embed(y)
         scores = critic.scores(x, y)
         torch.testing.assert_close(scores, zx @ zy.transpose(1, 2) / 0.3)
-        torch.testing.assert_close(critic.paired_scores(x, y), torch.diagonal(scores, dim1=1, dim2=2))
+        torch.testing.assert_close(
+            critic.paired_scores(x, y), torch.diagonal(scores, dim1=1, dim2=2)
+        )
         # Without the head (the plain encoder on the same f) the scores differ.
         plain = EncoderCritic.embed(critic, x)
         assert plain.shape[-1] == 4 and zx.shape[-1] == 3

@@ -129,7 +129,9 @@ def test_constant_matrix_closed_forms() -> None:
     # log-mean-exp is c itself.
     K, c = 6, 2.5
     scores = torch.full((2, K, K), c, dtype=torch.float64)
-    torch.testing.assert_close(lse_row(scores), torch.full((2, K), c + math.log(K), dtype=torch.float64))
+    torch.testing.assert_close(
+        lse_row(scores), torch.full((2, K), c + math.log(K), dtype=torch.float64)
+    )
     torch.testing.assert_close(
         lse_row_off(scores), torch.full((2, K), c + math.log(K - 1), dtype=torch.float64)
     )
@@ -185,8 +187,12 @@ def test_mask_diag_and_diag() -> None:
     eye = torch.eye(4, dtype=torch.bool)
     assert torch.isneginf(masked[:, eye]).all()
     assert torch.equal(masked[:, ~eye], scores[:, ~eye])
-    assert torch.equal(mask_diag(scores, fill=7.0)[:, eye], torch.full((2, 4), 7.0, dtype=torch.float64))
-    expected = torch.tensor([[float(S[i, i]) for i in range(4)] for S in scores], dtype=torch.float64)
+    assert torch.equal(
+        mask_diag(scores, fill=7.0)[:, eye], torch.full((2, 4), 7.0, dtype=torch.float64)
+    )
+    expected = torch.tensor(
+        [[float(S[i, i]) for i in range(4)] for S in scores], dtype=torch.float64
+    )
     torch.testing.assert_close(diag(scores), expected, rtol=0, atol=0)
 
 
@@ -217,7 +223,9 @@ def test_mean_offdiag_ignores_the_diagonal_even_when_it_is_not_finite() -> None:
     values = _stacked(seed=10, scale=1.0, shape=(3, 4, 4))
     values = values + torch.diag_embed(torch.full((3, 4), math.nan, dtype=torch.float64))
     V = values.numpy()
-    expected = [np.mean([V[r, i, j] for i in range(4) for j in range(4) if i != j]) for r in range(3)]
+    expected = [
+        np.mean([V[r, i, j] for i in range(4) for j in range(4) if i != j]) for r in range(3)
+    ]
     np.testing.assert_allclose(mean_offdiag(values).numpy(), expected, rtol=1e-14)
 
 

@@ -139,7 +139,9 @@ def test_mibench_commands_are_valid(
     elif args[0] == "verify":
         pytest.skip("verify trains claims; tested in tests/claims")
     elif args[0] in ("report", "plot") and not (ROOT / "results" / args[1]).is_dir():
-        pytest.skip(f"{args[0]} reads a finished suite; tested in tests/test_report.py, tests/plots")
+        pytest.skip(
+            f"{args[0]} reads a finished suite; tested in tests/test_report.py, tests/plots"
+        )
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, (where, command, result.output)
     if args[0] == "run":
