@@ -393,14 +393,16 @@ def open_executor(target: Target, n_jobs: int, *, threads: int | None = None) ->
     """
     target.validate()
     executor: Executor
-    if target.scheduler is not None or target.cluster is not None or target.workers > 1:
+    on_dask = target.scheduler is not None or target.cluster is not None
+    on_dask = on_dask or (target.workers > 1 and n_jobs > 1)
+    if on_dask:
         _dask_logs_follow_root()
     if target.scheduler is not None:
         executor = _connect(target.scheduler)
     elif target.cluster is not None:
         size = target.workers if target.workers > 1 else max(1, n_jobs)
         executor = _jobqueue_cluster(target.cluster, size)
-    elif target.workers > 1 and n_jobs > 1:
+    elif on_dask:
         executor = _local_cluster(min(target.workers, n_jobs))
     else:
         executor = InProcess(threads)
