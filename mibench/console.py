@@ -3,8 +3,8 @@
 Read top-down as :func:`print_report` prints: one legend line, the summary tables (estimator x MI
 level, one per setting, "bias/std/MSE" per cell or, for an unstable cell, its median bias and
 wild share), the f-MICL table, the sandwich lines, the estimate-vs-truth table (sample estimators
-beside the neural ones), the skipped combinations, the diverged cells and the run totals. Tables are as wide as
-their longest cell and printed at that width (:func:`print_wide`), so a log file of 80 columns
+beside the neural ones), the skipped combinations, the diverged cells and the run totals. Tables
+are as wide as their longest cell and printed at that width (:func:`print_wide`), so a log file of 80 columns
 never gets a truncated number. Numbers are written by :mod:`mibench.results.formatting`.
 
 The estimate-vs-truth table (:func:`truth_comparison_table`) has one row per task (task id and
@@ -230,13 +230,19 @@ def f_value_table(summary: pd.DataFrame) -> Table | None:
 def truth_comparison_table(summary: pd.DataFrame) -> Table | None:
     """Estimate vs truth per task and estimator; None when there are no sample-estimator rows."""
     from mibench import estimators
+    from mibench.plots.robust import shown_estimate, unstable_mask  # matplotlib: import late
 
     if summary.empty:
         return None
     present = [e for e in estimators.registration_order() if e in set(summary[schema.ESTIMATOR])]
     if not any(estimators.is_sample(e) for e in present):
         return None
-    frame = summary[summary[schema.TARGET] == "mi"].copy()
+    frame = summary[summary[schema.TARGET] == "mi"]
+    # An unstable cell (an exploding readout decides a mean: the default suite printed -4e53)
+    # shows its median readout, truth + median bias, as the figures do.
+    frame = frame.assign(
+        _shown=shown_estimate(frame, schema.TRUE_MI), _unstable=unstable_mask(frame)
+    )
     several = flagged = False
     table = Table(
         title="estimate vs truth (nats; mean over seeds of each run's readout)",
@@ -252,11 +258,13 @@ def truth_comparison_table(summary: pd.DataFrame) -> Table | None:
         cells = [label, _number(float(rows[schema.TRUE_MI].iloc[0]))]
         for name in present:
             mine = rows[rows[schema.ESTIMATOR] == name]
+            if mine.empty:
+                cells.append("")
+                continue
             several = several or len(mine) > 1
-            unstable = any(is_unstable(row) for _, row in mine.iterrows())
+            unstable = bool(mine["_unstable"].any())
             flagged = flagged or unstable
-            value = pd.Series([_robust_estimate(row) for _, row in mine.iterrows()]).median()
-            cells.append(f"{_number(value)}{'*' if unstable else ''}" if len(mine) else "")
+            cells.append(f"{_number(float(mine['_shown'].median()))}{'*' if unstable else ''}")
         table.add_row(*cells)
     notes = []
     if several:
@@ -270,15 +278,6 @@ def truth_comparison_table(summary: pd.DataFrame) -> Table | None:
         table.caption = "; ".join(notes)
         table.caption_justify = "left"
     return table
-
-
-def _robust_estimate(row: pd.Series) -> float:
-    """A run cell's estimate for the truth table: its window mean, or where the cell is unstable
-    (an exploding readout decides a mean: the default suite printed -4e53) its median readout,
-    true MI + median bias, as the summary tables show it."""
-    if is_unstable(row) and math.isfinite(row.get(schema.MEDIAN_BIAS, math.nan)):
-        return float(row[schema.TRUE_MI] + row[schema.MEDIAN_BIAS])
-    return float(row[schema.MEAN_ESTIMATE])
 
 
 def skipped_lines(skipped: Sequence[dict[str, str]]) -> list[str]:

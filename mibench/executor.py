@@ -313,11 +313,9 @@ def _dask_logs_follow_root() -> None:
     ``distributed`` installs its own stderr handler at import only where the root logger has
     none; after ``logging.basicConfig`` (the CLI) it propagates to the root's handler instead, at
     its configured INFO level, and every cluster start and close printed some 30 INFO lines
-    (``silence_logs`` only quiets distributed's own handlers). Imports distributed first, so that
-    its import-time setup cannot raise the level back afterwards.
+    (``silence_logs`` only quiets distributed's own handlers). Called by each Dask executor after
+    it imports distributed, whose import-time setup would otherwise set the level back.
     """
-    import distributed  # noqa: F401  (its logging setup runs at import)
-
     root_level = logging.getLogger().getEffectiveLevel()
     for name in ("distributed", "bokeh"):
         dask_logger = logging.getLogger(name)
@@ -333,6 +331,7 @@ def _local_cluster(workers: int) -> Dask:
     import dask
     from distributed import Client, LocalCluster
 
+    _dask_logs_follow_root()
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop(_MALLOC_TRIM_ENV, None)  # see _tune_malloc; the nannies keep this for restarts
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
@@ -349,6 +348,7 @@ def _local_cluster(workers: int) -> Dask:
 def _connect(address: str) -> Dask:
     from distributed import Client
 
+    _dask_logs_follow_root()
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as error:
@@ -371,6 +371,7 @@ def _jobqueue_cluster(kind: str, workers: int) -> Dask:
         ) from None
     from distributed import Client
 
+    _dask_logs_follow_root()
     try:
         cluster = getattr(module, JOBQUEUE_CLUSTERS[kind])()
     except Exception as error:  # missing or bad jobqueue.yaml, no sbatch/qsub on this machine
@@ -393,16 +394,12 @@ def open_executor(target: Target, n_jobs: int, *, threads: int | None = None) ->
     """
     target.validate()
     executor: Executor
-    on_dask = target.scheduler is not None or target.cluster is not None
-    on_dask = on_dask or (target.workers > 1 and n_jobs > 1)
-    if on_dask:
-        _dask_logs_follow_root()
     if target.scheduler is not None:
         executor = _connect(target.scheduler)
     elif target.cluster is not None:
         size = target.workers if target.workers > 1 else max(1, n_jobs)
         executor = _jobqueue_cluster(target.cluster, size)
-    elif on_dask:
+    elif target.workers > 1 and n_jobs > 1:
         executor = _local_cluster(min(target.workers, n_jobs))
     else:
         executor = InProcess(threads)
