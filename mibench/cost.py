@@ -13,6 +13,7 @@ equal costs, so for them the split is by run-steps, as before.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from mibench.interface import RunConfig
@@ -48,3 +49,70 @@ def work(configs: Iterable[RunConfig]) -> float:
 def max_stack_runs(config: RunConfig) -> int:
     """Most runs one stack of ``config``'s shapes should hold (at least 2)."""
     return max(2, MAX_STACK_SCORE_ELEMENTS // matrix_size(config) ** 2)
+
+
+# Wall-clock estimate (what `mibench reproduce` prints before it starts). A run-step costs a
+# fixed overhead (the estimator's small kernels, Adam, the readout) plus the critic's
+# multiply-adds over forward and backward. Measured on the 2-core development VM (one torch
+# thread per stack, K = 64, d = 20, 60-step plans): separable 20-256-256-32 (1.0e7 MACs per
+# run-step) 2.8 ms, concat 256-256 (2.7e8) 32 ms, concat 256-256-256 (5.4e8) 67 ms per run-step;
+# a least-squares line through them gives the two constants below. Sample estimators (KSG, CCA,
+# ...) cost about n log(n) (d_x + d_y) x SAMPLE_SECONDS_PER_UNIT (KSG's tree queries dominate:
+# the default suite's 24 sample runs at n = 2000, d = 10 took 6.7 s).
+SECONDS_PER_MAC = 1.2e-10
+OVERHEAD_S_PER_RUN_STEP = 1.5e-3
+SAMPLE_SECONDS_PER_UNIT = 2e-6
+
+
+def _hidden(params: dict, default: tuple[int, ...]) -> tuple[int, ...]:
+    hidden = params.get("hidden", default)
+    return (int(hidden),) if isinstance(hidden, int) else tuple(int(h) for h in hidden)
+
+
+def critic_macs(config: RunConfig, dim_x: int, dim_y: int) -> float:
+    """Multiply-adds of one forward pass of a run's critic over its K x K score matrix.
+
+    Separable-type critics (two towers, then a K x K product) cost 2K tower passes; the concat
+    critic splits its first layer into 2K products and runs the rest on all K^2 pairs;
+    conditional (q(y|x)) critics run one tower of K rows and a K x K x d_y density.
+    """
+    params = dict(config.critic_params)
+    k = matrix_size(config)
+    hidden = _hidden(params, (256, 256))
+    if config.critic == "concat":
+        deeper = sum(a * b for a, b in zip(hidden, (*hidden[1:], 1), strict=True))
+        return k * (dim_x + dim_y) * hidden[0] + k * k * deeper
+    if config.critic == "gaussian_conditional":
+        widths = (dim_x, *hidden, 2 * dim_y)
+        return k * sum(a * b for a, b in zip(widths, widths[1:], strict=False)) + k * k * dim_y
+    embed = int(params.get("embed_dim", 32))
+    widths_x = (dim_x, *hidden, embed)
+    widths_y = (dim_y, *hidden, embed)
+    tower = sum(a * b for a, b in zip(widths_x, widths_x[1:], strict=False))
+    tower += sum(a * b for a, b in zip(widths_y, widths_y[1:], strict=False))
+    return k * tower + k * k * embed
+
+
+def run_seconds(config: RunConfig, dim_x: int, dim_y: int) -> float:
+    """Expected wall seconds to train one run alone on one thread of the development VM."""
+    from mibench import estimators
+
+    spec = estimators.get(config.estimator) if config.estimator in estimators.names() else None
+    if config.critic == "none" or getattr(spec, "kind", "") == "sample":
+        n = config.batch_size  # sample runs record their sample size here
+        per_level = dict(config.task_params).get("steps_per_level", config.n_steps)
+        levels = max(1, config.n_steps // max(1, int(per_level)))
+        return levels * SAMPLE_SECONDS_PER_UNIT * n * math.log(max(n, 2)) * (dim_x + dim_y)
+    per_step = OVERHEAD_S_PER_RUN_STEP * run_step_cost(config) / run_step_cost(
+        RunConfig(estimator=config.estimator, task=config.task, batch_size=64)
+    ) + SECONDS_PER_MAC * critic_macs(config, dim_x, dim_y)
+    return config.n_steps * per_step
+
+
+def expected_seconds(runs: Iterable[tuple[RunConfig, int, int]], *, workers: int = 1) -> float:
+    """Expected wall seconds for ``(config, dim_x, dim_y)`` runs on ``workers`` idle cores.
+
+    A lower estimate on a machine shared with other jobs: it assumes the cores are free.
+    """
+    total = sum(run_seconds(config, dim_x, dim_y) for config, dim_x, dim_y in runs)
+    return total / max(1, workers)
