@@ -103,10 +103,16 @@ def _dedupe_legend(ax: plt.Axes) -> None:
 
 
 def bias_variance_panels(
-    stats: pd.DataFrame, *, labels: Sequence[str], columns: Sequence[str], title: str
+    stats: pd.DataFrame,
+    *,
+    labels: Sequence[str],
+    columns: Sequence[str],
+    title: str,
+    log_axes: Sequence[str] = ("variance", "mse"),
 ) -> Figure:
-    """Rows bias (absolute, as CLUB plots it), variance (log axis), MSE (log axis) against the
-    true MI; one column per ``task_label`` in ``columns``, one line per estimator label."""
+    """Rows bias (absolute, as CLUB plots it), variance and MSE against the true MI (the rows in
+    ``log_axes`` on a log axis); one column per ``task_label`` in ``columns``, one line per
+    estimator label."""
     fig, axes = _grid(3, len(columns), sharey=False)
     metrics = (("abs_bias", "|bias|"), ("variance", "variance"), ("mse", "MSE"))
     for c, column in enumerate(columns):
@@ -119,7 +125,7 @@ def bias_variance_panels(
                     continue
                 ax.plot(line["true_mi"], line[metric], marker="d", color=COLOURS[i % 7],
                         label=label, lw=1.2)  # fmt: skip
-            if metric != "abs_bias":
+            if metric in log_axes:
                 ax.set_yscale("log")
             ax.set_ylabel(name)
             if r == 0:
@@ -172,12 +178,12 @@ def training_curves(
         colour = COLOURS[i % len(COLOURS)]
         for _, curve in train[train["label"] == label].groupby("run_id"):
             curve = curve.sort_values("step")
-            values = curve["infonce_value"].to_numpy(dtype=float)
+            values = curve["estimate"].to_numpy(dtype=float)
             ax.plot(curve["step"], ema(values, span), color=colour, lw=1.4,
                     label=f"{label}: mini-batch")  # fmt: skip
         for _, curve in heldout[heldout["label"] == label].groupby("run_id"):
             curve = curve.sort_values("step")
-            ax.plot(curve["step"], curve["infonce_value"], color=colour, ls="--", lw=1.2,
+            ax.plot(curve["step"], curve["estimate"], color=colour, ls="--", lw=1.2,
                     label=f"{label}: large pool")  # fmt: skip
     ax.axhline(log_k, color="k", ls=":", lw=1.0, label="log K")
     ax.axhline(true_mi, color="k", lw=0.8, label="true MI")
@@ -188,3 +194,25 @@ def training_curves(
     fig.set_size_inches(6.4, 4.4)
     fig.tight_layout()
     return fig
+
+
+def combine_vertically(figures: Sequence[Figure], *, dpi: int = 120) -> Figure:
+    """One figure holding ``figures`` rendered one above the other (each rasterised at ``dpi``),
+    for a paper figure pair saved as one file (Song & Ermon's Fig. 1 and Fig. 2)."""
+    images = []
+    for figure in figures:
+        figure.set_dpi(dpi)
+        figure.canvas.draw()
+        images.append(np.asarray(figure.canvas.buffer_rgba()))
+        plt.close(figure)
+    width = max(image.shape[1] for image in images)
+    heights = [image.shape[0] for image in images]
+    combined = plt.figure(figsize=(width / dpi, sum(heights) / dpi), dpi=dpi)
+    top = 1.0
+    for image, height in zip(images, heights, strict=True):
+        share = height / sum(heights)
+        ax = combined.add_axes((0.0, top - share, image.shape[1] / width, share))
+        ax.imshow(image)
+        ax.set_axis_off()
+        top -= share
+    return combined
