@@ -460,5 +460,62 @@ def verify_command(
     raise typer.Exit(code=0 if all(r.passed for r in results) else 1)
 
 
+@app.command("reproduce")
+def reproduce_command(
+    name: Annotated[str | None, typer.Argument(help="Reproduction name (see --list).")] = None,
+    list_all: Annotated[
+        bool, typer.Option("--list", help="List the reproductions and exit.")
+    ] = False,
+    budget: Annotated[
+        str,
+        typer.Option(
+            help="full (the paper's steps and seeds) or quick (minutes on two CPU cores; every "
+            "output says 'quick budget')."
+        ),
+    ] = "quick",
+    out: Annotated[str, typer.Option(help="Results root; writes OUT/<name>[-quick]/.")] = "results",
+    force: Annotated[bool, typer.Option(help="Recompute finished cells.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: as `mibench run` picks).")
+    ] = None,
+) -> None:
+    """Train a paper's setting, draw its figure as the paper does and print the verdict table
+    (the paper's statement or number, ours, the verdict, and every setting difference)."""
+    from mibench import reproduce as reproductions
+    from mibench.reproduce.run import prepare
+    from mibench.suite import SuiteError
+
+    if list_all:
+        table = Table(title="reproductions (mibench reproduce NAME --budget quick|full)")
+        for column in ("name", "figure", "what it trains", "budgets"):
+            table.add_column(column, overflow="fold")
+        for known in reproductions.names():
+            item = reproductions.get(known)
+            table.add_row(known, item.title, item.summary, ", ".join(item.budgets))
+        console.print(table)
+        return
+    try:
+        if name is None:
+            raise reproductions.ReproductionError(
+                f"give a reproduction NAME or --list; valid choices: {', '.join(reproductions.names())}"
+            )
+        if workers is not None and workers < 1:
+            raise SuiteError(f"--workers: must be an integer >= 1, got {workers}")
+        prepare(name, budget, out=_out_path(out))  # every name and value checked, nothing written
+    except (reproductions.ReproductionError, SuiteError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        result = reproductions.reproduce(
+            name, budget, out=out, force=force, workers=workers, console=console,
+            show_progress=progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished runs are kept; run again to continue", err=True)
+        raise typer.Exit(code=130) from None
+    reproductions.print_result(result, console)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
