@@ -125,7 +125,7 @@ def bias_variance_panels(
                     continue
                 ax.plot(line["true_mi"], line[metric], marker="d", color=COLOURS[i % 7],
                         label=label, lw=1.2)  # fmt: skip
-            if metric in log_axes:
+            if metric in log_axes and (part[metric] > 0).any():
                 ax.set_yscale("log")
             ax.set_ylabel(name)
             if r == 0:

@@ -57,7 +57,7 @@ def build_suite(budget: Budget) -> Suite:
             "dtype": "float32",
             "batch_sizes": [BATCH_SIZE],
             "log_every": 1,
-            "eval_every": max(1, budget.steps // 30),
+            "eval_every": max(1, budget.steps // 15),
             "eval_batch_size": POOL,
         },
         "grid": [
