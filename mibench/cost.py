@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from itertools import pairwise
 
 from mibench.interface import RunConfig
 
@@ -80,16 +81,16 @@ def critic_macs(config: RunConfig, dim_x: int, dim_y: int) -> float:
     k = matrix_size(config)
     hidden = _hidden(params, (256, 256))
     if config.critic == "concat":
-        deeper = sum(a * b for a, b in zip(hidden, (*hidden[1:], 1), strict=True))
+        deeper = sum(a * b for a, b in pairwise((*hidden, 1)))
         return k * (dim_x + dim_y) * hidden[0] + k * k * deeper
     if config.critic == "gaussian_conditional":
         widths = (dim_x, *hidden, 2 * dim_y)
-        return k * sum(a * b for a, b in zip(widths, widths[1:], strict=False)) + k * k * dim_y
+        return k * sum(a * b for a, b in pairwise(widths)) + k * k * dim_y
     embed = int(params.get("embed_dim", 32))
     widths_x = (dim_x, *hidden, embed)
     widths_y = (dim_y, *hidden, embed)
-    tower = sum(a * b for a, b in zip(widths_x, widths_x[1:], strict=False))
-    tower += sum(a * b for a, b in zip(widths_y, widths_y[1:], strict=False))
+    tower = sum(a * b for a, b in pairwise(widths_x))
+    tower += sum(a * b for a, b in pairwise(widths_y))
     return k * tower + k * k * embed
 
 

@@ -38,8 +38,15 @@ SOURCE = (
 )
 NEURAL = ("infonce", "nwj", "dv", "mine", "smile")
 SAMPLE = ("ksg", "cca")
-LABELS = {"infonce": "InfoNCE", "nwj": "NWJ", "dv": "DV", "mine": "MINE", "smile": "SMILE",
-          "ksg": "KSG", "cca": "CCA"}  # fmt: skip
+LABELS = {
+    "infonce": "InfoNCE",
+    "nwj": "NWJ",
+    "dv": "DV",
+    "mine": "MINE",
+    "smile": "SMILE",
+    "ksg": "KSG",
+    "cca": "CCA",
+}
 CONVERGED_SHARE = 0.1  # BMI: an estimate > 10 % of the estimator's maximum on the task
 END_FRACTION = 0.2
 BUDGETS = {
@@ -169,7 +176,7 @@ def _families(ratio: pd.DataFrame) -> dict[str, pd.Series]:
 
 def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
     estimates = run_estimates(readings)
-    means, ratio = benchmark_table(estimates, converged_only=True)
+    _, ratio = benchmark_table(estimates, converged_only=True)
     fam = _families(ratio)
 
     def err(label: str, family: str) -> float:
@@ -182,9 +189,12 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
     ksg_n = err("KSG", "normal")
     best_neural = min((err(LABELS[n], "transformed") for n in NEURAL), default=math.nan)
     dropped = len(estimates) - len(
-        estimates[estimates["estimate"] > CONVERGED_SHARE * estimates.groupby(
-            ["label", "task_label"])["estimate"].transform("max")]
-    )  # fmt: skip
+        estimates[
+            estimates["estimate"]
+            > CONVERGED_SHARE
+            * estimates.groupby(["label", "task_label"])["estimate"].transform("max")
+        ]
+    )
     return [
         qualitative(
             "CCA is exact on the (multi)normal tasks and fails under non-linear transforms",
@@ -221,24 +231,45 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
 
 def differences(budget: Budget) -> list[Difference]:
     rows = [
-        Difference("neural training", "a fixed sample of n, train/test split, early stopping, "
-                   "up to 10 000 steps", "fresh batches from the task each step, fixed steps"),
-        Difference("neural readout", "the maximum held-out estimate over evaluations",
-                   "the mean held-out estimate (1 024 fresh pairs) over the last 20 % of steps"),
-        Difference("neural estimators", "MINE, InfoNCE, NWJ, DV (hidden 10-5)",
-                   "mibench's InfoNCE, NWJ, DV, MINE, SMILE (concat 10-5)"),
-        Difference("sample estimators", "R's KSG (k = 5), LNN, Julia histogram/transfer, CCA",
-                   "mibench's KSG (k = 3) and CCA"),
-        Difference("preprocessing", "every task rescaled (standardised) before estimation",
-                   "no rescaling"),
-        Difference("task list", "v1 list incl. the 50 x 50 multinormal and the transformed "
-                   "2-pair multinormals", "tasks/bmi_v1.toml (without those; adds mixtures X, AI)"),
+        Difference(
+            "neural training",
+            "a fixed sample of n, train/test split, early stopping, up to 10 000 steps",
+            "fresh batches from the task each step, fixed steps",
+        ),
+        Difference(
+            "neural readout",
+            "the maximum held-out estimate over evaluations",
+            "the mean held-out estimate (1 024 fresh pairs) over the last 20 % of steps",
+        ),
+        Difference(
+            "neural estimators",
+            "MINE, InfoNCE, NWJ, DV (hidden 10-5)",
+            "mibench's InfoNCE, NWJ, DV, MINE, SMILE (concat 10-5)",
+        ),
+        Difference(
+            "sample estimators",
+            "R's KSG (k = 5), LNN, Julia histogram/transfer, CCA",
+            "mibench's KSG (k = 3) and CCA",
+        ),
+        Difference(
+            "preprocessing", "every task rescaled (standardised) before estimation", "no rescaling"
+        ),
+        Difference(
+            "task list",
+            "v1 list incl. the 50 x 50 multinormal and the transformed 2-pair multinormals",
+            "tasks/bmi_v1.toml (without those; adds mixtures X, AI)",
+        ),
         Difference("colour", "log2(estimate / true), clipped to [-1, 1]", "the same"),
-    ]  # fmt: skip
+    ]
     if not budget.is_full:
-        rows.append(Difference(f"scale ({budget.label})", "all tasks, 10 seeds, n = 5 000",
-                               f"first {budget.tasks} task entries, {budget.seeds} seeds, n = "
-                               f"{budget.sample_size}, {budget.steps} steps"))  # fmt: skip
+        rows.append(
+            Difference(
+                f"scale ({budget.label})",
+                "all tasks, 10 seeds, n = 5 000",
+                f"first {budget.tasks} task entries, {budget.seeds} seeds, n = "
+                f"{budget.sample_size}, {budget.steps} steps",
+            )
+        )
     return rows
 
 

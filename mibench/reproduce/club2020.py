@@ -130,13 +130,16 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
             "With q(y|x) fitted, CLUB lies at or above the truth on the Gaussian (an upper bound)",
             "Theorem 3.1 and Fig. 2",
             paper="CLUB ≥ I (no number given; holds exactly only for q = p(y|x))",
-            ours="CLUB bias per level: " + ", ".join(fmt(b) for b in club_bias)
+            ours="CLUB bias per level: "
+            + ", ".join(fmt(b) for b in club_bias)
             + " (judged with a 0.1-nat allowance)",
             holds=_every(compare(-0.1, b) for b in club_bias),
         )
     )
     club_var = pick(top, "variance", label="CLUB", task_label="Gaussian")
-    others = {lab: pick(top, "variance", label=lab, task_label="Gaussian") for lab in ("NWJ", "MINE")}
+    others = {
+        lab: pick(top, "variance", label=lab, task_label="Gaussian") for lab in ("NWJ", "MINE")
+    }
     rows.append(
         qualitative(
             "CLUB has lower variance than NWJ and MINE at high MI",
@@ -178,15 +181,16 @@ def differences(budget: Budget) -> list[Difference]:
             "L1Out's diagonal", "masked by adding -20 to the log-density", "excluded exactly"
         ),
         Difference("CLUBSample", "a sampled variant of CLUB", "left out (not in mibench)"),
-        Difference(
-            "data", "x, y from numpy, cast to float32, on a GPU", "torch float32 on CPU"
-        ),
+        Difference("data", "x, y from numpy, cast to float32, on a GPU", "torch float32 on CPU"),
     ]
     if not budget.is_full:
         rows.append(Difference(f"steps per level ({budget.label})", "4 000", str(budget.steps)))
         rows.append(
-            Difference(f"window ({budget.label})", "last 500 of 4 000 steps",
-                       f"last 1/8 of {budget.steps} steps")  # fmt: skip
+            Difference(
+                f"window ({budget.label})",
+                "last 500 of 4 000 steps",
+                f"last 1/8 of {budget.steps} steps",
+            )
         )
     return rows
 

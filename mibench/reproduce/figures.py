@@ -21,12 +21,12 @@ from collections.abc import Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-from mibench.reproduce.levels import ema  # noqa: E402
+from mibench.reproduce.levels import ema
 
 PANEL_SIZE = (3.6, 3.2)
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
@@ -75,8 +75,13 @@ def staircase_panels(
                     curve = curve.sort_values("step")
                     values = curve["estimate"].to_numpy(dtype=float)
                     ax.plot(curve["step"], values, color=colour, alpha=RAW_ALPHA, lw=0.6)
-                    ax.plot(curve["step"], ema(values, span), color=colour, lw=1.6,
-                            label=hue_names.get(hue, hue))  # fmt: skip
+                    ax.plot(
+                        curve["step"],
+                        ema(values, span),
+                        color=colour,
+                        lw=1.6,
+                        label=hue_names.get(hue, hue),
+                    )
             if len(panel):
                 _truth_line(ax, panel[panel["run_id"] == panel["run_id"].iloc[0]])
             else:
@@ -123,8 +128,14 @@ def bias_variance_panels(
                 line = part[part["label"] == label].sort_values("true_mi")
                 if line.empty:
                     continue
-                ax.plot(line["true_mi"], line[metric], marker="d", color=COLOURS[i % 7],
-                        label=label, lw=1.2)  # fmt: skip
+                ax.plot(
+                    line["true_mi"],
+                    line[metric],
+                    marker="d",
+                    color=COLOURS[i % 7],
+                    label=label,
+                    lw=1.2,
+                )
             if metric in log_axes and (part[metric] > 0).any():
                 ax.set_yscale("log")
             ax.set_ylabel(name)
@@ -179,12 +190,19 @@ def training_curves(
         for _, curve in train[train["label"] == label].groupby("run_id"):
             curve = curve.sort_values("step")
             values = curve["estimate"].to_numpy(dtype=float)
-            ax.plot(curve["step"], ema(values, span), color=colour, lw=1.4,
-                    label=f"{label}: mini-batch")  # fmt: skip
+            ax.plot(
+                curve["step"], ema(values, span), color=colour, lw=1.4, label=f"{label}: mini-batch"
+            )
         for _, curve in heldout[heldout["label"] == label].groupby("run_id"):
             curve = curve.sort_values("step")
-            ax.plot(curve["step"], curve["estimate"], color=colour, ls="--", lw=1.2,
-                    label=f"{label}: large pool")  # fmt: skip
+            ax.plot(
+                curve["step"],
+                curve["estimate"],
+                color=colour,
+                ls="--",
+                lw=1.2,
+                label=f"{label}: large pool",
+            )
     ax.axhline(log_k, color="k", ls=":", lw=1.0, label="log K")
     ax.axhline(true_mi, color="k", lw=0.8, label="true MI")
     ax.set_xlabel("steps")

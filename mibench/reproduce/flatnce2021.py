@@ -136,8 +136,10 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
             paper="InfoNCE 0.06 -> 0.05, FlatNCE 0.17 -> 0.35 (CIFAR-10: a direction here)",
             ours="; ".join(f"{k} {fmt(a, 3)} -> {fmt(b, 3)}" for k, (a, b) in ess.items())
             + " (first vs last 20 % of steps)",
-            holds=_both(compare(ess["InfoNCE"][1], ess["InfoNCE"][0]),
-                        compare(ess["FlatNCE"][0], ess["FlatNCE"][1])),  # fmt: skip
+            holds=_both(
+                compare(ess["InfoNCE"][1], ess["InfoNCE"][0]),
+                compare(ess["FlatNCE"][0], ess["FlatNCE"][1]),
+            ),
         ),
     ]
 
@@ -148,21 +150,41 @@ def _both(a: bool | None, b: bool | None) -> bool | None:
 
 def differences(budget: Budget) -> list[Difference]:
     rows = [
-        Difference("data", "CIFAR-10 images, two augmented views (SimCLR)",
-                   f"a {DIM}-d correlated Gaussian at I = {TRUE_MI:g} nats"),  # fmt: skip
-        Difference("encoder", "ResNet-18, 256-d features",
-                   "two MLP towers 256-256-32, L2-normalised, temperature 0.1"),  # fmt: skip
-        Difference("negatives", "2N - 1 candidates of the views (NT-Xent)",
-                   f"K - 1 = {BATCH_SIZE - 1} in-batch partners (pairs layout)"),  # fmt: skip
+        Difference(
+            "data",
+            "CIFAR-10 images, two augmented views (SimCLR)",
+            f"a {DIM}-d correlated Gaussian at I = {TRUE_MI:g} nats",
+        ),
+        Difference(
+            "encoder",
+            "ResNet-18, 256-d features",
+            "two MLP towers 256-256-32, L2-normalised, temperature 0.1",
+        ),
+        Difference(
+            "negatives",
+            "2N - 1 candidates of the views (NT-Xent)",
+            f"K - 1 = {BATCH_SIZE - 1} in-batch partners (pairs layout)",
+        ),
         Difference("optimiser", "SimCLR's (LARS, schedule)", "Adam lr 5e-4, constant"),
-        Difference("ground-truth MI", "InfoNCE over a pool of 100 x the mini-batch",
-                   f"the same on {POOL} fresh held-out pairs, and the exact truth"),  # fmt: skip
-        Difference("batch size", "small batches of SimCLR (the figure's K is not stated)",
-                   f"K = {BATCH_SIZE}"),  # fmt: skip
+        Difference(
+            "ground-truth MI",
+            "InfoNCE over a pool of 100 x the mini-batch",
+            f"the same on {POOL} fresh held-out pairs, and the exact truth",
+        ),
+        Difference(
+            "batch size",
+            "small batches of SimCLR (the figure's K is not stated)",
+            f"K = {BATCH_SIZE}",
+        ),
     ]
     if not budget.is_full:
-        rows.append(Difference(f"training ({budget.label})", "to convergence (epochs)",
-                               f"{budget.steps} steps, {budget.seeds} seed"))  # fmt: skip
+        rows.append(
+            Difference(
+                f"training ({budget.label})",
+                "to convergence (epochs)",
+                f"{budget.steps} steps, {budget.seeds} seed",
+            )
+        )
     return rows
 
 

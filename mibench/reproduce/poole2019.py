@@ -104,17 +104,21 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
         )
     ]
     growth = {
-        label: (pick(stats, "variance", label=label, true_mi=BOTTOM),
-                pick(stats, "variance", label=label, true_mi=TOP))
+        label: (
+            pick(stats, "variance", label=label, true_mi=BOTTOM),
+            pick(stats, "variance", label=label, true_mi=TOP),
+        )
         for label in ("NWJ", "TUBA")
-    }  # fmt: skip
+    }
     rows.append(
         qualitative(
             "NWJ and TUBA have high variance that grows with the MI",
             "§5 and Fig. 2",
             paper="variance grows with I (no number given)",
-            ours="; ".join(f"{k}: var {fmt(a, 3)} at I=2 -> {fmt(b, 3)} at I=10"
-                           for k, (a, b) in growth.items()),  # fmt: skip
+            ours="; ".join(
+                f"{k}: var {fmt(a, 3)} at I=2 -> {fmt(b, 3)} at I=10"
+                for k, (a, b) in growth.items()
+            ),
             holds=_all(compare(a, b) for a, b in growth.values()),
         )
     )

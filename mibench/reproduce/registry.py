@@ -36,7 +36,5 @@ def get(name: str) -> Reproduction:
     """
     known = _all()
     if name not in known:
-        raise ReproductionError(
-            f"unknown reproduction {name!r}; valid choices: {', '.join(known)}"
-        )
+        raise ReproductionError(f"unknown reproduction {name!r}; valid choices: {', '.join(known)}")
     return known[name]

@@ -233,12 +233,16 @@ def print_result(result: ReproductionResult, console: Console) -> None:
     """The verdict and differences tables (titles carry the budget label) and the paths."""
     label = result.budget.label
     console.print(
-        rich_table(f"{result.name}: verdicts ({label})", VERDICT_HEADER,
-                   verdict_rows(result.verdicts))  # fmt: skip
+        rich_table(
+            f"{result.name}: verdicts ({label})", VERDICT_HEADER, verdict_rows(result.verdicts)
+        )
     )
     console.print(
-        rich_table(f"{result.name}: setting differences ({label})", DIFFERENCE_HEADER,
-                   difference_rows(result.differences))  # fmt: skip
+        rich_table(
+            f"{result.name}: setting differences ({label})",
+            DIFFERENCE_HEADER,
+            difference_rows(result.differences),
+        )
     )
     console.print(
         f"figure: {result.figure}\nverdicts: {result.markdown}\n"

@@ -142,8 +142,11 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
                 paper_text=f"≤ log 64 = {fmt(LOG_K)}",
             )
         )
-    slopes = {(label, task): _log_variance_slope(stats, label, task)
-              for label in ("NWJ", "MINE") for task in TASKS}  # fmt: skip
+    slopes = {
+        (label, task): _log_variance_slope(stats, label, task)
+        for label in ("NWJ", "MINE")
+        for task in TASKS
+    }
     rows.append(
         qualitative(
             "The variance of NWJ and MINE grows exponentially with the true MI",
@@ -166,10 +169,12 @@ def _smile_rows(top: Any) -> list[Verdict]:
 
     lower = [compare(var("SMILE (τ = 5)", t), var("NWJ", t)) for t in TASKS]
     tradeoff = [
-        _both(compare(var("SMILE (τ = 1)", t), var("SMILE (τ = 5)", t)),
-              compare(bias("SMILE (τ = 5)", t), bias("SMILE (τ = 1)", t)))
+        _both(
+            compare(var("SMILE (τ = 1)", t), var("SMILE (τ = 5)", t)),
+            compare(bias("SMILE (τ = 5)", t), bias("SMILE (τ = 1)", t)),
+        )
         for t in TASKS
-    ]  # fmt: skip
+    ]
     infinite = [compare(var("SMILE (τ = 5)", t), var("SMILE (τ = ∞)", t)) for t in TASKS]
     per_task = "; ".join
     return [
@@ -177,8 +182,9 @@ def _smile_rows(top: Any) -> list[Verdict]:
             "SMILE (τ = 5) has lower variance than NWJ at high MI",
             "§5 and Fig. 2",
             paper="SMILE's variance below NWJ's (no number given)",
-            ours=per_task(f"{t}: {fmt(var('SMILE (τ = 5)', t), 3)} vs {fmt(var('NWJ', t), 3)}"
-                          for t in TASKS),  # fmt: skip
+            ours=per_task(
+                f"{t}: {fmt(var('SMILE (τ = 5)', t), 3)} vs {fmt(var('NWJ', t), 3)}" for t in TASKS
+            ),
             holds=_every(lower),
         ),
         qualitative(
@@ -245,8 +251,11 @@ def differences(budget: Budget) -> list[Difference]:
         rows.append(Difference(f"EMA span ({budget.label})", "200", str(span_of(budget))))
         if budget.critics:
             rows.append(
-                Difference(f"critics ({budget.label})", "separable and joint",
-                           " and ".join(budget.critics) + " only")  # fmt: skip
+                Difference(
+                    f"critics ({budget.label})",
+                    "separable and joint",
+                    " and ".join(budget.critics) + " only",
+                )
             )
     return rows
 

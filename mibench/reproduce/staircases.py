@@ -75,8 +75,9 @@ def task_label(config: Mapping[str, Any]) -> str:
 def critics_of(budget: Budget, critics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The paper's critic entries that ``budget`` trains (all of them when it names none)."""
     keep = budget.critics or tuple(critics)
-    return [{"name": name.split("@")[0], **params} for name, params in critics.items()
-            if name in keep]  # fmt: skip
+    return [
+        {"name": name.split("@")[0], **params} for name, params in critics.items() if name in keep
+    ]
 
 
 def stats_of(readings: Readings, fraction: float) -> Any:

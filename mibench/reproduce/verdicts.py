@@ -48,10 +48,8 @@ def numeric(
         >>> numeric("InfoNCE at I = 10", "Fig. 2", paper=4.16, ours=3.1, tolerance=0.3).verdict
         'differs'
     """
-    if not math.isfinite(ours):
-        verdict = NOT_AVAILABLE
-    else:
-        verdict = AGREES if abs(ours - paper) <= tolerance else DIFFERS
+    close = math.isfinite(ours) and abs(ours - paper) <= tolerance
+    verdict = NOT_AVAILABLE if not math.isfinite(ours) else (AGREES if close else DIFFERS)
     return Verdict(
         statement=statement,
         source=source,

@@ -41,8 +41,9 @@ def staircase_frame(
 
 def readings(train: pd.DataFrame, heldout: pd.DataFrame | None = None) -> Readings:
     empty = train.iloc[0:0]
-    return Readings(train=train, heldout=empty if heldout is None else heldout,
-                    summary=pd.DataFrame())  # fmt: skip
+    return Readings(
+        train=train, heldout=empty if heldout is None else heldout, summary=pd.DataFrame()
+    )
 
 
 def verdict_of(rows, start: str) -> str:

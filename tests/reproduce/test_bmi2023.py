@@ -53,8 +53,16 @@ def _readings(cca_transformed: float) -> bmi2023.Readings:
     rows = []
     for task, truth, cca in (("gaussian-d1", 1.0, 1.0), ("wiggly-rho0.75", 1.0, cca_transformed)):
         for label, value in (("CCA", cca), ("KSG", truth), ("InfoNCE", 0.9 * truth)):
-            rows.append({"run_id": f"{task}{label}", "label": label, "task_label": task,
-                         "true_mi": truth, "estimate": value, "step": 0})  # fmt: skip
+            rows.append(
+                {
+                    "run_id": f"{task}{label}",
+                    "label": label,
+                    "task_label": task,
+                    "true_mi": truth,
+                    "estimate": value,
+                    "step": 0,
+                }
+            )
     train = pd.DataFrame(rows)
     return bmi2023.Readings(train=train, heldout=train.iloc[0:0], summary=pd.DataFrame())
 
@@ -67,8 +75,16 @@ def test_verdicts_on_a_cca_that_fails_off_the_normal_tasks():
 
 
 def test_run_estimates_read_the_heldout_window():
-    train = pd.DataFrame({"run_id": "r", "label": "NWJ", "task_label": "t", "true_mi": 1.0,
-                          "step": np.arange(10), "estimate": np.arange(10.0)})  # fmt: skip
+    train = pd.DataFrame(
+        {
+            "run_id": "r",
+            "label": "NWJ",
+            "task_label": "t",
+            "true_mi": 1.0,
+            "step": np.arange(10),
+            "estimate": np.arange(10.0),
+        }
+    )
     heldout = train.assign(estimate=[math.nan] * 8 + [4.0, 6.0])
     got = bmi2023.run_estimates(bmi2023.Readings(train, heldout, pd.DataFrame()))
     assert got.loc[0, "estimate"] == pytest.approx(5.0)

@@ -20,14 +20,21 @@ def test_full_budget_plans_small_batch_with_a_hundredfold_pool():
 
 def _frame(label: str, start: float, end: float, ess: tuple[float, float], n: int = 100):
     steps = np.arange(n)
-    return pd.DataFrame({"run_id": label, "label": label, "step": steps,
-                         "estimate": np.linspace(start, end, n),
-                         "ess": np.linspace(*ess, n)})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "run_id": label,
+            "label": label,
+            "step": steps,
+            "estimate": np.linspace(start, end, n),
+            "ess": np.linspace(*ess, n),
+        }
+    )
 
 
 def test_verdicts_follow_the_curves():
-    train = pd.concat([_frame("InfoNCE", 1.0, 2.7, (0.06, 0.05)),
-                       _frame("FlatNCE", 1.0, 2.7, (0.17, 0.35))])  # fmt: skip
+    train = pd.concat(
+        [_frame("InfoNCE", 1.0, 2.7, (0.06, 0.05)), _frame("FlatNCE", 1.0, 2.7, (0.17, 0.35))]
+    )
     good = pd.concat([_frame("InfoNCE", 1.0, 3.0, (0, 0)), _frame("FlatNCE", 1.0, 5.0, (0, 0))])
     rows = flat.verdicts(readings(train, good), flat.BUDGETS["quick"])
     assert {r.verdict for r in rows} == {"agrees"}

@@ -56,8 +56,9 @@ def _curves(infonce_top: float, nwj_growth: float):
 
 
 def test_verdicts_agree_on_curves_that_show_the_paper():
-    rows = poole2019.verdicts(readings(staircase_frame(_curves(LOG_K - 0.1, 2.0))),
-                              poole2019.BUDGETS["quick"])  # fmt: skip
+    rows = poole2019.verdicts(
+        readings(staircase_frame(_curves(LOG_K - 0.1, 2.0))), poole2019.BUDGETS["quick"]
+    )
     assert {r.verdict for r in rows} == {"agrees"}
 
 
@@ -69,8 +70,9 @@ def test_verdicts_agree_on_curves_that_show_the_paper():
     ],
 )
 def test_verdicts_differ_on_curves_that_do_not(infonce_top, growth, statement, expected):
-    rows = poole2019.verdicts(readings(staircase_frame(_curves(infonce_top, growth))),
-                              poole2019.BUDGETS["quick"])  # fmt: skip
+    rows = poole2019.verdicts(
+        readings(staircase_frame(_curves(infonce_top, growth))), poole2019.BUDGETS["quick"]
+    )
     assert verdict_of(rows, statement) == expected
 
 

@@ -10,7 +10,11 @@ from mibench.reproduce.base import BUDGETS, ReproductionError
 
 def test_at_least_the_five_papers_are_registered():
     assert set(registry.names()) >= {
-        "poole2019", "song_ermon2020", "bmi2023", "flatnce2021", "club2020"
+        "poole2019",
+        "song_ermon2020",
+        "bmi2023",
+        "flatnce2021",
+        "club2020",
     }
 
 

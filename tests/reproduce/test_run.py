@@ -19,8 +19,15 @@ def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reproduce")
     budget = replace(get("flatnce2021").budget("quick"), name="tiny", steps=16)
     console = Console(record=True, width=200)
-    result = run.reproduce("flatnce2021", budget, out=out, console=console, show_progress=False,
-                           report=False, workers=1)  # fmt: skip
+    result = run.reproduce(
+        "flatnce2021",
+        budget,
+        out=out,
+        console=console,
+        show_progress=False,
+        report=False,
+        workers=1,
+    )
     return result, console.export_text()
 
 
@@ -41,8 +48,15 @@ def test_writes_figure_verdicts_and_results_like_a_suite(tiny_run):
 def test_a_rerun_resumes_and_trains_nothing(tiny_run, tmp_path):
     result, _ = tiny_run
     console = Console(record=True, width=200)
-    again = run.reproduce("flatnce2021", result.budget, out=result.suite_dir.parent,
-                          console=console, show_progress=False, report=False, workers=1)  # fmt: skip
+    again = run.reproduce(
+        "flatnce2021",
+        result.budget,
+        out=result.suite_dir.parent,
+        console=console,
+        show_progress=False,
+        report=False,
+        workers=1,
+    )
     assert "2 runs, 0 to train" in console.export_text()
     assert [v.ours for v in again.verdicts] == [v.ours for v in result.verdicts]
 

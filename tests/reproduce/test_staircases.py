@@ -9,8 +9,9 @@ from mibench.suite import plan
 
 def test_staircase_suite_has_the_papers_schedule():
     grid = {"estimators": ["infonce"], "tasks": [staircases.staircase_task("cubic", 10)]}
-    suite = staircases.staircase_suite(name="s", description="d", budget=Budget("x", 10, 2),
-                                       lr=1e-3, grids=[grid])  # fmt: skip
+    suite = staircases.staircase_suite(
+        name="s", description="d", budget=Budget("x", 10, 2), lr=1e-3, grids=[grid]
+    )
     cells = plan(suite).configs
     assert {c.seed for c in cells} == {0, 1} and {c.n_steps for c in cells} == {50}
     params = dict(cells[0].task_params)
