@@ -41,10 +41,10 @@ import math
 import torch
 from torch import Tensor
 
+from mibench.core.interface import Estimator
 from mibench.estimators._logspace import diag, lme_row_off, lse_row, lse_row_off, mask_diag
 from mibench.estimators.diagnostics import infonce_value
 from mibench.estimators.registry import register
-from mibench.interface import Estimator
 
 DEFAULT_HOLDER_GAMMA = 0.5
 PER_ROW_DV = "per_row_dv"  # extra column of the FlatNCE family (see the module docstring)

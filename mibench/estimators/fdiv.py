@@ -65,9 +65,9 @@ import torch
 from torch import Tensor
 from torch.nn.functional import softplus
 
+from mibench.core.interface import Estimator
 from mibench.estimators._logspace import diag, lme_off, mean_offdiag
 from mibench.estimators.registry import register
-from mibench.interface import Estimator
 
 LOG2 = math.log(2.0)
 

@@ -1,6 +1,6 @@
 r"""NT-Xent: the symmetric SimCLR loss, read as InfoNCE with K = 2N − 1 candidates.
 
-Layout ``"views"`` (see :mod:`mibench.interface`): ``scores`` is the ``(..., 2N, 2N)`` Gram matrix
+Layout ``"views"`` (see :mod:`mibench.core.interface`): ``scores`` is the ``(..., 2N, 2N)`` Gram matrix
 of the concatenated views [a_1..a_N, b_1..b_N], scores[i, k] = sim(z_i, z_k)/τ (cosine over τ,
 computed by the critic). The positive of row i is its mate m(i) = (i + N) mod 2N; the diagonal
 (self-similarity) is excluded; every row is an anchor, so both directions a→b and b→a count.
@@ -23,9 +23,9 @@ import math
 import torch
 from torch import Tensor
 
+from mibench.core.interface import Estimator
 from mibench.estimators._logspace import lse_row_off
 from mibench.estimators.registry import register
-from mibench.interface import Estimator
 
 
 def mate_index(n_views: int, device: torch.device | None = None) -> Tensor:

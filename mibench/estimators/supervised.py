@@ -1,6 +1,6 @@
 r"""Supervised contrastive objectives: SINCERE and SupCon, and SINCERE's KL bound.
 
-Layout ``"labels"`` (see :mod:`mibench.interface`): ``scores`` is the ``(..., n, n)`` Gram matrix
+Layout ``"labels"`` (see :mod:`mibench.core.interface`): ``scores`` is the ``(..., n, n)`` Gram matrix
 G_ij = z_i·z_j/τ (already divided by the temperature) and ``labels`` (``(..., n)``, integer) says
 which embeddings share a class. For an anchor t, P_t = {i ≠ t : y_i = y_t} are its positives and
 N_t = {i : y_i ≠ y_t} its negatives (noise). Only row t of G enters anchor t's terms, so G need
@@ -28,9 +28,9 @@ import torch
 from torch import Tensor
 from torch.nn.functional import softplus
 
+from mibench.core.interface import Estimator
 from mibench.estimators._logspace import mask_diag
 from mibench.estimators.registry import register
-from mibench.interface import Estimator
 
 Method = Literal["sincere", "supcon"]
 METHODS: tuple[Method, ...] = ("sincere", "supcon")

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from mibench.interface import Estimator, RunConfig
+from mibench.core.interface import Estimator, RunConfig
 from mibench.results.schema import ESTIMATE_XY, ESTIMATE_YX
 from mibench.systems.base import SystemSpec, pairs_offdiag_reason, register
 from mibench.systems.in_batch import InBatch

@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from mibench.core.interface import Estimator, RunConfig
 from mibench.estimators import ess, infonce_value
-from mibench.interface import Estimator, RunConfig
 from mibench.systems.base import DEFAULT_SYSTEM, SystemInputs, SystemSpec, register
 
 INBATCH = DEFAULT_SYSTEM  # "inbatch"

@@ -49,11 +49,11 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from mibench import rng
+from mibench.core import rng
+from mibench.core.interface import Estimator, RunConfig, Task
 from mibench.critics.base import StackedMLP, l2_normalize
 from mibench.estimators.contrastive import bank_infonce_loss
 from mibench.estimators.diagnostics import bank_ess, bank_infonce_value
-from mibench.interface import Estimator, RunConfig, Task
 from mibench.systems.base import (
     SystemInputs,
     SystemSpec,

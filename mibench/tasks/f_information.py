@@ -87,7 +87,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from mibench.interface import UnknownNameError
+from mibench.core.interface import UnknownNameError
 
 F_NAMES = ("kl", "pearson", "sqhellinger", "js", "tsallis")
 """f-divergence names with a ground truth hook; they match the estimators ``fmicl_<name>``."""

@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch
+from mibench.core.interface import Batch
 from mibench.tasks._validation import validate_dim, validate_int, validate_positive
 from mibench.tasks.f_information import validate_f_name
 from mibench.tasks.registry import TaskSpec, register
