@@ -117,7 +117,7 @@ def infonce_lower_bound(scores: Tensor) -> Tensor:
 
     .. math::  \hat I = \frac1K \sum_i \big(S_{ii} - \log\sum_{j} e^{S_{ij}}\big) + \log K
 
-    Implements Eq. (1) of [1] (guide, seed 000, Eq. (5)); the positive stays in the denominator.
+    Implements Eq. (1) of [1] (InfoNCE guide, Eq. (5)); the positive stays in the denominator.
 
     Args:
         scores: ``(..., K, K)``, see :mod:`mibench.estimators`.
