@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import distributed
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -21,8 +22,6 @@ from mibench.core.interface import RunConfig
 from mibench.execute import executor, jobs, runner
 from mibench.plan import cost
 from mibench.results import schema, store
-
-distributed = pytest.importorskip("distributed")
 
 # 8 runs of 640 steps in one stack key: blocks of 128 steps (K=8, d=2), so every stack writes
 # checkpoints at steps 128 ... 512 when checkpoint_every_s=0; cut into 2 stacks for 2 workers.
