@@ -23,6 +23,9 @@ from mibench.execute import executor, jobs, runner
 from mibench.plan import cost
 from mibench.results import schema, store
 
+# Every test here trains on (or beside) a live Dask LocalCluster of worker processes.
+pytestmark = pytest.mark.integration
+
 # 8 runs of 640 steps in one stack key: blocks of 128 steps (K=8, d=2), so every stack writes
 # checkpoints at steps 128 ... 512 when checkpoint_every_s=0; cut into 2 stacks for 2 workers.
 SUITE = """
