@@ -1,0 +1,119 @@
+"""The scheduler's estimate of what training costs: relative units per run-step.
+
+A stacked step costs a fixed per-step overhead (a few hundred small kernel launches, the same
+for any K) plus work on the K x K score matrix of every run (the loss, its backward, the float64
+readout), which grows as K^2 and, once the matrices leave the cache, faster. Measured on one
+core (``batch_sweep``'s eight estimators, separable critic 64-64-16, 36-run stacks, 200 steps,
+log_every = 1), thread-seconds per 1000 run-steps: K = 8: 0.37, 32: 0.39, 64: 0.51, 128: 0.90,
+256: 2.0, 512: 10.7. ``1 + (M / 128)^2`` (M the score matrix's side) is 1, 1.1, 1.25, 2, 5 and 17
+for those K: the same order as the measured 1, 1.05, 1.4, 2.4, 5.5, 29, which is all the
+scheduler needs to split the large-K stacks and start them first. Plans with equal shapes get
+equal costs, so for them the split is by run-steps, as before.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from itertools import pairwise
+
+from mibench.core.interface import RunConfig
+
+REFERENCE_MATRIX = 128
+# A stack holds at most this many score entries (R x M x M) per K x K tensor of its step: 8 runs
+# at K = 512, 32 at K = 256, 128 at K = 128. Larger stacks of large matrices run slower per run:
+# measured on one core, batch_sweep's estimators at K = 512, 186 / 159 / 144 run-steps per
+# CPU-second for R = 9 / 18 / 36 (tensors past glibc's 32 MiB mmap ceiling are mapped and
+# page-faulted afresh on every allocation, and none of them stay in cache).
+MAX_STACK_SCORE_ELEMENTS = 2**21
+
+
+def matrix_size(config: RunConfig) -> int:
+    """Side of the score matrix a run's estimator sees: 2K in the views layout (both views)."""
+    from mibench import estimators
+
+    registered = config.estimator in estimators.names()
+    layout = estimators.get(config.estimator).layout if registered else None
+    return 2 * config.batch_size if layout == "views" else config.batch_size
+
+
+def run_step_cost(config: RunConfig) -> float:
+    """Relative cost of one step of one run: ``1 + (M / 128)^2``."""
+    return 1.0 + (matrix_size(config) / REFERENCE_MATRIX) ** 2
+
+
+def work(configs: Iterable[RunConfig]) -> float:
+    """Relative cost of training ``configs`` to the end: run-steps weighted by their step cost."""
+    return sum(c.n_steps * run_step_cost(c) for c in configs)
+
+
+def max_stack_runs(config: RunConfig) -> int:
+    """Most runs one stack of ``config``'s shapes should hold (at least 2)."""
+    return max(2, MAX_STACK_SCORE_ELEMENTS // matrix_size(config) ** 2)
+
+
+# Wall-clock estimate (what `mibench reproduce` prints before it starts). A run-step costs a
+# fixed overhead (the estimator's small kernels, Adam, the readout) plus the critic's
+# multiply-adds over forward and backward. Measured on the 2-core development VM (one torch
+# thread per stack, K = 64, d = 20, 60-step plans): separable 20-256-256-32 (1.0e7 MACs per
+# run-step) 2.8 ms, concat 256-256 (2.7e8) 32 ms, concat 256-256-256 (5.4e8) 67 ms per run-step;
+# a least-squares line through them gives the two constants below. Sample estimators (KSG, CCA,
+# ...) cost about n log(n) (d_x + d_y) x SAMPLE_SECONDS_PER_UNIT (KSG's tree queries dominate:
+# the default suite's 24 sample runs at n = 2000, d = 10 took 6.7 s).
+SECONDS_PER_MAC = 1.2e-10
+OVERHEAD_S_PER_RUN_STEP = 1.5e-3
+SAMPLE_SECONDS_PER_UNIT = 2e-6
+
+
+def _hidden(params: dict, default: tuple[int, ...]) -> tuple[int, ...]:
+    hidden = params.get("hidden", default)
+    return (int(hidden),) if isinstance(hidden, int) else tuple(int(h) for h in hidden)
+
+
+def critic_macs(config: RunConfig, dim_x: int, dim_y: int) -> float:
+    """Multiply-adds of one forward pass of a run's critic over its K x K score matrix.
+
+    Separable-type critics (two towers, then a K x K product) cost 2K tower passes; the concat
+    critic splits its first layer into 2K products and runs the rest on all K^2 pairs;
+    conditional (q(y|x)) critics run one tower of K rows and a K x K x d_y density.
+    """
+    params = dict(config.critic_params)
+    k = matrix_size(config)
+    hidden = _hidden(params, (256, 256))
+    if config.critic == "concat":
+        deeper = sum(a * b for a, b in pairwise((*hidden, 1)))
+        return k * (dim_x + dim_y) * hidden[0] + k * k * deeper
+    if config.critic == "gaussian_conditional":
+        widths = (dim_x, *hidden, 2 * dim_y)
+        return k * sum(a * b for a, b in pairwise(widths)) + k * k * dim_y
+    embed = int(params.get("embed_dim", 32))
+    widths_x = (dim_x, *hidden, embed)
+    widths_y = (dim_y, *hidden, embed)
+    tower = sum(a * b for a, b in pairwise(widths_x))
+    tower += sum(a * b for a, b in pairwise(widths_y))
+    return k * tower + k * k * embed
+
+
+def run_seconds(config: RunConfig, dim_x: int, dim_y: int) -> float:
+    """Expected wall seconds to train one run alone on one thread of the development VM."""
+    from mibench import estimators
+
+    spec = estimators.get(config.estimator) if config.estimator in estimators.names() else None
+    if config.critic == "none" or getattr(spec, "kind", "") == "sample":
+        n = config.batch_size  # sample runs record their sample size here
+        per_level = dict(config.task_params).get("steps_per_level", config.n_steps)
+        levels = max(1, config.n_steps // max(1, int(per_level)))
+        return levels * SAMPLE_SECONDS_PER_UNIT * n * math.log(max(n, 2)) * (dim_x + dim_y)
+    per_step = OVERHEAD_S_PER_RUN_STEP * run_step_cost(config) / run_step_cost(
+        RunConfig(estimator=config.estimator, task=config.task, batch_size=64)
+    ) + SECONDS_PER_MAC * critic_macs(config, dim_x, dim_y)
+    return config.n_steps * per_step
+
+
+def expected_seconds(runs: Iterable[tuple[RunConfig, int, int]], *, workers: int = 1) -> float:
+    """Expected wall seconds for ``(config, dim_x, dim_y)`` runs on ``workers`` idle cores.
+
+    A lower estimate on a machine shared with other jobs: it assumes the cores are free.
+    """
+    total = sum(run_seconds(config, dim_x, dim_y) for config, dim_x, dim_y in runs)
+    return total / max(1, workers)
