@@ -500,8 +500,8 @@ def reproduce_command(
     """Train a paper's setting, draw its figure as the paper does and print the verdict table
     (the paper's statement or number, ours, the verdict, and every setting difference)."""
     from mibench import reproduce as reproductions
+    from mibench.plan.suite import SuiteError
     from mibench.reproduce.run import prepare
-    from mibench.suite import SuiteError
 
     if list_all:
         table = Table(title="reproductions (mibench reproduce NAME --budget quick|full)")

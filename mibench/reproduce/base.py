@@ -2,7 +2,7 @@
 
 A :class:`Reproduction` names a paper's headline figure and holds three functions of one
 :class:`Budget`: the suite that trains the paper's setting (built in code from the suite schema,
-:func:`mibench.suite.parse_suite`), the figure drawn as the paper draws it, and the verdict rows
+:func:`mibench.plan.suite.parse_suite`), the figure drawn as the paper draws it, and the verdict rows
 (the paper's statement or number, ours, the verdict). Its :class:`Difference` rows name every
 setting in which our run differs from the authors' code.
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from mibench.suite import Suite
+    from mibench.plan.suite import Suite
 
 FULL = "full"
 QUICK = "quick"

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from mibench.reproduce.base import FULL, QUICK, Budget, Difference, Readings, Reproduction, Verdict
 from mibench.reproduce.figures import heatmap
 from mibench.reproduce.verdicts import fmt, qualitative
-from mibench.suite import Suite, parse_suite, resolve_suite
+from mibench.plan.suite import Suite, parse_suite, resolve_suite
 
 NAME = "bmi2023"
 SOURCE = (
@@ -150,7 +150,8 @@ def benchmark_table(
     means = grouped["estimate"].unstack("label")
     ratio = grouped["log_ratio"].unstack("label")
     truth = estimates.groupby("task_label")["true_mi"].first()
-    order = [LABELS[n] for n in (*NEURAL, *SAMPLE) if LABELS[n] in means.columns]
+    known = [LABELS[n] for n in (*NEURAL, *SAMPLE) if LABELS[n] in means.columns]
+    order = known + sorted(c for c in means.columns if c not in known)
     means, ratio = means.reindex(columns=order), ratio.reindex(columns=order)
     means["True MI"], ratio["True MI"] = truth, 0.0
     rows = list(dict.fromkeys(estimates["task_label"]))

@@ -25,7 +25,7 @@ from mibench.reproduce.base import FULL, QUICK, Budget, Difference, Readings, Re
 from mibench.reproduce.figures import training_curves
 from mibench.reproduce.levels import ema_span
 from mibench.reproduce.verdicts import compare, fmt, qualitative
-from mibench.suite import Suite, parse_suite
+from mibench.plan.suite import Suite, parse_suite
 
 NAME = "flatnce2021"
 SOURCE = (

@@ -29,7 +29,7 @@ from mibench.reproduce.staircases import (
     task_label,
 )
 from mibench.reproduce.verdicts import compare, fmt, numeric, pick, qualitative
-from mibench.suite import Suite
+from mibench.plan.suite import Suite
 
 NAME = "poole2019"
 SOURCE = "Poole et al. 2019, On Variational Bounds of Mutual Information, arXiv:1905.06922, Fig. 2"

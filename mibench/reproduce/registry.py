@@ -6,14 +6,9 @@ from mibench.reproduce.base import Reproduction, ReproductionError
 
 
 def _all() -> dict[str, Reproduction]:
-    from mibench.reproduce import poole2019
+    from mibench.reproduce import bmi2023, club2020, flatnce2021, poole2019, song_ermon2020
 
-    modules = [poole2019]
-    for extra in ("song_ermon2020", "bmi2023", "flatnce2021", "club2020"):
-        try:
-            modules.append(__import__(f"mibench.reproduce.{extra}", fromlist=["REPRODUCTION"]))
-        except ModuleNotFoundError:
-            continue
+    modules = (poole2019, song_ermon2020, bmi2023, flatnce2021, club2020)
     return {m.REPRODUCTION.name: m.REPRODUCTION for m in modules}
 
 

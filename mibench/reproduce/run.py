@@ -3,7 +3,7 @@
 The flow, reusing the runner (nothing of it is duplicated here)::
 
     Reproduction.build_suite(budget) --runner.prepare--> Plan (validated; nothing written)
-      --mibench.cost.expected_seconds--> the expected time, printed before anything starts
+      --mibench.plan.cost.expected_seconds--> the expected time, printed before anything starts
       --runner.execute--> runs/, summary.parquet, manifest.json, ... (resume, claims, as `run`)
       --load_readings--> per-step frames labelled with the paper's curve names
       --Reproduction.verdicts / .draw--> reproduction.md, reproduction.json,
@@ -25,7 +25,8 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from mibench import cost, runner
+from mibench.execute import runner
+from mibench.plan import cost
 from mibench.reproduce.base import Budget, Difference, Readings, Reproduction, Verdict
 from mibench.reproduce.registry import get
 from mibench.reproduce.tables import (
@@ -72,7 +73,7 @@ def prepare(
 
 
 def expected_seconds(prepared: runner.Prepared, *, workers: int, force: bool = False) -> float:
-    """Expected wall time of the plan's pending cells (:func:`mibench.cost.expected_seconds`)."""
+    """Expected wall time of the plan's pending cells (:func:`mibench.plan.cost.expected_seconds`)."""
     tasks = prepared.plan.tasks
     pending = runner.pending_configs(prepared, force=force)
     runs = [(c, tasks[c.cell_hash()].dim_x, tasks[c.cell_hash()].dim_y) for c in pending]
@@ -184,7 +185,7 @@ def reproduce(
     """Train (or resume) a reproduction, then write its verdicts, figure and report.
 
     Returns what was written; prints the expected time before training starts. ``report``
-    also writes the suite's ``report.md``/``report.html`` (:func:`mibench.report.write_report`).
+    also writes the suite's ``report.md``/``report.html`` (:func:`mibench.report.document.write_report`).
     """
     console = console or Console(stderr=True)
     reproduction, chosen, prepared = prepare(name, budget, out=out)
@@ -205,7 +206,6 @@ def reproduce(
         force=force,
         console=console,
         show_progress=show_progress,
-        plots=False,
         workers=workers,
     )
     readings = load_readings(reproduction, prepared)
@@ -213,7 +213,7 @@ def reproduce(
         reproduction, chosen, readings, prepared.suite_dir
     )
     if report:
-        from mibench.report import write_report
+        from mibench.report.document import write_report
 
         write_report(prepared.suite_dir)
     return ReproductionResult(

@@ -35,7 +35,7 @@ from mibench.reproduce.staircases import (
     task_label,
 )
 from mibench.reproduce.verdicts import compare, fmt, numeric, pick, qualitative
-from mibench.suite import Suite
+from mibench.plan.suite import Suite
 
 NAME = "song_ermon2020"
 SOURCE = (
@@ -134,7 +134,7 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
     for task in TASKS:
         rows.append(
             numeric(
-                f"InfoNCE (CPC) is capped at log K at I = 10 ({task})",
+                f"InfoNCE (CPC) saturates just under log K at I = 10 ({task})",
                 "§3 and Fig. 1",
                 paper=LOG_K,
                 ours=pick(top, "mean", label="InfoNCE", task_label=task),

@@ -3,7 +3,7 @@
 All three train on the staircase of Poole et al. (2019): a d = 20 correlated Gaussian (or its
 cubic transform y -> y^3) whose MI climbs 2 -> 4 -> 6 -> 8 -> 10 nats, one level every N steps,
 K = 64. :func:`staircase_suite` writes that setting in the suite schema (the same document a
-``tasks/*.toml`` file holds) and :func:`mibench.suite.parse_suite` validates it.
+``tasks/*.toml`` file holds) and :func:`mibench.plan.suite.parse_suite` validates it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from mibench.reproduce.base import Budget, Readings
 from mibench.reproduce.levels import level_stats
-from mibench.suite import Suite, parse_suite
+from mibench.plan.suite import Suite, parse_suite
 
 LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
 DIM = 20

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mibench.reproduce import bmi2023
-from mibench.suite import plan
+from mibench.plan.suite import plan
 
 
 def test_full_budget_plans_the_v1_list_with_bmi_defaults():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mibench.reproduce import club2020
-from mibench.suite import plan
+from mibench.plan.suite import plan
 from tests.reproduce._frames import readings, staircase_frame, verdict_of
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from mibench.reproduce import flatnce2021 as flat
-from mibench.suite import plan
+from mibench.plan.suite import plan
 from tests.reproduce._frames import readings, verdict_of
 
 

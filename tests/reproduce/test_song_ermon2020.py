@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from mibench.reproduce import song_ermon2020 as song
-from mibench.suite import plan
+from mibench.plan.suite import plan
 from tests.reproduce._frames import readings, staircase_frame, verdict_of
 
 

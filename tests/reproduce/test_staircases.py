@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mibench.reproduce import staircases
 from mibench.reproduce.base import Budget
-from mibench.suite import plan
+from mibench.plan.suite import plan
 
 
 def test_staircase_suite_has_the_papers_schedule():
