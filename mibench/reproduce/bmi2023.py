@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mibench.plan.suite import Suite, parse_suite, resolve_suite
 from mibench.reproduce.base import FULL, QUICK, Budget, Difference, Readings, Reproduction, Verdict
 from mibench.reproduce.figures import heatmap
 from mibench.reproduce.verdicts import fmt, qualitative
-from mibench.plan.suite import Suite, parse_suite, resolve_suite
 
 NAME = "bmi2023"
 SOURCE = (

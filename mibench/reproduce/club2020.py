@@ -16,6 +16,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from mibench.plan.suite import Suite
 from mibench.reproduce.base import FULL, QUICK, Budget, Difference, Readings, Reproduction, Verdict
 from mibench.reproduce.figures import bias_variance_panels, combine_vertically, staircase_panels
 from mibench.reproduce.levels import WINDOW_FRACTION
@@ -29,7 +30,6 @@ from mibench.reproduce.staircases import (
     task_label,
 )
 from mibench.reproduce.verdicts import compare, fmt, numeric, pick, qualitative
-from mibench.plan.suite import Suite
 
 NAME = "club2020"
 SOURCE = (

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from mibench.plan.suite import Suite, parse_suite
 from mibench.reproduce.base import FULL, QUICK, Budget, Difference, Readings, Reproduction, Verdict
 from mibench.reproduce.figures import training_curves
 from mibench.reproduce.levels import ema_span
 from mibench.reproduce.verdicts import compare, fmt, qualitative
-from mibench.plan.suite import Suite, parse_suite
 
 NAME = "flatnce2021"
 SOURCE = (

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from mibench.plan.suite import Suite
 from mibench.reproduce.base import FULL, QUICK, Budget, Difference, Readings, Reproduction, Verdict
 from mibench.reproduce.figures import bias_variance_panels, staircase_panels
 from mibench.reproduce.levels import WINDOW_FRACTION
@@ -35,7 +36,6 @@ from mibench.reproduce.staircases import (
     task_label,
 )
 from mibench.reproduce.verdicts import compare, fmt, numeric, pick, qualitative
-from mibench.plan.suite import Suite
 
 NAME = "song_ermon2020"
 SOURCE = (

@@ -12,9 +12,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mibench.plan.suite import Suite, parse_suite
 from mibench.reproduce.base import Budget, Readings
 from mibench.reproduce.levels import level_stats
-from mibench.plan.suite import Suite, parse_suite
 
 LEVELS = (2.0, 4.0, 6.0, 8.0, 10.0)
 DIM = 20

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mibench.reproduce import bmi2023
 from mibench.plan.suite import plan
+from mibench.reproduce import bmi2023
 
 
 def test_full_budget_plans_the_v1_list_with_bmi_defaults():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mibench.reproduce import club2020
 from mibench.plan.suite import plan
+from mibench.reproduce import club2020
 from tests.reproduce._frames import readings, staircase_frame, verdict_of
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mibench.reproduce import flatnce2021 as flat
 from mibench.plan.suite import plan
+from mibench.reproduce import flatnce2021 as flat
 from tests.reproduce._frames import readings, verdict_of
 
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from mibench.reproduce import poole2019
 from mibench.plan.suite import plan
+from mibench.reproduce import poole2019
 from tests.reproduce._frames import readings, staircase_frame, verdict_of
 
 LOG_K = math.log(64)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from mibench.reproduce import song_ermon2020 as song
 from mibench.plan.suite import plan
+from mibench.reproduce import song_ermon2020 as song
 from tests.reproduce._frames import readings, staircase_frame, verdict_of
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from mibench.plan.suite import plan
 from mibench.reproduce import staircases
 from mibench.reproduce.base import Budget
-from mibench.plan.suite import plan
 
 
 def test_staircase_suite_has_the_papers_schedule():
