@@ -119,6 +119,7 @@ def bias_variance_panels(
     ``log_axes`` on a log axis); one column per ``task_label`` in ``columns``, one line per
     estimator label."""
     fig, axes = _grid(3, len(columns), sharey=False)
+    fig.set_size_inches(5.5 * len(columns), PANEL_SIZE[1] * 3)
     metrics = (("abs_bias", "|bias|"), ("variance", "variance"), ("mse", "MSE"))
     for c, column in enumerate(columns):
         part = stats[stats["task_label"] == column]

@@ -122,6 +122,13 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
             holds=_all(compare(a, b) for a, b in growth.values()),
         )
     )
+    rows += _alpha_and_js_rows(top)
+    return rows
+
+
+def _alpha_and_js_rows(top: Any) -> list[Verdict]:
+    """I_α's bias-variance trade and ceiling, and JS against NWJ, at the top level."""
+    rows = []
     low = pick(top, "variance", label="α = 0.01")
     high = pick(top, "variance", label="α = 0.99")
     rows.append(
