@@ -94,9 +94,20 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def load_readings(reproduction: Reproduction, prepared: runner.Prepared) -> Readings:
-    """The plan's per-step frames, each row labelled with its paper curve and task names."""
+def load_readings(
+    reproduction: Reproduction, prepared: runner.Prepared, *, finished_only: bool = False
+) -> Readings:
+    """The plan's per-step frames, each row labelled with its paper curve and task names.
+
+    ``finished_only`` reads the runs that have finished so far (a full budget still training:
+    its verdicts then judge only those runs, and a missing curve gives ``n/a``).
+    """
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
+    if finished_only:
+        run_ids = [r for r in run_ids if store.is_finished(prepared.suite_dir, r)]
+    if not run_ids:
+        empty = pd.DataFrame(columns=[schema.RUN_ID, "readout", "label", "task_label"])
+        return Readings(train=empty, heldout=empty, summary=pd.DataFrame())
     frame = store.load_runs(prepared.suite_dir, run_ids)
     labels, task_labels = {}, {}
     for run_id in run_ids:

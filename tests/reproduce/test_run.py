@@ -61,6 +61,15 @@ def test_a_rerun_resumes_and_trains_nothing(tiny_run, tmp_path):
     assert [v.ours for v in again.verdicts] == [v.ours for v in result.verdicts]
 
 
+def test_finished_only_reads_the_runs_done_so_far(tiny_run, tmp_path):
+    result, _ = tiny_run
+    _, _, prepared = run.prepare("flatnce2021", result.budget, out=tmp_path)
+    assert run.load_readings(get("flatnce2021"), prepared, finished_only=True).train.empty
+    _, _, done = run.prepare("flatnce2021", result.budget, out=result.suite_dir.parent)
+    both = run.load_readings(get("flatnce2021"), done, finished_only=True)
+    assert set(both.train["label"]) == {"InfoNCE", "FlatNCE"}
+
+
 def test_print_result_titles_carry_the_budget(tiny_run):
     result, _ = tiny_run
     console = Console(record=True, width=200)
