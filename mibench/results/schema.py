@@ -107,7 +107,7 @@ N_SEEDS = "n_seeds"
 # Further summary.parquet columns (added by the results store; definitions in
 # mibench/results/summary.py). Identification of the cell and its evaluation window:
 CELL_ID = "cell_id"  # 16 hex digits of SHA-256 of the config minus seed/device/suite
-TARGET = "target"  # what true_mi measures: "mi" or "kl" (SINCERE/SupCon tasks)
+TARGET = "target"  # what true_mi measures: "mi", "kl" (SINCERE/SupCon tasks) or "sliced" (sliced MI)
 SEGMENT = "segment"  # index of the fixed-MI segment (staircase levels; 0 otherwise)
 WINDOW_START = "window_start"  # first step of the evaluation window
 WINDOW_END = "window_end"  # one past the last step of the segment

@@ -290,7 +290,10 @@ def _cell_rows(
         log_k = float(ref.train[schema.LOG_K][-1])
         ceiling = float(ref.train[schema.CEILING][-1])
         median_90 = float(np.median(to_90)) if to_90 else math.nan
-        mi_level = float(ref.train[schema.MI_LEVEL][0])
+        # The level at the segment's first row (constant over a run except where the truth
+        # scored is not the level's I, as for the sliced-MI estimator on a staircase).
+        levels = ref.train[schema.MI_LEVEL][ref.train_step >= start]
+        mi_level = float(levels[0]) if len(levels) else math.nan
         row: dict[str, Any] = {
             schema.CELL_ID: meta["cell_id"],
             schema.ESTIMATOR: config["estimator"],
@@ -373,7 +376,8 @@ def summarize(
             its ``SUMMARY_COLUMNS`` as NumPy arrays (:func:`frame_columns`).
         sidecars: run id -> sidecar record (needs ``config``; ``critic_architecture`` and
             ``n_parameters`` are copied when present).
-        targets: optional run id -> ``"mi"``/``"kl"`` (what ``true_mi`` measures).
+        targets: optional run id -> ``"mi"``/``"kl"`` (what ``true_mi`` measures); a sidecar's
+            own ``target`` (``"sliced"`` for the sliced-MI estimator) takes precedence.
     Returns:
         DataFrame sorted by estimator, task, MI level, batch size, critic and segment.
     """
@@ -385,7 +389,8 @@ def summarize(
         first = sidecars[run_ids[0]]
         meta = {
             schema.CELL_ID: json_hash(key),
-            schema.TARGET: (targets or {}).get(run_ids[0], "mi"),
+            # A sample estimator of another quantity (sliced MI) records it in its sidecar.
+            schema.TARGET: first.get("target") or (targets or {}).get(run_ids[0], "mi"),
             schema.CRITIC_ARCHITECTURE: first.get("critic_architecture", ""),
             schema.N_PARAMETERS: first.get("n_parameters", -1),
         }
