@@ -199,7 +199,9 @@ def tasks_profile_command(
     name: Annotated[str, typer.Argument(help="Task name (mibench list tasks).")],
     samples: Annotated[int, typer.Option("--samples", min=100, help="PMI draws.")] = 200_000,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the draws.")] = 0,
-    step: Annotated[int, typer.Option("--step", min=0, help="Training step (staircase level).")] = 0,
+    step: Annotated[
+        int, typer.Option("--step", min=0, help="Training step (staircase level).")
+    ] = 0,
     plot: Annotated[
         str, typer.Option("--plot", help="Histogram PNG (default results/profiles/<task id>.png).")
     ] = "",

@@ -92,7 +92,7 @@ def pmi_sample(task: Task, n: int, generator: torch.Generator, *, step: int = 0)
         >>> from mibench.tasks import build
         >>> values = pmi_sample(build("gaussian", dim=5, mi=2.0), 100_000, torch.Generator().manual_seed(0))
         >>> round(float(values.mean()), 2), round(float(values.var()), 2)  # I = 2, d rho^2 = 2.75
-        (2.0, 2.75)
+        (2.01, 2.76)
     """
     base = base_space(task)
     steps = torch.full((n,), step, dtype=torch.int64)

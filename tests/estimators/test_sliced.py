@@ -32,9 +32,7 @@ def test_registered_as_an_estimator_of_sliced_mi() -> None:
 def test_gaussian_sliced_truth(rho: float, dim: int) -> None:
     """|mean − SI_1| <= 4 SE + budget over 4 replicates (SE from their spread: it holds both the
     sampling and the projection noise)."""
-    values = np.array(
-        [sliced.sliced_mi(*correlated(2000, rho, dim, s), seed=s) for s in range(4)]
-    )
+    values = np.array([sliced.sliced_mi(*correlated(2000, rho, dim, s), seed=s) for s in range(4)])
     four_se = 4 * values.std(ddof=1) / math.sqrt(len(values))
     truth = gaussian_sliced_mi(rho, dim).value
     assert abs(values.mean() - truth) <= four_se + SLICED_BIAS_BUDGET
