@@ -41,10 +41,10 @@ import math
 import torch
 from torch import Tensor
 
+from mibench.core.interface import Estimator
 from mibench.estimators._logspace import diag, lme_row_off, lse_row, lse_row_off, mask_diag
 from mibench.estimators.diagnostics import infonce_value
 from mibench.estimators.registry import register
-from mibench.interface import Estimator
 
 DEFAULT_HOLDER_GAMMA = 0.5
 PER_ROW_DV = "per_row_dv"  # extra column of the FlatNCE family (see the module docstring)
@@ -117,7 +117,7 @@ def infonce_lower_bound(scores: Tensor) -> Tensor:
 
     .. math::  \hat I = \frac1K \sum_i \big(S_{ii} - \log\sum_{j} e^{S_{ij}}\big) + \log K
 
-    Implements Eq. (1) of [1] (guide, seed 000, Eq. (5)); the positive stays in the denominator.
+    Implements Eq. (1) of [1] (InfoNCE guide, Eq. (5)); the positive stays in the denominator.
 
     Args:
         scores: ``(..., K, K)``, see :mod:`mibench.estimators`.

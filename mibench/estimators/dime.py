@@ -46,10 +46,10 @@ import torch
 from torch import Tensor
 from torch.nn.functional import softplus
 
+from mibench.core.interface import Estimator
 from mibench.estimators._logspace import diag, lme_off, mean_offdiag
 from mibench.estimators.contrastive import check_scores
 from mibench.estimators.registry import register
-from mibench.interface import Estimator
 
 LOG_4 = math.log(4.0)
 

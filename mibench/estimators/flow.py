@@ -47,7 +47,7 @@ from torch import Tensor, nn
 
 from mibench.estimators.classical import _int_hyper, _unit_scale, as_samples
 from mibench.estimators.registry import register
-from mibench.interface import SampleEstimator
+from mibench.core.interface import SampleEstimator
 
 DEFAULTS: dict[str, float] = {
     "transforms": 2,  # spline transforms per flow

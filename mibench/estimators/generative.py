@@ -40,10 +40,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from mibench.core.interface import Estimator
 from mibench.estimators._logspace import diag, lme_col_off, mean_offdiag
 from mibench.estimators.contrastive import check_per_sample, check_scores
 from mibench.estimators.registry import register
-from mibench.interface import Estimator
 
 
 def conditional_nll(scores: Tensor) -> Tensor:

@@ -66,7 +66,7 @@ from mibench.estimators.classical import (
     neighbour_ks,
 )
 from mibench.estimators.registry import register
-from mibench.interface import SampleEstimator
+from mibench.core.interface import SampleEstimator
 
 WKL_MIN_K = 20
 """``wkl`` with ``k = 0``: k = max(WKL_MIN_K, 2 (d_x + d_y))."""

@@ -38,7 +38,7 @@ import numpy as np
 
 from mibench.estimators.classical import DEFAULT_K, _int_hyper, as_samples, ksg_mi
 from mibench.estimators.registry import register
-from mibench.interface import SampleEstimator
+from mibench.core.interface import SampleEstimator
 
 DEFAULT_SLICE_DIM = 1
 DEFAULT_PROJECTIONS = 64  # projection noise sd ≈ sd_{A,B}[I(AᵀX; BᵀY)] / 8

@@ -7,7 +7,7 @@ over **all** off-diagonal entries, so they do not depend on the orientation of S
 per-sample baselines (TUBA's a(x_i) subtracts from row i). I_α's InfoNCE normaliser
 m(y; x_{1:K}) is a mean over x for a fixed y: a **column** reduction here.
 
-Two numbers per estimator (see :class:`mibench.interface.Estimator`): the reported ``value`` and
+Two numbers per estimator (see :class:`mibench.core.interface.Estimator`): the reported ``value`` and
 the training ``loss``; they differ for MINE (bias-corrected gradient), JS and SMILE (trained with
 the f-GAN Jensen-Shannon objective, read out through NWJ/DV).
 
@@ -34,10 +34,10 @@ import torch
 from torch import Tensor
 from torch.nn.functional import softplus
 
+from mibench.core.interface import Estimator
 from mibench.estimators._logspace import diag, lme_off, mean_offdiag
 from mibench.estimators.contrastive import check_per_sample, check_scores
 from mibench.estimators.registry import register
-from mibench.interface import Estimator
 
 DEFAULT_EMA_RATE = 0.01
 DEFAULT_SMILE_CLIP = 5.0

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from mibench.interface import Task
+from mibench.core.interface import Task
 from mibench.results import schema
 from mibench.tasks import pmi
 

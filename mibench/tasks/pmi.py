@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from mibench.interface import Task
+from mibench.core.interface import Task
 
 DEFAULT_PROFILE_SAMPLES = 200_000
 SUMMARY_PMI_SAMPLES = 20_000  # pmi_std of the summary: relative SE ≈ 1/sqrt(2 · 20 000) = 0.5 %

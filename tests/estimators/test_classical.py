@@ -12,8 +12,8 @@ from scipy.special import digamma
 from scipy.stats import gaussian_kde
 
 import mibench.estimators as estimators
+from mibench.core.interface import SampleEstimator
 from mibench.estimators import classical
-from mibench.interface import SampleEstimator
 
 SAMPLE_ESTIMATORS = {"ksg", "cca", "histogram", "kde", "ksg2", "kl", "wkl", "sliced", "gmm", "flow"}
 # Symmetric functions of the n pairs (gmm's EM start and flow's split and batches depend on the

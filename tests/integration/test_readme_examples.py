@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mibench import runner
 from mibench.cli import app
-from mibench.suite import parse_suite, plan
+from mibench.execute import runner
+from mibench.plan.suite import parse_suite, plan
 
 ROOT = Path(__file__).resolve().parents[2]
 READMES = [ROOT / "README.md", ROOT / "tasks" / "README.md", ROOT / "benchmarks" / "README.md"]

@@ -17,10 +17,10 @@ import pytest
 import torch
 
 from mibench import estimators, systems
+from mibench.core.interface import RunConfig
 from mibench.estimators import infonce_value
-from mibench.interface import RunConfig
+from mibench.plan.suite import SuiteError, parse_suite, plan
 from mibench.results import schema
-from mibench.suite import SuiteError, parse_suite, plan
 from mibench.systems import SystemSpec
 from mibench.train import train_stack
 
@@ -245,7 +245,7 @@ sys.modules["mibench.systems"] = package
 spec.loader.exec_module(package)
 mibench.systems = package
 
-from mibench.suite import parse_suite, plan
+from mibench.plan.suite import parse_suite, plan
 from mibench.train import train_stack
 
 grid = {"estimators": ["infonce", "ntxent"], "critics": [{"name": "encoder"}],

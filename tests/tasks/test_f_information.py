@@ -11,7 +11,7 @@ import pytest
 import torch
 from scipy import integrate
 
-from mibench.interface import UnknownNameError
+from mibench.core.interface import UnknownNameError
 from mibench.tasks import build
 from mibench.tasks.f_information import (
     DEFAULT_TSALLIS_ALPHA,
