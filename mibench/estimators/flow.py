@@ -45,9 +45,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mibench.core.interface import SampleEstimator
 from mibench.estimators.classical import _int_hyper, _unit_scale, as_samples
 from mibench.estimators.registry import register
-from mibench.core.interface import SampleEstimator
 
 DEFAULTS: dict[str, float] = {
     "transforms": 2,  # spline transforms per flow

@@ -58,6 +58,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 
+from mibench.core.interface import SampleEstimator
 from mibench.estimators.classical import (
     DEFAULT_K,
     _int_hyper,
@@ -66,7 +67,6 @@ from mibench.estimators.classical import (
     neighbour_ks,
 )
 from mibench.estimators.registry import register
-from mibench.core.interface import SampleEstimator
 
 WKL_MIN_K = 20
 """``wkl`` with ``k = 0``: k = max(WKL_MIN_K, 2 (d_x + d_y))."""

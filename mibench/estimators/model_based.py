@@ -32,9 +32,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
+from mibench.core.interface import SampleEstimator
 from mibench.estimators.classical import _int_hyper, _unit_scale, as_samples
 from mibench.estimators.registry import register
-from mibench.core.interface import SampleEstimator
 
 DEFAULT_MAX_COMPONENTS = 6
 DEFAULT_N_MC = 20_000  # Monte Carlo SE ≈ sd(PMI of the fit) / 141: ~0.02 nats at sd 2.2

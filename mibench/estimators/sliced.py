@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from mibench.core.interface import SampleEstimator
 from mibench.estimators.classical import DEFAULT_K, _int_hyper, as_samples, ksg_mi
 from mibench.estimators.registry import register
-from mibench.core.interface import SampleEstimator
 
 DEFAULT_SLICE_DIM = 1
 DEFAULT_PROJECTIONS = 64  # projection noise sd ≈ sd_{A,B}[I(AᵀX; BᵀY)] / 8

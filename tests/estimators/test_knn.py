@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from scipy.special import digamma, gammaln
 
 import mibench.estimators as estimators
-from mibench.estimators import knn
 from mibench.core.interface import SampleEstimator
+from mibench.estimators import knn
 from tests.estimators._gaussian_samples import correlated, replicate_gap
 
 # Bias budget of the k-NN family at n = 2000 in a joint dimension D <= 4: the leading bias of a
