@@ -217,13 +217,6 @@ def _tower_defaults(**extra: Any) -> dict[str, Any]:
     }
 
 
-def count_two_tower(dim_x: int, dim_y: int, hidden: tuple[int, ...], embed_dim: int) -> int:
-    """Parameters per run of f and h (closed form used by the tests and the table)."""
-    return StackedMLP.count((dim_x, *hidden, embed_dim)) + StackedMLP.count(
-        (dim_y, *hidden, embed_dim)
-    )
-
-
 register(
     CriticSpec(
         name="separable",
