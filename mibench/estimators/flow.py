@@ -249,9 +249,9 @@ def flow_mi(x: Any, y: Any, **hyper: float) -> float:
 
     Examples:
         >>> rng = np.random.default_rng(0)
-        >>> x = rng.standard_normal((2000, 1)); y = (0.8 * x + 0.6 * rng.standard_normal((2000, 1)))**3
-        >>> round(flow_mi(x, y), 1), round(-0.5 * math.log(1 - 0.8**2), 2)  # estimate, truth
-        (0.5, 0.51)
+        >>> x = rng.standard_normal((500, 1)); y = (0.8 * x + 0.6 * rng.standard_normal((500, 1)))**3
+        >>> round(flow_mi(x, y, max_steps=200), 2), round(-0.5 * math.log(1 - 0.8**2), 2)  # y cubed
+        (0.47, 0.51)
     """
     x, y = as_samples(x, y)
     settings = _settings(hyper)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import numpy as np
@@ -66,11 +65,6 @@ def test_gaussian_closed_form(rho: float, dim: int) -> None:
     x, y = correlated(2000, rho, dim, seed=dim)
     truth = gaussian_truth(rho, dim)
     assert abs(flow.flow_mi(x, y) - truth) <= 4 * math.sqrt(dim * rho * rho / 2000) + 0.05 * truth
-
-
-@pytest.mark.slow
-def test_doctests() -> None:
-    assert doctest.testmod(flow).failed == 0
 
 
 def test_registered_and_bad_input() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import numpy as np
@@ -20,10 +19,6 @@ from tests.estimators._gaussian_samples import correlated, replicate_gap
 # k-NN entropy estimate is of order (k/n)^{2/D} (Berrett, Samworth & Yuan 2019, Thm. 1), 0.039
 # for k = 3, D = 4; KSG's cancellations make it smaller. 0.05 nats covers it.
 KNN_BIAS_BUDGET = 0.05
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(knn).failed == 0
 
 
 def test_registered_with_kind_readout_and_citation() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import numpy as np
@@ -13,10 +12,6 @@ import mibench.estimators as estimators
 from mibench.estimators import model_based
 from mibench.tasks import build
 from tests.estimators._gaussian_samples import correlated, gaussian_truth
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(model_based).failed == 0
 
 
 @pytest.mark.parametrize(("rho", "dim"), [(0.5, 1), (0.9, 2), (0.8, 3)])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import numpy as np
@@ -16,10 +15,6 @@ from tests.estimators._gaussian_samples import correlated
 # KSG's bias on a 1 x 1 projected pair at n = 2000 is of order (k/n)^{2/D} with D = 2, 0.0015
 # for k = 3 (Berrett, Samworth & Yuan 2019, Thm. 1; KSG cancels most of it): budget 0.02 nats.
 SLICED_BIAS_BUDGET = 0.02
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(sliced).failed == 0
 
 
 def test_registered_as_an_estimator_of_sliced_mi() -> None:

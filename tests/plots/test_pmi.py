@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 
 from mibench.plots import pmi as pmi_plot
 from mibench.tasks.pmi import profile
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(pmi_plot).failed == 0
 
 
 def test_marks_the_mean_and_the_truth_and_ignores_infinite_values() -> None:

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import numpy as np
 import pytest
 
 from mibench.tasks import build, sliced_truth
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(sliced_truth).failed == 0
 
 
 @pytest.mark.parametrize(("rho", "dim"), [(0.5, 2), (0.9, 5), (0.99, 10)])
