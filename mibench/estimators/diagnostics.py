@@ -26,6 +26,14 @@ def infonce_value(scores: Tensor) -> Tensor:
     References:
         [1] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive
             Learners with FlatNCE, 2021, arXiv:2107.01152.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.diagnostics import infonce_value
+        >>> round(float(infonce_value(torch.zeros(4, 4))), 4)
+        0.0
+        >>> round(float(infonce_value(50.0 * torch.eye(4))), 4)  # log 4, the ceiling
+        1.3863
     """
     K = scores.shape[-1]
     return (diag(scores) - lse_row(scores)).mean(dim=-1) + math.log(K)
@@ -50,6 +58,15 @@ def ess(scores: Tensor) -> Tensor:
 
     References:
         [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (4) and Algorithm S2.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.diagnostics import ess
+        >>> round(float(ess(torch.zeros(4, 4))), 4)  # equal weights: every negative counts
+        1.0
+        >>> one_dominates = torch.tensor([[0.0, 9.0, 0.0], [0.0, 0.0, 9.0], [9.0, 0.0, 0.0]])
+        >>> round(float(ess(one_dominates)), 4)  # one of n = 2 negatives carries the weight: ~1/n
+        0.5001
     """
     K = scores.shape[-1]
     # The S_ii shift cancels in the normalised weights; only the off-diagonal entries carry weight.
@@ -140,6 +157,13 @@ def alignment(fx: Tensor, gy: Tensor, *, alpha: float = DEFAULT_ALIGN_ALPHA) -> 
     References:
         [1] Wang & Isola, Understanding Contrastive Representation Learning through Alignment and
             Uniformity on the Hypersphere, ICML 2020, arXiv:2005.10242.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.diagnostics import alignment
+        >>> z = torch.nn.functional.normalize(torch.ones(3, 2), dim=-1)
+        >>> round(float(alignment(z, z)), 4)  # identical embeddings: perfectly aligned
+        0.0
     """
     if fx.shape != gy.shape:
         raise ValueError(

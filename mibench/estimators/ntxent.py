@@ -102,12 +102,26 @@ def ntxent_lower_bound(scores: Tensor) -> Tensor:
 
     References:
         [1] InfoNCE/SimCLR guide. [2] Chen et al., SimCLR, 2020, arXiv:2002.05709.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.ntxent import ntxent_lower_bound
+        >>> scores = torch.zeros(4, 4)  # 2N = 4 views, equal similarities
+        >>> round(float(ntxent_lower_bound(scores)), 4)  # log(2N - 1) - log(2N - 1)
+        0.0
     """
     return math.log(scores.shape[-1] - 1) - ntxent_loss(scores)
 
 
 def ntxent_ceiling(K: int) -> float:
-    """log(K − 1) for a ``K x K`` views matrix (K = 2N): the InfoNCE cap with 2N − 1 candidates."""
+    """log(K − 1) for a ``K x K`` views matrix (K = 2N): the InfoNCE cap with 2N − 1 candidates.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.ntxent import ntxent_ceiling
+        >>> round(ntxent_ceiling(64), 4)  # log(K - 1) with K = 2N views
+        4.1431
+    """
     return math.log(K - 1)
 
 

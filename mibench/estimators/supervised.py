@@ -199,6 +199,15 @@ def kl_bound_estimate(scores: Tensor, labels: Tensor, *, method: Method = "since
 
     References:
         [1] Feeney & Hughes, SINCERE, 2023, arXiv:2309.14277, Theorem 3, Eq. (15), App. D.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.supervised import kl_bound_estimate
+        >>> scores = torch.tensor([[0.0, 3.0, 0.0, 0.0], [3.0, 0.0, 0.0, 0.0],
+        ...                        [0.0, 0.0, 0.0, 3.0], [0.0, 0.0, 3.0, 0.0]])
+        >>> labels = torch.tensor([0, 0, 1, 1])
+        >>> round(float(kl_bound_estimate(scores, labels)), 4)  # log|N_t| - L_t, averaged over anchors
+        0.5982
     """
     terms = anchor_terms(scores, labels, method=method)
     has_both = terms.has_positive & (terms.n_negatives > 0)
