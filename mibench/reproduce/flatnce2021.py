@@ -39,6 +39,7 @@ DIM = 10
 LOG_K = math.log(BATCH_SIZE)
 LABELS = {"infonce": "InfoNCE", "flatnce": "FlatNCE"}
 TIE_NATS = 0.2  # "tied": the two mini-batch estimates within this many nats
+GAP_NATS = 0.1  # "above": FlatNCE's large-pool estimate higher by more than this many nats
 END_FRACTION = 0.2  # the last 20 % of training, as in mibench's summaries
 BUDGETS = {
     FULL: Budget(FULL, steps=10000, seeds=3),
@@ -127,8 +128,8 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
             "§5, Fig. 1 (large pool: footnote 6)",
             paper="FlatNCE above InfoNCE on the 100 K pool (no number given)",
             ours=f"last 20 %, held-out InfoNCE on {POOL}: InfoNCE {fmt(pool_info)}, FlatNCE "
-            f"{fmt(pool_flat)} (true {TRUE_MI:g})",
-            holds=compare(pool_info, pool_flat),
+            f"{fmt(pool_flat)} (true {TRUE_MI:g}; above = by more than {GAP_NATS} nats)",
+            holds=compare(pool_info + GAP_NATS, pool_flat),
         ),
         qualitative(
             "InfoNCE's ESS falls during training while FlatNCE's rises",

@@ -41,3 +41,7 @@ def test_verdicts_follow_the_curves():
     bad = pd.concat([_frame("InfoNCE", 1.0, 5.0, (0, 0)), _frame("FlatNCE", 1.0, 3.0, (0, 0))])
     rows = flat.verdicts(readings(train, bad), flat.BUDGETS["quick"])
     assert verdict_of(rows, "FlatNCE's large-pool MI") == "differs"
+    # a gap inside the stated margin is not "above"
+    near = pd.concat([_frame("InfoNCE", 1.0, 4.0, (0, 0)), _frame("FlatNCE", 1.0, 4.05, (0, 0))])
+    rows = flat.verdicts(readings(train, near), flat.BUDGETS["quick"])
+    assert verdict_of(rows, "FlatNCE's large-pool MI") == "differs"
