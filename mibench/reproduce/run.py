@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,6 +79,21 @@ def expected_seconds(prepared: runner.Prepared, *, workers: int, force: bool = F
     pending = runner.pending_configs(prepared, force=force)
     runs = [(c, tasks[c.cell_hash()].dim_x, tasks[c.cell_hash()].dim_y) for c in pending]
     return cost.expected_seconds(runs, workers=workers)
+
+
+def contention() -> float:
+    """How many times slower than idle this machine runs now: the one-minute load average per
+    core, at least 1 (1 where the platform has no load average).
+
+    On the 2-core development machine at load averages of 17-20 the quick budgets ran 7-9 times
+    longer than the idle-core estimate (club2020 207 s against 23 s, poole2019 27 min against
+    3 min), about the load per core.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 1.0
+    return max(1.0, load / max(1, os.cpu_count() or 1))
 
 
 def duration(seconds: float) -> str:
@@ -202,12 +218,19 @@ def reproduce(
     reproduction, chosen, prepared = prepare(name, budget, out=out)
     if workers is None:
         workers = runner.default_workers(prepared, force=force)
-    expected = expected_seconds(prepared, workers=workers, force=force)
+    idle = expected_seconds(prepared, workers=workers, force=force)
+    slower = contention()
+    expected = idle * slower
     n_pending = len(runner.pending_configs(prepared, force=force))
+    busy = (
+        f"; {duration(idle)} on idle cores, x{slower:.1f} for the current load"
+        if slower > 1.2
+        else ""
+    )
     console.print(
         f"{reproduction.title} ({chosen.label}): {len(prepared.plan.configs)} runs, "
-        f"{n_pending} to train; expected time about {duration(expected)} on {workers} idle "
-        f"core{'s' if workers > 1 else ''} (longer on a busy machine)",
+        f"{n_pending} to train; expected time about {duration(expected)} on {workers} "
+        f"worker{'s' if workers > 1 else ''}{busy}",
         markup=False,
         soft_wrap=True,
     )

@@ -85,5 +85,13 @@ def test_bad_budget_is_one_line_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_contention_is_the_load_per_core(monkeypatch):
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (18.0, 0.0, 0.0))
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 2)
+    assert run.contention() == 9.0
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (0.5, 0.0, 0.0))
+    assert run.contention() == 1.0
+
+
 def test_expected_time_is_printed_in_readable_units():
     assert run.duration(30) == "30 s" and run.duration(600) == "10 min"
