@@ -189,13 +189,12 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
     cca_n, cca_t = err("CCA", "normal"), err("CCA", "transformed")
     ksg_n = err("KSG", "normal")
     best_neural = min((err(LABELS[n], "transformed") for n in NEURAL), default=math.nan)
-    dropped = len(estimates) - len(
-        estimates[
-            estimates["estimate"]
-            > CONVERGED_SHARE
-            * estimates.groupby(["label", "task_label"])["estimate"].transform("max")
-        ]
-    )
+    kept = estimates["estimate"] > CONVERGED_SHARE * estimates.groupby(["label", "task_label"])[
+        "estimate"
+    ].transform("max")
+    neural_rows = estimates["label"].isin([LABELS[n] for n in NEURAL])
+    dropped_neural = int((~kept & neural_rows).sum())
+    dropped_sample = int((~kept & ~neural_rows).sum())
     return [
         qualitative(
             "CCA is exact on the (multi)normal tasks and fails under non-linear transforms",
@@ -220,12 +219,13 @@ def verdicts(readings: Readings, budget: Budget) -> list[Verdict]:
             holds=None if math.isnan(best_neural + cca_t) else bool(best_neural < cca_t),
         ),
         qualitative(
-            "BMI's converged-only rule drops seeds that failed to train",
-            "v1 workflow (_utils.add_col_converged)",
-            paper="estimates <= 10 % of the estimator's maximum on a task are excluded",
-            ours=f"{dropped} of {len(estimates)} run estimates dropped; the figure shows the "
-            "converged-only table",
-            holds=True,
+            "Neural estimators sometimes fail to train (BMI's converged-only caption); the "
+            "sample estimators do not",
+            "v1 workflow, benchmark_converged_only table",
+            paper="some neural seeds at <= 10 % of their best estimate (no number given)",
+            ours=f"dropped by the rule: {dropped_neural} of {int(neural_rows.sum())} neural, "
+            f"{dropped_sample} of {int((~neural_rows).sum())} KSG/CCA run estimates",
+            holds=dropped_neural > 0 and dropped_sample == 0,
         ),
     ]
 

@@ -69,9 +69,19 @@ def _readings(cca_transformed: float) -> bmi2023.Readings:
 
 def test_verdicts_on_a_cca_that_fails_off_the_normal_tasks():
     rows = bmi2023.verdicts(_readings(0.3), bmi2023.BUDGETS["quick"])
-    assert [r.verdict for r in rows] == ["agrees"] * 4
+    # no neural seed failed in these readings, so the converged-only statement is not shown
+    assert [r.verdict for r in rows] == ["agrees"] * 3 + ["differs"]
     rows = bmi2023.verdicts(_readings(1.0), bmi2023.BUDGETS["quick"])
     assert rows[0].verdict == "differs" and rows[2].verdict == "differs"
+
+
+def test_a_failed_neural_seed_shows_the_converged_only_statement():
+    readings = _readings(0.3)
+    failed = readings.train.iloc[[2]].assign(run_id="failed", estimate=0.01)
+    readings = bmi2023.Readings(
+        pd.concat([readings.train, failed]), readings.heldout, readings.summary
+    )
+    assert bmi2023.verdicts(readings, bmi2023.BUDGETS["quick"])[3].verdict == "agrees"
 
 
 def test_run_estimates_read_the_heldout_window():
