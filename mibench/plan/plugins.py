@@ -154,7 +154,9 @@ def as_spec(obj: Any, *, name: str | None = None) -> Spec:
         )
     if callable(obj) or has_estimate_method(obj):
         return SampleEstimator(obj, name=name or "")
-    raise TypeError(f"a {type(obj).__name__} ({obj!r:.80}) is not an estimator; give {KINDS_ACCEPTED}")
+    raise TypeError(
+        f"a {type(obj).__name__} ({obj!r:.80}) is not an estimator; give {KINDS_ACCEPTED}"
+    )
 
 
 def from_object(obj: Any) -> Plugin | None:
@@ -403,7 +405,10 @@ class PluginPayload:
             import cloudpickle
 
             pickled = cloudpickle.dumps(self.plugin.spec)
-        return (PluginPayload, (self.name, self.fingerprint, self.target, self.search_path, pickled))
+        return (
+            PluginPayload,
+            (self.name, self.fingerprint, self.target, self.search_path, pickled),
+        )
 
 
 def payloads(configs: Sequence[RunConfig]) -> tuple[PluginPayload, ...]:

@@ -29,10 +29,10 @@ import pandas as pd
 
 from mibench.core.interface import EstimatorFailedError, RunConfig, Task
 from mibench.plan.resolve import is_schedule
-from mibench.results import schema, store
+from mibench.results import schema, store, summary
 from mibench.train import frames
 
-FAILURE_KEY = schema.SIDECAR_FAILURE  # the sidecar key of a failed run
+FAILURE_KEY = summary.FAILURE_KEY  # the sidecar key of a failed run
 DETAIL_CHARS = 2000  # what a failure keeps of a traceback or a program's standard error
 NO_MATRIX_COLUMNS = (schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.LOG_K,
                      schema.CEILING, schema.GRAD_NORM)  # fmt: skip
