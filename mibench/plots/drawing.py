@@ -22,6 +22,7 @@ from mibench.plots.accuracy import bias_variance, divergence_heatmap, mse_heatma
 from mibench.plots.batch_size import estimate_vs_batch_size
 from mibench.plots.brackets import sandwich_figure, sandwich_reading
 from mibench.plots.curves import ess_curves, training_curves
+from mibench.plots.standing import standing_curves, standing_reading
 from mibench.results import load_runs, schema, store, tempfiles
 from mibench.results.selection import FigureNotApplicableError, label_tasks, load_summary
 
@@ -59,6 +60,18 @@ UNSTABLE_NOTE = (
 )
 
 FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec(  # hook: mibench.plots.standing (suites with plug-in estimators), drawn first
+        name="standing",
+        source="runs",
+        draw=standing_curves,
+        what=(
+            "Each plug-in estimator's median estimate over training (markers: one estimate per "
+            "level of a sample estimator) over the grey band from the lowest to the highest "
+            "median curve of the built-in estimators; black = true MI."
+        ),
+        reading=standing_reading,
+        per_task=True,
+    ),
     FigureSpec(
         name="training_curves",
         source="runs",
