@@ -26,5 +26,8 @@ def copula_gaussian_mi(x: np.ndarray, y: np.ndarray) -> float:
     z = np.hstack([_normal_scores(x), _normal_scores(y)])
     corr = np.corrcoef(z, rowvar=False)
     d_x = x.shape[1]
-    logdet = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
-    return float(0.5 * (logdet(corr[:d_x, :d_x]) + logdet(corr[d_x:, d_x:]) - logdet(corr)))
+    return float(0.5 * (_logdet(corr[:d_x, :d_x]) + _logdet(corr[d_x:, d_x:]) - _logdet(corr)))
+
+
+def _logdet(matrix: np.ndarray) -> float:
+    return float(np.linalg.slogdet(matrix)[1])
