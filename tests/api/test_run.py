@@ -101,3 +101,20 @@ def test_bad_estimators_are_refused_before_anything_is_written(suite_file: Path)
         _run(suite_file, [mibench.SampleEstimator(corr_mi, name="dup"),
                           mibench.Estimator(name="dup", value_fn=infonce_value)])  # fmt: skip
     assert not out.exists()
+
+
+def test_in_jupyter_without_ipywidgets_the_bars_are_off_with_one_note(monkeypatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from mibench.api import run as run_module
+
+    text = io.StringIO()
+    console = Console(file=text, force_jupyter=True)
+    monkeypatch.setattr(run_module.importlib.util, "find_spec", lambda name: None)
+    assert run_module._show_progress(console, True) is False
+    assert "ipywidgets" in text.getvalue()
+    monkeypatch.setattr(run_module.importlib.util, "find_spec", lambda name: object())
+    assert run_module._show_progress(console, True) is True
+    assert run_module._show_progress(Console(file=io.StringIO()), True) is True  # a terminal
