@@ -102,7 +102,10 @@ def run(
         tasks: task names to keep (or add), or task tables replacing every grid's tasks:
             ``[{"name": "gaussian", "dim": 5, "mi": [2, 4]}]`` (or the ``--tasks`` text).
         out: the results root; results go to ``out/<suite name>/``.
-        steps, seeds, batch_sizes, device: override the suite's settings (None: the suite's).
+        steps: training steps per run (None: the suite's; so for the next three).
+        seeds: a count, a list of seeds, or the ``--seeds`` text.
+        batch_sizes: batch sizes K.
+        device: ``cpu``, ``cuda`` or ``cuda:N``.
         workers: Dask workers (None: as ``mibench run``, one per core for large plans).
         force: recompute finished runs.
         figures: draw the figures into ``out/<suite>/figures/`` at the end.

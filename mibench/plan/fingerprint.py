@@ -156,7 +156,7 @@ def spec_fingerprint(spec: Estimator | SampleEstimator, *, version: str = "") ->
         fields = [f"{name}={_plain_repr(getattr(spec, name))}" for name in _ESTIMATOR_FIELDS]
         code = [f"{name}={_code_text(getattr(spec, name), seen)}" for name in _ESTIMATOR_FUNCTIONS]
     else:
-        fields = [f"hyper={_plain_repr(spec.hyper)}"]
+        fields = [f"hyper={_plain_repr(spec.hyper)}", f"target={spec.target}"]
         code = [f"sample_fn={_code_text(spec.sample_fn, seen)}"]
     text = "\n".join([type(spec).__name__, spec.name, *fields, *code, f"version={version}"])
     return _digest(text)

@@ -51,11 +51,15 @@ def level_frame(
     steps: Sequence[int],
     estimates: Sequence[float],
     times: Sequence[float],
+    *,
+    truths: Sequence[float] | None = None,
 ) -> pd.DataFrame:
-    """A run frame with one row per level (``estimates[i]`` at ``steps[i]``) under both the
-    train and the eval readout, no score-matrix columns: sample runs and failed runs."""
+    """A run frame with one row per level (``estimates[i]`` at ``steps[i]``, scored against
+    ``truths[i]``, default the task's I(X; Y) there) under both the train and the eval readout,
+    no score-matrix columns: sample runs and failed runs."""
     estimate = np.asarray(estimates, dtype=np.float64)
-    truth = np.asarray([float(task.true_mi(step)) for step in steps], dtype=np.float64)
+    levels = np.asarray([float(task.true_mi(step)) for step in steps], dtype=np.float64)
+    truth = levels if truths is None else np.asarray(truths, dtype=np.float64)
     diverged = ~np.isfinite(estimate)
     level_rows = {
         schema.STEP: np.asarray(steps, dtype=np.int64),
@@ -69,7 +73,7 @@ def level_frame(
          for readout in (schema.READOUT_TRAIN, schema.READOUT_EVAL)],
         ignore_index=True,
     )  # fmt: skip
-    for name, value in frames.run_constants(config, task, truth).items():
+    for name, value in frames.run_constants(config, task, levels).items():
         frame[name] = value
     for name in NO_MATRIX_COLUMNS:
         frame[name] = math.nan  # no score matrix, no training
