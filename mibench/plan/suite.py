@@ -79,7 +79,7 @@ def resolve_log_every(log_every: int | str, batch_size: int) -> int:
     return int(log_every)
 
 
-GRID_ONLY_KEYS = ("estimators", "tasks", "critics", "estimator_params", "systems")
+GRID_ONLY_KEYS = ("estimators", "exclude", "tasks", "critics", "estimator_params", "systems")
 
 
 class SuiteError(ValueError):
@@ -120,6 +120,8 @@ class Grid:
     estimator_params: Mapping[str, Mapping[str, Any]]
     settings: Mapping[str, Any]
     systems: tuple[SystemEntry, ...] = (SystemEntry(name="inbatch"),)
+    # Left out of "all" (also of --estimators all): a grid's budget may not fit every estimator.
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -388,6 +390,13 @@ def check_estimators(where: str, value: Any) -> str | tuple[Any, ...]:
     )
 
 
+def _check_exclude(where: str, value: Any) -> tuple[str, ...]:
+    """A list of estimator names that ``"all"`` leaves out (checked against the registry later)."""
+    if not isinstance(value, list | tuple):
+        raise _fail(where, f"must be a list of estimator names, got {value!r}")
+    return tuple(_check_name(f"{where}[{i}]", v) for i, v in enumerate(value))
+
+
 def _check_estimator_params(where: str, value: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(value, Mapping):
         raise _fail(where, f"must be a table of estimator name -> parameter table, got {value!r}")
@@ -449,6 +458,7 @@ def parse_suite(document: Mapping[str, Any], *, source: str = "<memory>", name: 
                 ),
                 settings=settings,
                 systems=check_systems(f"{at}.systems", raw.get("systems", ["inbatch"])),
+                exclude=_check_exclude(f"{at}.exclude", raw.get("exclude", [])),
             )
         )
     return Suite(name=suite_name, description=description, grids=tuple(grids), source=source)
@@ -735,14 +745,18 @@ def _expand_estimator_params(spec: Any, params: Mapping[str, Any]) -> list[dict[
 
 def _grid_estimators(grid: Grid) -> list[Resolved]:
     """The grid's estimators resolved (:mod:`mibench.plan.plugins`): ``all`` is every built-in
-    one, in registration order; a name or object given twice counts once."""
+    one the grid does not ``exclude``, in registration order; a name or object given twice
+    counts once."""
     from mibench import estimators
     from mibench.plan import plugins
 
+    for name in grid.exclude:
+        estimators.get(name)  # UnknownNameError lists the valid names
+    every = [n for n in estimators.registration_order() if n not in grid.exclude]
     entries = (ALL,) if grid.estimators == ALL else grid.estimators
     resolved: list[Resolved] = []
     for entry in entries:
-        names = estimators.registration_order() if entry == ALL else [entry]
+        names = every if entry == ALL else [entry]
         resolved.extend(plugins.resolve(name) for name in names)
     plugins.check_unique(resolved)
     unique = {(r.spec.name, r.fingerprint): r for r in resolved}
@@ -981,6 +995,7 @@ def suite_record(suite: Suite) -> dict[str, Any]:
                 "estimators": grid.estimators
                 if grid.estimators == ALL
                 else [_estimator_label(e) for e in grid.estimators],
+                **({"exclude": list(grid.exclude)} if grid.exclude else {}),
                 "tasks": [{"name": e.name, **e.params} for e in grid.tasks],
                 "critics": [{"name": c.name, **c.params} for c in grid.critics],
                 "estimator_params": {k: dict(v) for k, v in grid.estimator_params.items()},
