@@ -28,7 +28,7 @@ class Results:
     Examples:
         >>> import mibench, tempfile
         >>> res = mibench.run(
-        ...     tasks=['{name="gaussian", dim=2, mi=[1.0]}'], estimators=["cca"],
+        ...     tasks=[{"name": "gaussian", "dim": 2, "mi": [1.0]}], estimators=["cca"],
         ...     out=tempfile.mkdtemp(), seeds=2, progress=False, figures=False)
         >>> list(res.summary["estimator"].unique()), res.run_report.n_trained
         (['cca'], 2)

@@ -60,18 +60,6 @@ UNSTABLE_NOTE = (
 )
 
 FIGURES: tuple[FigureSpec, ...] = (
-    FigureSpec(  # hook: mibench.plots.standing (suites with plug-in estimators), drawn first
-        name="standing",
-        source="runs",
-        draw=standing_curves,
-        what=(
-            "Each plug-in estimator's median estimate over training (markers: one estimate per "
-            "level of a sample estimator) over the grey band from the lowest to the highest "
-            "median curve of the built-in estimators; black = true MI."
-        ),
-        reading=standing_reading,
-        per_task=True,
-    ),
     FigureSpec(
         name="training_curves",
         source="runs",
@@ -143,6 +131,17 @@ FIGURES: tuple[FigureSpec, ...] = (
         draw=sandwich_figure,
         what="[best lower bound, best upper bound] per level against the true MI (black).",
         reading=sandwich_reading,
+    ),
+    FigureSpec(  # hook: mibench.plots.standing (suites with plug-in estimators)
+        name="standing",
+        source="runs",
+        draw=standing_curves,
+        what=(
+            "Each plug-in estimator's median estimate over training (markers: one estimate per "
+            "level of a sample estimator) over the grey band from the lowest to the highest "
+            "median curve of the built-in estimators; black = true MI."
+        ),
+        reading=standing_reading,
     ),
 )
 

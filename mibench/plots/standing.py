@@ -1,6 +1,7 @@
 """The ``standing`` figure: each plug-in estimator's training curve over the built-in band.
 
-One panel per task instance (a staircase is one panel; a fixed-MI task one panel per level).
+One panel per task instance (a staircase is one panel; a fixed-MI task one panel per level),
+every task of the suite in one figure.
 The grey band spans, at each step bin, the lowest to the highest median estimate among the
 built-in estimators that train there (median over the seeds' readouts in the bin, so one
 exploding batch cannot stretch it); each plug-in's median is drawn over it in its own colour,
@@ -20,7 +21,7 @@ from matplotlib.patches import Patch
 from mibench.plots.layout import facet_grid, figure_title, label_outer, legend_below
 from mibench.plots.palette import estimator_colours, estimator_markers
 from mibench.results import schema
-from mibench.results.selection import FigureNotApplicableError
+from mibench.results.selection import FigureNotApplicableError, require_columns
 
 N_BINS = 60  # step bins per panel
 COL_WRAP = 4
@@ -39,6 +40,7 @@ def _train_rows(runs: pd.DataFrame) -> pd.DataFrame:
     if schema.READOUT in runs.columns:
         runs = runs[runs[schema.READOUT] == schema.READOUT_TRAIN]
     columns = [schema.ESTIMATOR, schema.TASK_ID, schema.STEP, schema.ESTIMATE, schema.TRUE_MI]
+    require_columns(runs, columns, what="standing")
     frame = runs[columns].copy()
     frame[schema.ESTIMATOR] = frame[schema.ESTIMATOR].astype(str)
     frame[schema.TASK_ID] = frame[schema.TASK_ID].astype(str)
@@ -89,7 +91,7 @@ def _draw_panel(ax: Axes, rows: pd.DataFrame, plugins: list[str], built_in: set[
 
 
 def standing_curves(runs: pd.DataFrame) -> Figure:
-    """The figure of the module docstring from the long runs frame (one task's rows).
+    """The figure of the module docstring from the long runs frame.
 
     Raises:
         FigureNotApplicableError: the frame holds no plug-in estimator.
