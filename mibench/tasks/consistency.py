@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 
 from mibench.interface import Batch, Task
+from mibench.tasks.f_information import validate_f_name
 
 CONSISTENCY_TESTS = ("none", "independence", "data_processing", "additivity")
 """The values of a task's ``consistency`` parameter; ``none`` is the base task itself."""
@@ -89,6 +90,20 @@ class SelfConsistencyTask:
     def true_mi(self, step: int = 0) -> float:
         """0 (independence), I (data processing) or 2I (additivity), I the base task's truth."""
         return TARGET_FACTOR[self.test] * self.base.true_mi(step)
+
+    def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
+        """``kl`` is :meth:`true_mi`; the other f-informations are not additive, so not given."""
+        return self.true_mi(step) if validate_f_name(name) == "kl" else None
+
+    def f_mi_standard_error(
+        self, name: str, *, step: int = 0, alpha: float | None = None
+    ) -> float | None:
+        """The base task's standard error of its MI, scaled like the truth (None for other f's)."""
+        if validate_f_name(name) != "kl":
+            return None
+        base = getattr(self.base, "f_mi_standard_error", None)
+        error = base("kl", step=step) if base is not None else None
+        return None if error is None else TARGET_FACTOR[self.test] * error
 
     def sample(
         self,

@@ -66,6 +66,7 @@ from mibench.tasks import digits_data
 from mibench.tasks._validation import validate_choice, validate_int
 from mibench.tasks.consistency import CONSISTENCY_TESTS, with_consistency_test
 from mibench.tasks.digits_data import DigitsData, load_digits_data, row_index
+from mibench.tasks.f_information import validate_f_name
 from mibench.tasks.registry import TaskSpec, register
 
 DEFAULT_REROLL = 0.5
@@ -106,6 +107,21 @@ def _groups_of_images(data: DigitsData, x: Tensor) -> Tensor:
     return groups.reshape(x.shape[:-1])
 
 
+class _KlInformationOnly:
+    """f-informations of a task whose only known one is the MI (the KL f-information); the
+    class using it defines ``true_mi``."""
+
+    def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
+        """``kl`` is the exact MI; the other f's are not computed (None)."""
+        return self.true_mi(step) if validate_f_name(name) == "kl" else None  # type: ignore[attr-defined]
+
+    def f_mi_standard_error(
+        self, name: str, *, step: int = 0, alpha: float | None = None
+    ) -> float | None:
+        """0 for ``kl`` (exact), None for the others."""
+        return 0.0 if validate_f_name(name) == "kl" else None
+
+
 def mask_bottom_rows(x: Tensor) -> Tensor:
     """h of the data processing test: the images with pixels 32–63 set to −1."""
     masked = x.clone()
@@ -121,7 +137,7 @@ def _gather(table: Tensor, groups: Tensor, columns: Tensor) -> Tensor:
 
 
 @dataclass(frozen=True, eq=False)
-class DigitsLabelTask:
+class DigitsLabelTask(_KlInformationOnly):
     """X = a digits image, Y = its one-hot label re-drawn with probability ``reroll``."""
 
     data: DigitsData
@@ -180,7 +196,7 @@ class DigitsLabelTask:
 
 
 @dataclass(frozen=True, eq=False)
-class DigitsPixelsTask:
+class DigitsPixelsTask(_KlInformationOnly):
     """X = a digits image, Y = its ``pixels`` highest-variance pixels binarised, plus U[0, ½)."""
 
     data: DigitsData
