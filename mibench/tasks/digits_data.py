@@ -145,10 +145,10 @@ def label_conditional(data: DigitsData, reroll: float) -> np.ndarray:
 
 def label_log_ratio_table(data: DigitsData, reroll: float) -> np.ndarray:
     """``(G, C)``: log P(c | g) − log P(c), the pointwise MI of group g and label c (−inf where
-    P(c | g) = 0, possible only when p = 0)."""
+    P(c | g) = 0, possible only when p = 0; NaN for a class no row has, P(c) = 0)."""
     conditional = label_conditional(data, reroll)
     marginal = (data.group_counts / data.n_rows) @ conditional
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(conditional) - np.log(marginal)
 
 

@@ -24,7 +24,7 @@ def test_targets_dims_ids_and_oracle_mean(test: str, factor: float, dims: tuple)
     task = SelfConsistencyTask(BASE, test)
     assert task.true_mi() == pytest.approx(factor * 1.5) and (task.dim_x, task.dim_y) == dims
     assert task.id == f"{BASE.id}-{test}" and task.name == "gaussian" and task.target == "mi"
-    assert task.f_mi("kl") == task.true_mi() and task.f_mi("chi2") is None
+    assert task.f_mi("kl") == task.true_mi() and task.f_mi("pearson") is None
     batch = task.sample(2**15, seeded(0), dtype=torch.float64)
     assert batch.x.shape == (2**15, dims[0]) and batch.y.shape == (2**15, dims[1])
     values = task.log_ratio(batch.x, batch.y)

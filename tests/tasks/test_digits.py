@@ -27,7 +27,8 @@ from tests.tasks._task_stats import (
     seeded,
 )
 
-N_DRAWS = 2**18
+N_DRAWS = 2**16  # the fast checks; the load_digits label check (17 970 cells) is slow, 2**20
+N_DRAWS_SLOW = 2**20
 
 
 def _handmade(n_classes: int = 10) -> DigitsData:
@@ -86,15 +87,17 @@ def test_a_reroll_that_excludes_the_kept_label_fails_the_check() -> None:
     assert abs(estimate - task.true_mi()) / se > 2 * Z_TOLERANCE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reroll", [0.25, 0.75])
 def test_label_truth_by_monte_carlo_on_load_digits(reroll: float) -> None:
+    """1797 groups x 10 labels: 2^20 draws keep the Miller–Madow residual far under one SE."""
     task = build("digits_label", reroll=reroll)
-    groups, labels, _ = _codes(task, N_DRAWS, seed=3)
+    groups, labels, _ = _codes(task, N_DRAWS_SLOW, seed=3)
     estimate, se = plug_in_mi(groups, labels)
     assert_close_in_standard_errors(estimate, se, task.true_mi())
 
 
-@pytest.mark.parametrize("pixels", [1, 4, 8])
+@pytest.mark.parametrize("pixels", [1, 4, pytest.param(8, marks=pytest.mark.slow)])
 def test_pixel_truth_by_monte_carlo_and_patterns_are_separable(pixels: int) -> None:
     """⌊Y⌋ is the pattern of X's image on every draw (so I(X; Y) = H(B)); H(B) by plug-in."""
     task = build("digits_pixels", pixels=pixels)
@@ -149,7 +152,7 @@ def test_oracle_critic_equals_the_density_ratio_summed_over_rows(task) -> None:
 def test_mean_oracle_log_ratio_is_the_truth(name: str, params: dict, consistency: str) -> None:
     """E over joint draws of the exact pointwise MI is I (0, I, I, 2I for the tests)."""
     task = build(name, consistency=consistency, **params)
-    batch = task.sample(2**16, seeded(6), dtype=torch.float32)
+    batch = task.sample(2**14, seeded(6), dtype=torch.float32)
     values = task.log_ratio(batch.x, batch.y)
     if consistency == "independence":
         assert task.true_mi() == 0.0 and bool((values == 0).all())
@@ -216,7 +219,7 @@ def test_bad_pixel_parameters_name_themselves(params: dict, match: str) -> None:
 def test_truths_of_the_documented_levels() -> None:
     """The truths are those of digits_data on load_digits; p = 1 and the k grid's ends."""
     data = load_digits_data()
-    assert build("digits_label", reroll=1.0).true_mi() == 0.0
+    assert build("digits_label", reroll=1.0).true_mi() == pytest.approx(0.0, abs=1e-12)
     assert build("digits_pixels", pixels=64).true_mi() <= math.log(data.n_rows)
     labels = [build("digits_label", reroll=p).true_mi() for p in (0, 0.25, 0.5, 0.75, 0.9)]
     pixels = [build("digits_pixels", pixels=k).true_mi() for k in (1, 2, 4, 8, 16)]
