@@ -46,6 +46,24 @@ def _handmade(n_classes: int = 10) -> DigitsData:
     return DigitsData(images, np.array([0, 2, 1, 7, 2]), n_classes=n_classes)
 
 
+def test_the_shipped_file_reads_as_load_digits() -> None:
+    from sklearn.datasets import load_digits
+
+    assert digits_data.shipped_digits_file() is not None
+    bunch, data = load_digits(), load_digits_data()
+    assert np.array_equal(data.images, bunch.data.astype(np.uint8))
+    assert np.array_equal(data.labels, bunch.target)
+
+
+def test_without_the_file_load_digits_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(digits_data, "shipped_digits_file", lambda: None)
+    digits_data.load_digits_data.cache_clear()
+    try:
+        assert digits_data.load_digits_data().n_rows == 1797
+    finally:
+        digits_data.load_digits_data.cache_clear()
+
+
 def test_groups_of_a_handmade_set_with_duplicates() -> None:
     data = _handmade()
     assert data.group_counts.sum() == 5 and sorted(data.group_counts.tolist()) == [1, 2, 2]
