@@ -57,7 +57,7 @@ def test_a_bad_digits_parameter_is_one_line_and_exit_2(
         estimators = ["infonce"]
         tasks = [{entry}]
     """))  # fmt: skip
-    with pytest.raises(SuiteError, match="grid 1.tasks"):
+    with pytest.raises(SuiteError, match=r"grid 1\.tasks"):
         plan(load_suite(suite))
     result = CliRunner().invoke(app, ["run", str(suite), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and message in result.output

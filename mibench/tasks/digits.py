@@ -87,9 +87,7 @@ def uniform_noise(shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
     return (j.double() + 0.5) / levels
 
 
-def _draw_images(
-    data: DigitsData, n: int, generator: torch.Generator
-) -> tuple[Tensor, Tensor]:
+def _draw_images(data: DigitsData, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """Rows drawn uniformly with replacement, and their dequantised scaled images (float64)."""
     device = generator.device
     rows = torch.randint(data.n_rows, (n,), generator=generator, device=device)
@@ -178,7 +176,9 @@ class DigitsLabelTask(_KlInformationOnly):
         device = generator.device
         rows, x = _draw_images(self.data, n, generator)
         labels = torch.from_numpy(self.data.labels).to(device)[rows]
-        redraw = torch.rand(n, generator=generator, dtype=torch.float64, device=device) < self.reroll
+        redraw = (
+            torch.rand(n, generator=generator, dtype=torch.float64, device=device) < self.reroll
+        )
         drawn = torch.randint(self.data.n_classes, (n,), generator=generator, device=device)
         y = torch.nn.functional.one_hot(torch.where(redraw, drawn, labels), self.data.n_classes)
         return Batch(x=x.to(dtype), y=y.to(dtype))

@@ -116,7 +116,9 @@ def row_index(table: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """
     width = table.shape[1]
     void = np.dtype((np.void, width))
-    rows = [np.ascontiguousarray(a, dtype=np.uint8).view(void).reshape(-1) for a in (table, queries)]
+    rows = [
+        np.ascontiguousarray(a, dtype=np.uint8).view(void).reshape(-1) for a in (table, queries)
+    ]
     _, inverse = np.unique(np.concatenate(rows), return_inverse=True)
     inverse = inverse.reshape(-1)
     owner = np.full(len(inverse), -1, dtype=np.int64)

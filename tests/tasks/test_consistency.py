@@ -68,6 +68,8 @@ def test_oracle_of_additivity_is_the_sum_of_the_blocks() -> None:
 
 
 def test_none_is_the_base_task_and_unknown_tests_are_refused() -> None:
-    assert with_consistency_test(BASE, "none", processing=torch.neg, processing_formula="-x") is BASE
+    assert (
+        with_consistency_test(BASE, "none", processing=torch.neg, processing_formula="-x") is BASE
+    )
     with pytest.raises(ValueError, match="consistency test must be one of independence, data_pro"):
         SelfConsistencyTask(BASE, "none")

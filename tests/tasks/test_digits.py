@@ -77,7 +77,6 @@ def test_label_truth_by_monte_carlo_on_duplicates(reroll: float) -> None:
 def test_a_reroll_that_excludes_the_kept_label_fails_the_check() -> None:
     """Negative control: the check is sensitive to how the re-drawn label is chosen."""
     task = DigitsLabelTask(_handmade(), 0.3)
-    groups, labels, _ = _codes(task, N_DRAWS, seed=2)
     rng = np.random.default_rng(0)
     rows = rng.integers(0, 5, N_DRAWS)
     kept = task.data.labels[rows]
@@ -138,7 +137,9 @@ def test_oracle_critic_equals_the_density_ratio_summed_over_rows(task) -> None:
     batch = task.sample(48, seeded(5), dtype=torch.float64)
     oracle = task.log_ratio(batch.x[:, None, :], batch.y[None, :, :]).numpy()
     assert oracle.shape == (48, 48)
-    assert np.array_equal(np.isneginf(oracle), np.isneginf(_brute_force_log_ratio(task, batch.x, batch.y)))
+    assert np.array_equal(
+        np.isneginf(oracle), np.isneginf(_brute_force_log_ratio(task, batch.x, batch.y))
+    )
     finite = np.isfinite(oracle)
     assert finite.diagonal().all()
     assert oracle[finite] == pytest.approx(_brute_force_log_ratio(task, batch.x, batch.y)[finite])

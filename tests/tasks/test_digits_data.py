@@ -153,7 +153,9 @@ def test_pixel_truth_grows_with_k_and_stays_under_log_n(pixels: int) -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(
-    st.lists(st.lists(st.integers(0, 3), min_size=3, max_size=3), min_size=1, max_size=8, unique_by=tuple),
+    st.lists(
+        st.lists(st.integers(0, 3), min_size=3, max_size=3), min_size=1, max_size=8, unique_by=tuple
+    ),
     st.lists(st.lists(st.integers(0, 3), min_size=3, max_size=3), max_size=8),
 )
 def test_row_index_matches_a_dictionary(table: list, queries: list) -> None:
