@@ -42,7 +42,12 @@ def _case_name(row: pd.Series) -> str:
 
 
 def _plus_minus(value: float, se: float) -> str:
-    return f"{value:.3f}" + (f" ± {se:.3f}" if np.isfinite(se) else "")
+    """Three decimals, or three significant digits for values under 0.01 (independence)."""
+
+    def text(v: float) -> str:
+        return f"{v:.3f}" if abs(v) >= 0.01 or v == 0 else f"{v:.2e}"
+
+    return text(value) + (f" ± {text(se)}" if np.isfinite(se) else "")
 
 
 def _verdict(cases: Sequence[tuple[str, bool]], *, tolerance: str, why: str) -> ClaimResult:

@@ -105,19 +105,9 @@ def _groups_of_images(data: DigitsData, x: Tensor) -> Tensor:
     return groups.reshape(x.shape[:-1])
 
 
-class _KlInformationOnly:
-    """f-informations of a task whose only known one is the MI (the KL f-information); the
-    class using it defines ``true_mi``."""
-
-    def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
-        """``kl`` is the exact MI; the other f's are not computed (None)."""
-        return self.true_mi(step) if validate_f_name(name) == "kl" else None  # type: ignore[attr-defined]
-
-    def f_mi_standard_error(
-        self, name: str, *, step: int = 0, alpha: float | None = None
-    ) -> float | None:
-        """0 for ``kl`` (exact), None for the others."""
-        return 0.0 if validate_f_name(name) == "kl" else None
+def _kl_only(value: float, name: str) -> float | None:
+    """``value`` for the KL f-information (the MI), None for the f's not computed here."""
+    return value if validate_f_name(name) == "kl" else None
 
 
 def mask_bottom_rows(x: Tensor) -> Tensor:
@@ -135,7 +125,7 @@ def _gather(table: Tensor, groups: Tensor, columns: Tensor) -> Tensor:
 
 
 @dataclass(frozen=True, eq=False)
-class DigitsLabelTask(_KlInformationOnly):
+class DigitsLabelTask:
     """X = a digits image, Y = its one-hot label re-drawn with probability ``reroll``."""
 
     data: DigitsData
@@ -163,6 +153,16 @@ class DigitsLabelTask(_KlInformationOnly):
     def true_mi(self, step: int = 0) -> float:
         """I(G; Y), exact over the data set's rows (module docstring)."""
         return self._truth
+
+    def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
+        """``kl`` is the exact MI; the other f-informations are not computed (None)."""
+        return _kl_only(self.true_mi(step), name)
+
+    def f_mi_standard_error(
+        self, name: str, *, step: int = 0, alpha: float | None = None
+    ) -> float | None:
+        """0 for ``kl`` (exact), None for the others."""
+        return _kl_only(0.0, name)
 
     def sample(
         self,
@@ -196,7 +196,7 @@ class DigitsLabelTask(_KlInformationOnly):
 
 
 @dataclass(frozen=True, eq=False)
-class DigitsPixelsTask(_KlInformationOnly):
+class DigitsPixelsTask:
     """X = a digits image, Y = its ``pixels`` highest-variance pixels binarised, plus U[0, ½)."""
 
     data: DigitsData
@@ -232,6 +232,16 @@ class DigitsPixelsTask(_KlInformationOnly):
     def true_mi(self, step: int = 0) -> float:
         """H(B) of the binarised pattern, exact from its counts (module docstring)."""
         return self._truth
+
+    def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
+        """``kl`` is the exact MI; the other f-informations are not computed (None)."""
+        return _kl_only(self.true_mi(step), name)
+
+    def f_mi_standard_error(
+        self, name: str, *, step: int = 0, alpha: float | None = None
+    ) -> float | None:
+        """0 for ``kl`` (exact), None for the others."""
+        return _kl_only(0.0, name)
 
     def sample(
         self,
