@@ -138,7 +138,7 @@ def _suite_table() -> Table:
     """Every suite a name reaches, with its size from the planner (expansion only, no training)."""
     from rich.text import Text
 
-    from mibench import suite as suite_schema
+    from mibench.plan import suite as suite_schema
 
     table = Table(title="suites (mibench run NAME; ./tasks/NAME.toml comes before a shipped one)")
     for column in ("name", "from", "size", "description"):
@@ -162,9 +162,19 @@ def _suite_table() -> Table:
 @app.command("list")
 def list_command(
     what: Annotated[ListWhat, typer.Argument(help="What to list.")] = ListWhat.estimators,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Estimators: the README's Markdown table.")
+    ] = False,
 ) -> None:
     """List registered estimators, tasks, critics, claims or suites."""
-    if what is ListWhat.estimators:
+    if markdown and what is not ListWhat.estimators:
+        typer.echo(f"error: --markdown lists estimators only, not {what.value}", err=True)
+        raise typer.Exit(code=2)
+    if markdown:
+        from mibench.estimators.catalogue import markdown_table
+
+        typer.echo(markdown_table())
+    elif what is ListWhat.estimators:
         console.print(_estimator_table())
     elif what is ListWhat.tasks:
         console.print(_task_table())
@@ -180,9 +190,16 @@ def list_command(
         console.print(claim_table())
 
 
+def _figure_hook() -> Callable[[Path], Sequence[Path]]:
+    """``mibench.plots.draw_all``, imported only when figures are drawn (matplotlib is slow)."""
+    from mibench.plots import draw_all
+
+    return draw_all
+
+
 def _out_path(text: str) -> Path:
     """``--out``: the results root; an empty string is refused (it would mean ``./``)."""
-    from mibench.checks import check_out
+    from mibench.plan.checks import check_out
 
     return check_out(text)
 
@@ -240,10 +257,10 @@ def run_command(
     ] = None,
 ) -> None:
     """Train a suite's cells (finished ones are skipped), store them and print the summary."""
-    from mibench import runner
-    from mibench import suite as suite_schema
-    from mibench.console import print_report
-    from mibench.executor import ExecutorError, Target
+    from mibench.execute import runner
+    from mibench.execute.executor import ExecutorError, Target
+    from mibench.plan import suite as suite_schema
+    from mibench.report.console import print_report
 
     try:
         overrides = suite_schema.overrides_from_options(
@@ -270,7 +287,7 @@ def run_command(
             force=force,
             console=console,
             show_progress=progress,
-            plots=plots,
+            figures=_figure_hook() if plots else None,
             workers=workers,
             scheduler=scheduler,
             cluster=cluster,
@@ -304,7 +321,7 @@ FigureFormatOption = Annotated[FigureFormat, typer.Option("--format", help="Figu
 
 def _results_dir(suite: str, out_text: str) -> Path:
     """The results folder of SUITE: the folder itself, OUT/<name> of a suite file, or OUT/SUITE."""
-    from mibench.suite import SuiteError, suite_name_of
+    from mibench.plan.suite import SuiteError, suite_name_of
 
     try:
         out = _out_path(out_text)
@@ -375,7 +392,7 @@ def report_command(
     fmt: FigureFormatOption = FigureFormat.png,
 ) -> None:
     """Write OUT/<suite>/report.md and a self-contained report.html (figures embedded)."""
-    from mibench.report import write_report
+    from mibench.report.document import write_report
 
     _, (markdown, page) = _from_results(
         suite, out, lambda folder: write_report(folder, fmt=fmt.value)
@@ -433,7 +450,7 @@ def verify_command(
                 "`mibench run` first or pass e.g. results/default",
                 param_hint="--results",
             )
-        from mibench.interface import UnknownNameError
+        from mibench.core.interface import UnknownNameError
 
         try:
             verdicts = judge(results, ids)

@@ -2,7 +2,7 @@ r"""Classical (sample) MI estimators: functions of n joint samples, no critic an
 
 Each takes float arrays ``x`` ``(n, d_x)`` and ``y`` ``(n, d_y)`` of joint draws (a 1-d array is one
 coordinate) and returns one estimate in nats. They are registered with ``kind == "sample"`` (a
-:class:`~mibench.interface.SampleEstimator`) and run through the runner's sample path
+:class:`~mibench.core.interface.SampleEstimator`) and run through the runner's sample path
 (:mod:`mibench.train.sample_runs`), one estimate per run. They put the neural estimators in
 context: KSG is consistent for any continuous distribution but biased in high dimension; the
 Gaussian (CCA) estimator is exact on Gaussians and wrong, visibly, on their nonlinear
@@ -53,8 +53,8 @@ from scipy.linalg import solve_triangular
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
+from mibench.core.interface import SampleEstimator
 from mibench.estimators.registry import register
-from mibench.interface import SampleEstimator
 
 DEFAULT_K = 3
 """KSG neighbours: Kraskov et al. recommend k = 2-4; 3 is scikit-learn's and BMI's default."""

@@ -15,11 +15,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mibench.plots.frames import FigureNotApplicableError
 from mibench.plots.layout import figure_title, legend_below, new_figure
 from mibench.plots.palette import estimator_colours, sort_estimators
 from mibench.results import consistency, schema
 from mibench.results.formatting import number
+from mibench.results.selection import FigureNotApplicableError
 
 TEST_MARKERS = {"none": "o", "independence": "X", "data_processing": "s", "additivity": "^"}
 TEST_NAMES = {"none": "plain", "independence": "independence (0)",

@@ -11,7 +11,7 @@ tests' targets are
 * additivity: :math:`\hat I([X_1, X_2]; [Y_1, Y_2]) / \hat I(X; Y)`, target 2.
 
 An estimate is a cell's window mean over its seeds, or truth + median bias where the cell is
-unstable (the rule of the figures and tables, :func:`mibench.plots.robust.shown_estimate`). The
+unstable (the rule of the figures and tables, :func:`mibench.results.robust.shown_estimate`). The
 standard error of a cell's mean over its n seeds is the half-width of its 95 % Student-t interval
 divided by :math:`t_{0.975, n-1}`; a ratio's standard error is the delta-method
 :math:`r\sqrt{(s_a/a)^2 + (s_b/b)^2}` (NaN with one seed).
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from mibench.plots.robust import shown_estimate
+from mibench.results.robust import shown_estimate
 from mibench.results import schema
 
 CONSISTENCY_PARAM = "consistency"

@@ -81,7 +81,7 @@ COLUMNS: tuple[str, ...] = (
 # Contrastive-system and embedding-readout columns (not in COLUMNS: they follow the extras).
 SYSTEM = "system"
 SYSTEM_PARAMS = (
-    "system_params"  # JSON text (added to summary rows, see systems.with_system_columns)
+    "system_params"  # JSON text (a cell's system parameters)
 )
 K_EFF = "k_eff"
 ALIGN = "align"
@@ -143,7 +143,7 @@ WILD_THRESHOLD = 0.0
 # Task parameters that set the MI level: what changes along one estimator's curve over levels
 # (``reroll`` and ``pixels``: the levels of the digits tasks, whose truth they fix).
 SWEPT_TASK_PARAMS = ("mi", "rho", "reroll", "pixels")
-# The sandwich table (mibench.results.sandwich): per cell group, the best lower and upper bound.
+# The sandwich table (mibench.results.brackets): per cell group, the best lower and upper bound.
 SANDWICH_LOWER = "lower"
 SANDWICH_UPPER = "upper"
 SANDWICH_LOWER_ESTIMATOR = "lower_estimator"

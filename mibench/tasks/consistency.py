@@ -32,7 +32,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch, Task
+from mibench.core.interface import Batch, Task
 from mibench.tasks.f_information import validate_f_name
 
 CONSISTENCY_TESTS = ("none", "independence", "data_processing", "additivity")

@@ -61,7 +61,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch, Task
+from mibench.core.interface import Batch, Task
 from mibench.tasks import digits_data
 from mibench.tasks._validation import validate_choice, validate_int
 from mibench.tasks.consistency import CONSISTENCY_TESTS, with_consistency_test

@@ -29,7 +29,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch
+from mibench.core.interface import Batch
 from mibench.tasks._validation import validate_dim, validate_mi, validate_rho
 from mibench.tasks.f_information import gaussian_f_mi
 from mibench.tasks.registry import TaskSpec, register

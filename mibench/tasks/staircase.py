@@ -29,7 +29,7 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch
+from mibench.core.interface import Batch
 from mibench.tasks._validation import validate_choice, validate_dim, validate_int, validate_mi
 from mibench.tasks.f_information import gaussian_f_mi
 from mibench.tasks.gaussian import (

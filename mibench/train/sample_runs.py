@@ -4,7 +4,7 @@ Sample estimators (KSG, Gaussian/CCA, histogram, KDE; :mod:`mibench.estimators.c
 critic and no training, so they skip the stacked trainer. Each run (one cell and seed):
 
 1. draws ``sample_size`` joint pairs from the task (float64) with the run's own data stream
-   (:func:`mibench.rng.generator` with ``STREAM_DATA``, seeded from the cell hash), and
+   (:func:`mibench.core.rng.generator` with ``STREAM_DATA``, seeded from the cell hash), and
 2. computes one estimate from them. On a schedule task (``staircase``) it does this once per
    level, drawing the n pairs at the level's last step (the step the summary's evaluation window
    ends on), so the run has one estimate per level.
@@ -33,20 +33,19 @@ import pandas as pd
 import torch
 
 from mibench import estimators as estimator_registry
-from mibench import rng
-from mibench.interface import RunConfig, SampleEstimator, Task
+from mibench.core import rng
+from mibench.core.interface import RunConfig, SampleEstimator, Task
 
-# The canonical sample cell and the compatibility rule are the planner's (mibench.resolve);
+# The canonical sample cell and the compatibility rule are the planner's (mibench.plan.resolve);
 # re-exported here for this path's callers.
-from mibench.resolve import SAMPLE_CRITIC as SAMPLE_CRITIC
-from mibench.resolve import SAMPLE_DEVICE as SAMPLE_DEVICE
-from mibench.resolve import SAMPLE_DTYPE as SAMPLE_DTYPE
-from mibench.resolve import build_task, is_schedule
-from mibench.resolve import sample_config as sample_config
+from mibench.plan.resolve import SAMPLE_CRITIC as SAMPLE_CRITIC
+from mibench.plan.resolve import SAMPLE_DEVICE as SAMPLE_DEVICE
+from mibench.plan.resolve import SAMPLE_DTYPE as SAMPLE_DTYPE
+from mibench.plan.resolve import build_task, is_schedule
+from mibench.plan.resolve import sample_config as sample_config
 from mibench.results import schema, store
 from mibench.train import frames
 
-DEFAULT_SAMPLE_SIZE = 5000  # BMI's benchmark draws 5000 points per task and seed
 READOUT_NOTE = "one estimate from sample_size fresh joint draws per level (no training)"
 
 

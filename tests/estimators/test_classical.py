@@ -12,8 +12,8 @@ from scipy.special import digamma
 from scipy.stats import gaussian_kde
 
 import mibench.estimators as estimators
+from mibench.core.interface import SampleEstimator
 from mibench.estimators import classical
-from mibench.interface import SampleEstimator
 
 SAMPLE_ESTIMATORS = {"ksg", "cca", "histogram", "kde"}
 

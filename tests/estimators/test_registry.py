@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import mibench.estimators as estimators
+from mibench.core.interface import Estimator, UnknownNameError
 from mibench.estimators import contrastive, variational
 from mibench.estimators.registry import register
-from mibench.interface import Estimator, UnknownNameError
 
 VARIATIONAL = {"dv", "mine", "nwj", "tuba", "js", "smile", "alpha"}
 CONTRASTIVE = {"infonce", "infonce_drop", "flo", "flatnce", "holder_flatnce"}

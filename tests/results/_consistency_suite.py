@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 from mibench.results import schema, store
 from mibench.results.summary import summarize
 
