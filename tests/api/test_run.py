@@ -119,3 +119,18 @@ def test_in_jupyter_without_ipywidgets_the_bars_are_off_with_one_note(monkeypatc
     monkeypatch.setattr(run_module.importlib.util, "find_spec", lambda name: object())
     assert run_module._show_progress(console, True) is True
     assert run_module._show_progress(Console(file=io.StringIO()), True) is True  # a terminal
+
+
+@pytest.mark.integration
+def test_plugins_train_on_a_local_dask_cluster(suite_file: Path, monkeypatch) -> None:
+    from tests.plan._plugin_fixtures import USER_MODULE, write_module
+
+    write_module(suite_file.parent, "usermod_dask", USER_MODULE)
+    monkeypatch.chdir(suite_file.parent)
+    bound = mibench.Estimator(name="obj_nwj", value_fn=_nwj, kind="lower_bound")
+    res = mibench.run(suite_file, estimators=["infonce", bound, "usermod_dask:bound"],
+                      out=suite_file.parent / "results", workers=2, progress=False,
+                      figures=False)  # fmt: skip
+    summary = res.summary
+    assert set(summary[schema.ESTIMATOR]) == {"infonce", "obj_nwj", "my_nwj"}
+    assert (summary[schema.FAILED_FRACTION] == 0).all()  # both loaded on the workers
