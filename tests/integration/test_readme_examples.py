@@ -8,6 +8,7 @@ nothing trains). The README's Python example runs for real with its steps cut to
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 import textwrap
@@ -158,4 +159,6 @@ def test_the_python_example_runs() -> None:
     namespace: dict[str, Any] = {"x": x, "y": y}
     exec(re.sub(r"steps=\d+", "steps=20", body), namespace)
     result = namespace["result"]
-    assert result.trace is not None and len(result.trace) > 0
+    assert math.isfinite(result.estimate) and result.why
+    if result.method == "neural":  # the auto rule may pick KSG on these 512 rows
+        assert result.trace is not None and len(result.trace) > 0
