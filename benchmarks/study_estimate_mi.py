@@ -135,7 +135,9 @@ def run_component(component: str, x: Any, y: Any, seed: int) -> dict[str, Any]:
             result = estimate_mi(x, y, seed=seed, **METHODS[component])
         out = {"estimate": result.estimate, "interval": result.interval,
                "extrapolated": result.extrapolated, "stderr": result.stderr,
-               "threads": result.threads, "steps": result.stopped_step}  # fmt: skip
+               "threads": result.threads, "steps": result.stopped_step,
+               "subsamples": None if result.subsamples is None else result.subsamples.estimates,
+               "noise_floor": result.stderr if result.method == "neural" else 0.0}  # fmt: skip
     return {**out, "wall_s": time.perf_counter() - start}
 
 

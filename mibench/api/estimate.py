@@ -40,6 +40,7 @@ import pandas as pd
 import torch
 
 from mibench.api import auto as api_auto
+from mibench.api import interval as api_interval
 from mibench.api import neural as api_neural
 from mibench.api import preprocess as api_data
 from mibench.api import readout as api_readout
@@ -77,6 +78,8 @@ class MIEstimate:
         interval: 95 % interval (low, high) covering bias and noise (module docstring), or None
             when ``interval=False`` or the rows are too few to subsample.
         extrapolated: the bias-corrected estimate of the subsample fit (None without interval).
+        subsamples: that fit (:class:`mibench.api.interval.Extrapolation`: the estimates on
+            every subset, their means, the noise), or None.
         stderr: the noise of ``estimate`` only (sample path: from the subsets; neural path: the
             held-out readouts' sampling error, :mod:`mibench.api.readout`); it excludes bias.
         method: "sample" or "neural"; ``estimator``: the estimator's name; ``why``: the reason.
@@ -98,6 +101,7 @@ class MIEstimate:
     estimate: float
     interval: tuple[float, float] | None
     extrapolated: float | None
+    subsamples: api_interval.Extrapolation | None
     stderr: float
     method: str
     estimator: str
@@ -181,6 +185,7 @@ def _sample_result(
         estimate=reading.estimate,
         interval=None if fit is None else fit.interval,
         extrapolated=None if fit is None else fit.extrapolated,
+        subsamples=fit,
         stderr=math.nan if fit is None else fit.sd_full,
         method=choice.method,
         estimator=spec.name,
@@ -289,6 +294,7 @@ def _neural_result(
         estimate=reading.estimate,
         interval=None if fit is None else fit.interval,
         extrapolated=None if fit is None else fit.extrapolated,
+        subsamples=fit,
         stderr=reading.stderr,
         method=choice.method,
         estimator=settings.spec.name,

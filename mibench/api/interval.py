@@ -6,12 +6,14 @@ the data split into γ disjoint parts, extrapolated linearly in γ ∝ 1/N to γ
 cut at random into γ equal parts for every γ of a small set ``G`` (γ = 1 is all rows) and the
 estimator is run on each part. With
 :math:`m_\gamma` the mean of the γ estimates on n/γ rows, the leading finite-sample bias is taken
-to fall as 1/N = γ/n:
+to fall as :math:`N^{-r}` (``rate`` r; :math:`N^{-r} \propto \gamma^r`):
 
-.. math:: m_\gamma \approx I_\infty + b\,\gamma ,
+.. math:: m_\gamma \approx I_\infty + b\,\gamma^r ,
 
 fitted by ordinary least squares over γ ∈ G; the intercept :math:`I_\infty` is the
-bias-corrected estimate (with G = {1, 2}: :math:`I_\infty = 2 m_1 - m_2`).
+bias-corrected estimate (with G = {1, 2} and r = 1: :math:`I_\infty = 2 m_1 - m_2`). NeuralMI
+fits r = 1; ``DEFAULT_RATE`` is the rate chosen on the development set of
+``benchmarks/study_estimate_mi.py`` between 1 and 1/2 (the rate of a generalisation gap).
 
 Noise. The variance of one estimate grows like 1/N, so one estimate on n/γ rows has variance
 γ v and the mean of γ of them v, the variance v of the full-data estimate: every :math:`m_\gamma`
@@ -19,7 +21,8 @@ is equally noisy, which is why the fit is unweighted. Each γ ≥ 2 gives an unb
 :math:`s_\gamma^2/\gamma` of v with γ − 1 degrees of freedom (:math:`s_\gamma^2` the sample
 variance of its γ estimates); :math:`\hat v` pools them, at least ``noise_floor``² (the neural
 path passes its held-out readouts' standard error, a second, independent look at the same noise).
-The intercept's variance is :math:`\hat v\,(1/|G| + \bar\gamma^2 / \sum_\gamma(\gamma-\bar\gamma)^2)`.
+With :math:`g = \gamma^r`, the intercept's variance is
+:math:`\hat v\,(1/|G| + \bar g^2 / \sum_\gamma(g_\gamma-\bar g)^2)`.
 
 Interval. Whether the bias falls as fast as 1/N is not known from the data, so neither
 :math:`m_1` (no bias correction) nor :math:`I_\infty` (the full linear correction) is trusted
@@ -47,12 +50,14 @@ from dataclasses import dataclass
 import numpy as np
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+DEFAULT_RATE = 1.0  # bias ~ N^-rate (chosen on the development set)
 
 
 @dataclass(frozen=True)
 class Extrapolation:
     """The subsample fit (module docstring): ``full`` = :math:`m_1`, ``extrapolated`` =
-    :math:`I_\\infty`, their standard deviations, the 95 % ``interval`` and ``means`` per γ."""
+    :math:`I_\\infty`, their standard deviations, the 95 % ``interval``, ``means`` per γ and the
+    ``estimates`` it was fitted to."""
 
     full: float
     extrapolated: float
@@ -60,6 +65,7 @@ class Extrapolation:
     sd_extrapolated: float
     interval: tuple[float, float]
     means: dict[int, float]
+    estimates: dict[int, tuple[float, ...]]
 
 
 def subset_rows(n: int, parts: int, seed: int) -> list[np.ndarray]:
@@ -74,18 +80,22 @@ def subset_rows(n: int, parts: int, seed: int) -> list[np.ndarray]:
 
 
 def extrapolate(
-    estimates: Mapping[int, Sequence[float]], *, noise_floor: float = 0.0
+    estimates: Mapping[int, Sequence[float]],
+    *,
+    noise_floor: float = 0.0,
+    rate: float = DEFAULT_RATE,
 ) -> Extrapolation:
-    """Fit :math:`m_\\gamma = I_\\infty + b\\gamma` to ``estimates[γ]`` (γ estimates on n/γ rows each).
+    """Fit :math:`m_\\gamma = I_\\infty + b\\gamma^r` to ``estimates[γ]`` (γ estimates on n/γ rows).
 
     Args:
         estimates: γ -> its γ estimates; needs γ = 1 (one estimate) and at least one γ ≥ 2.
         noise_floor: a lower bound on the standard deviation of the full-data estimate.
+        rate: r, the assumed decay of the bias, :math:`N^{-r}`.
     Returns:
         :class:`Extrapolation` (see the module docstring for every quantity).
 
     Examples:
-        >>> fit = extrapolate({1: [1.0], 2: [0.9, 0.9]})
+        >>> fit = extrapolate({1: [1.0], 2: [0.9, 0.9]}, rate=1.0)
         >>> round(fit.extrapolated, 6), fit.sd_full
         (1.1, 0.0)
         >>> [round(end, 6) for end in fit.interval]
@@ -98,11 +108,13 @@ def extrapolate(
     pieces = [(np.var(estimates[int(g)], ddof=1) / g, g - 1) for g in gammas if g >= 2]
     pooled = sum(v * df for v, df in pieces) / sum(df for _, df in pieces)
     variance = max(float(pooled), noise_floor**2)
-    centred = gammas - gammas.mean()
+    regressor = gammas**rate
+    centred = regressor - regressor.mean()
     slope = float(np.dot(centred, [means[int(g)] for g in gammas]) / np.dot(centred, centred))
-    intercept = float(np.mean([means[int(g)] for g in gammas]) - slope * gammas.mean())
-    leverage = 1.0 / len(gammas) + gammas.mean() ** 2 / float(np.dot(centred, centred))
+    intercept = float(np.mean([means[int(g)] for g in gammas]) - slope * regressor.mean())
+    leverage = 1.0 / len(gammas) + regressor.mean() ** 2 / float(np.dot(centred, centred))
     sd_full, sd_extra = math.sqrt(variance), math.sqrt(variance * leverage)
     low = min(means[1] - Z95 * sd_full, intercept - Z95 * sd_extra)
     high = max(means[1] + Z95 * sd_full, intercept + Z95 * sd_extra)
-    return Extrapolation(means[1], intercept, sd_full, sd_extra, (low, high), means)
+    kept = {int(g): tuple(float(e) for e in estimates[int(g)]) for g in gammas}
+    return Extrapolation(means[1], intercept, sd_full, sd_extra, (low, high), means, kept)
