@@ -15,14 +15,14 @@ from mibench.api.interval import Z95, extrapolate, subset_rows
 def test_an_exact_one_over_n_bias_is_removed():
     # m_gamma = 0.8 - 0.1 gamma exactly (bias -0.1 gamma, i.e. -0.1 n / N): the OLS intercept is 0.8.
     estimates = {1: [0.7], 2: [0.6, 0.6], 3: [0.5, 0.5, 0.5], 4: [0.4] * 4}
-    fit = extrapolate(estimates)
+    fit = extrapolate(estimates, rate=1.0)
     assert fit.extrapolated == pytest.approx(0.8)
     assert fit.sd_full == 0.0 and fit.interval == pytest.approx((0.7, 0.8))
 
 
 def test_pooled_noise_and_the_intercept_variance_by_hand():
     estimates = {1: [1.0], 2: [0.8, 1.0], 3: [0.9, 0.8, 1.0]}
-    fit = extrapolate(estimates)
+    fit = extrapolate(estimates, rate=1.0)
     # s_2^2 = 0.02 (1 df), s_3^2 = 0.01 (2 df): v = (0.02/2 * 1 + 0.01/3 * 2) / 3.
     v = (0.01 + 0.02 / 3) / 3
     assert fit.sd_full == pytest.approx(math.sqrt(v))
@@ -37,7 +37,7 @@ def test_pooled_noise_and_the_intercept_variance_by_hand():
 
 
 def test_the_noise_floor_applies():
-    fit = extrapolate({1: [1.0], 2: [1.0, 1.0]}, noise_floor=0.1)
+    fit = extrapolate({1: [1.0], 2: [1.0, 1.0]}, noise_floor=0.1, rate=1.0)
     # gamma = 1, 2: leverage 1/2 + 1.5^2 / 0.5 = 5, so sd(I_inf) = 0.1 sqrt 5 sets both ends.
     half_width = Z95 * 0.1 * math.sqrt(5)
     assert fit.sd_full == 0.1 and fit.interval == pytest.approx((1 - half_width, 1 + half_width))
@@ -56,10 +56,18 @@ def test_a_fit_needs_one_full_estimate_and_a_subset_level(estimates):
     floor=st.floats(0, 1),
 )
 def test_the_interval_holds_both_estimates(full, halves, floor):
-    fit = extrapolate({1: [full], 2: halves}, noise_floor=floor)
+    fit = extrapolate({1: [full], 2: halves}, noise_floor=floor, rate=1.0)
     low, high = fit.interval
     assert low <= full <= high and low <= fit.extrapolated <= high
     assert fit.extrapolated == pytest.approx(2 * full - np.mean(halves), abs=1e-9)
+
+
+def test_a_slower_bias_rate_extrapolates_further():
+    # bias ~ N^-1/2: m_gamma = I + b sqrt(gamma), so from gamma = 1, 2 the intercept is
+    # m_1 + (m_1 - m_2) / (sqrt 2 - 1), 2.41 times the step down instead of 1 time.
+    fit = extrapolate({1: [1.0], 2: [0.9, 0.9]}, rate=0.5)
+    assert fit.extrapolated == pytest.approx(1.0 + 0.1 / (math.sqrt(2) - 1))
+    assert fit.interval == pytest.approx((1.0, fit.extrapolated))
 
 
 def test_subset_rows_partition_the_rows_reproducibly():
