@@ -157,6 +157,12 @@ def _choose(
     if estimator is not None:
         spec = resolve.estimator_spec(estimator)  # an unknown name lists the valid ones
         kind = "sample" if isinstance(spec, SampleEstimator) else "neural"
+        target = getattr(spec, "target", "mi")
+        if kind == "sample" and target != "mi":
+            raise ValueError(
+                f"estimator {spec.name!r} estimates the {target} MI, not I(X; Y), so it cannot "
+                f"give this result; call mibench.estimators.get({spec.name!r}).estimate(x, y)"
+            )
         if method not in ("auto", kind):
             raise ValueError(
                 f"method {method!r} does not fit estimator {spec.name!r}, a {kind} estimator; "

@@ -178,7 +178,8 @@ def _eval_batch_size(settings: NeuralSettings, heldouts: list[AlternatingSplits]
 def plan_parts(
     x: np.ndarray, y: np.ndarray, settings: NeuralSettings, *, halves: bool
 ) -> list[Part]:
-    """The runs to train: all rows, and (``halves``) each random half when it holds a batch."""
+    """The runs to train: all rows, and (``halves``) each random half when it holds a training
+    batch and an eval batch."""
     data_digest = digest(torch.as_tensor(x), torch.as_tensor(y))
     # The config (whose hash seeds the critic's initialisation and the batches) names the data by
     # their per-column ranks: rescaled or monotonically mapped data get the same seeds, so the
@@ -193,7 +194,8 @@ def plan_parts(
             f"batch_size {settings.batch_size} exceeds the {tasks[0][0].n} training rows; "
             "lower it or give more samples"
         )
-    if any(train.n < settings.batch_size for train, _ in tasks[1:]):
+    wanted = settings.eval_batch_size or 2
+    if any(t.n < settings.batch_size or h.n < wanted for t, h in tasks[1:]):
         tasks = tasks[:1]  # halves too small for a batch: no subsample fit
     eval_batch = _eval_batch_size(settings, [heldout for _, heldout in tasks])
     return [

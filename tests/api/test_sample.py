@@ -18,7 +18,15 @@ def gaussian_pairs(n: int, rho: float, seed: int) -> tuple[np.ndarray, np.ndarra
     return x, rho * x + math.sqrt(1 - rho**2) * rng.standard_normal((n, 1))
 
 
-@pytest.mark.parametrize("name", estimators.sample_names())
+# The flow estimator trains a density model per fit (seconds each; ten fits here): slow.
+MI_SAMPLE_ESTIMATORS = [
+    pytest.param(name, marks=pytest.mark.slow) if name == "flow" else name
+    for name in estimators.sample_names()
+    if getattr(estimators.get(name), "target", "mi") == "mi"
+]
+
+
+@pytest.mark.parametrize("name", MI_SAMPLE_ESTIMATORS)
 def test_every_sample_estimator_gives_a_finite_estimate_and_interval(name):
     x, y = gaussian_pairs(400, 0.6, seed=0)
     reading = api_sample.sample_estimate(estimators.get(name), x, y, mode="gaussianize", seed=0)
