@@ -342,24 +342,23 @@ def estimate_mi(
     """Estimate I(X; Y) in nats with a 95 % interval; the module docstring describes the paths.
 
     Args:
-        x, y: ``(n,)`` or ``(n, d)`` array-likes (NumPy, pandas, torch, lists); row i of x pairs
-            with row i of y; at least ``2 d`` rows (fewer is taken for a transposed array).
+        x: ``(n,)`` or ``(n, d_x)`` array-like (NumPy, pandas, torch, lists), at least ``2 d_x`` rows.
+        y: ``(n,)`` or ``(n, d_y)``; row i pairs with row i of ``x``.
         method: "auto" (:mod:`mibench.api.auto` chooses), "neural" (InfoNCE unless ``estimator``
             names another) or "sample" (KSG unless ``estimator`` names another).
-        estimator: a registered name (``mibench list estimators``) or an ``Estimator`` /
-            ``SampleEstimator`` object; it fixes the path. One that cannot run on paired
-            samples (SINCERE needs labels) raises a ValueError saying why.
-        interval: compute ``result.interval`` (the sample path reruns on subsets, the neural path
-            trains two half-data runs in the same stack). seed: splits, subsets and training.
+        estimator: a registered name (``mibench list estimators``) or an estimator object; it
+            fixes the path. One that cannot run on paired samples raises a ValueError saying why.
+        interval: compute ``result.interval`` (reruns on subsets; the neural path trains two
+            half-data runs in the same stack).
+        seed: seeds the splits, the subsets and the training.
         threads: torch threads (default: the idle cores, as ``mibench run`` picks them).
-        gaussianize, standardize: the per-coordinate map (normal scores; else median / IQR).
+        gaussianize: map each coordinate to normal scores of its empirical CDF.
+        standardize: without ``gaussianize``, median / IQR per coordinate (both off: raw).
         estimator_params: hyperparameters over the estimator's defaults (e.g. ``{"k": 5}``).
-        critic, critic_params, steps, ..., device: the neural path (:mod:`mibench.api.neural`).
-    Returns:
-        :class:`MIEstimate`; ``method``, ``estimator`` and ``why`` say what ran.
-    Raises:
-        ValueError: naming the bad argument, or why the chosen estimator cannot run;
-            :class:`TrainingDivergedError` (a ValueError) when training turns NaN/Inf.
+
+    The other keywords (``critic`` ... ``device``) set the neural path (:mod:`mibench.api.neural`).
+    Returns :class:`MIEstimate` (``method``, ``estimator``, ``why``: what ran); raises ValueError
+    naming a bad argument or why the estimator cannot run (:class:`TrainingDivergedError`: NaN).
 
     Examples:
         >>> import numpy as np
