@@ -180,11 +180,12 @@ def list_command(
         console.print(claim_table())
 
 
-def _figure_hook() -> Callable[[Path], Sequence[Path]]:
-    """``mibench.plots.draw_all``, imported only when figures are drawn (matplotlib is slow)."""
-    from mibench.plots import draw_all
+def _figures_and_report(suite_dir: Path) -> Sequence[Path]:
+    """The run's ``figures`` hook: draw the figures and write report.md and report.html
+    (imported only when figures are drawn: matplotlib is slow to import)."""
+    from mibench.report.document import write_report_files
 
-    return draw_all
+    return write_report_files(suite_dir).figures
 
 
 def _out_path(text: str) -> Path:
@@ -221,7 +222,15 @@ def run_command(
     dtype: Annotated[str | None, typer.Option(help="float32 or float64.")] = None,
     out: Annotated[str, typer.Option(help="Results root; writes OUT/<suite>/.")] = "results",
     force: Annotated[bool, typer.Option(help="Recompute finished cells.")] = False,
-    plots: Annotated[bool, typer.Option(help="Draw the figures at the end.")] = True,
+    plots: Annotated[
+        bool, typer.Option(help="Draw the figures and write the report at the end.")
+    ] = True,
+    tables: Annotated[
+        bool,
+        typer.Option(
+            help="Print every per-setting table (bias/std/MSE, f-MICL, estimate vs truth)."
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     workers: Annotated[
         int | None,
@@ -246,7 +255,9 @@ def run_command(
         ),
     ] = None,
 ) -> None:
-    """Train a suite's cells (finished ones are skipped), store them and print the summary."""
+    """Train a suite's cells (finished ones are skipped), store them, write the figures and the
+    report, and print the findings: the best estimator per task and MI level, where each family
+    saturates or turns unstable, the result claims, and where everything was written."""
     from mibench.execute import runner
     from mibench.execute.executor import ExecutorError, Target
     from mibench.plan import suite as suite_schema
@@ -277,7 +288,7 @@ def run_command(
             force=force,
             console=console,
             show_progress=progress,
-            figures=_figure_hook() if plots else None,
+            figures=_figures_and_report if plots else None,
             workers=workers,
             scheduler=scheduler,
             cluster=cluster,
@@ -293,7 +304,7 @@ def run_command(
             f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True
         )
         raise typer.Exit(code=1) from None
-    print_report(report, console)
+    print_report(report, console, tables=tables)
 
 
 class FigureFormat(StrEnum):
@@ -390,6 +401,30 @@ def report_command(
     console.print(f"wrote {markdown} and {page}", markup=False, soft_wrap=True)
 
 
+@app.command("show")
+def show_command(
+    suite: SuiteResultsArg = "default",
+    out: ResultsRootOption = "results",
+    tables: Annotated[
+        bool,
+        typer.Option(help="Also print every per-setting table (bias/std/MSE, f-MICL, truth)."),
+    ] = False,
+) -> None:
+    """Reprint the findings screen of a finished suite folder (nothing is recomputed)."""
+    from mibench.report.console import print_show
+    from mibench.results import store
+
+    suite_dir = _results_dir(suite, out)
+    if not store.has_summary(suite_dir):
+        _exit_bad_results(
+            ValueError(
+                f"{suite_dir} is not a finished suite folder (no {store.SUMMARY_FILE}); run "
+                "`mibench run` first"
+            )
+        )
+    print_show(suite_dir, console, tables=tables)
+
+
 @app.command("verify")
 def verify_command(
     claims: Annotated[
@@ -411,6 +446,10 @@ def verify_command(
             "(e.g. results/default) instead of running the paper claims.",
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Every claim's full evidence, tolerance and source."),
+    ] = False,
 ) -> None:
     """Check the papers' claims: table of id, claim, source, evidence, verdict; exit 1 if any fails.
 
@@ -423,7 +462,6 @@ def verify_command(
         ClaimResult,
         run_claims,
         select_claims,
-        verdict_table,
         write_results_json,
     )
 
@@ -446,7 +484,7 @@ def verify_command(
             verdicts = judge(results, ids)
         except UnknownNameError as error:
             raise typer.BadParameter(str(error), param_hint="--claims") from None
-        console.print(verdict_table(verdicts))
+        _print_verdicts(verdicts, verbose=verbose)
         if json_file is not None:
             write_results_json(verdicts, json_file)
         raise typer.Exit(code=0 if all(v.passed for v in verdicts) else 1)
@@ -461,10 +499,21 @@ def verify_command(
     results = run_claims(
         ids, quick, context=ClaimContext(seed=seed, device=device), on_result=progress
     )
-    console.print(verdict_table(results))
+    _print_verdicts(results, verbose=verbose)
     if json_file is not None:
         write_results_json(results, json_file)
     raise typer.Exit(code=0 if all(r.passed for r in results) else 1)
+
+
+def _print_verdicts(results: Sequence[Any], *, verbose: bool) -> None:
+    """The verdicts as a table of one line per claim, or every claim's full evidence."""
+    from mibench.report.console import print_items, print_table
+    from mibench.report.verify_views import verbose_lines, verdict_table
+
+    if verbose:
+        print_items(console, verbose_lines(results))
+    else:
+        print_table(console, verdict_table(results), crop_last=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
