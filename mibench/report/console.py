@@ -23,7 +23,16 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from mibench.report.screen import Item, Line, read_screen_data, screen_items, table_items
+from mibench.report.screen import (
+    SECTIONS,
+    Item,
+    Line,
+    ScreenData,
+    notes_section,
+    read_screen_data,
+    screen_items,
+    table_items,
+)
 from mibench.report.tables import Table
 
 if TYPE_CHECKING:
@@ -137,11 +146,23 @@ def _print_grouped(console: Console, table: Table) -> bool:
     return True
 
 
+CROP_GAP = 2  # the cells between two columns (collapsed padding and the separator)
+
+
+def _cropped(console: Console, table: Table) -> RichTable:
+    """``table`` with every column but the last at its full width and the last one cut to what
+    is left of the terminal (rich would otherwise shrink every column, the first ones too)."""
+    rich_table = to_rich(table, crop_last=True)
+    others = Table("", table.columns[:-1], [row[:-1] for row in table.rows], key_columns=0)
+    left = console.width - natural_width(console, others) - CROP_GAP
+    rich_table.columns[-1].max_width = max(left, 1)
+    return rich_table
+
+
 def print_table(console: Console, table: Table, *, crop_last: bool = False) -> None:
     """Print ``table`` fitted to the terminal (module docstring), then its notes."""
     if crop_last:
-        rich_table = to_rich(table, crop_last=True)
-        rich_table.width = min(console.width, natural_width(console, rich_table))
+        rich_table = _cropped(console, table)
         if table.title:
             console.print(Text(table.title, style="bold"))
         console.print(rich_table)
@@ -174,18 +195,23 @@ def print_items(console: Console, items: Iterable[Item]) -> None:
             print_line(console, item)
 
 
-def print_report(report: RunReport, console: Console, *, tables: bool = False) -> None:
-    """What ``mibench run`` prints at the end: with ``tables`` the full per-setting tables, then
-    the answer screen (findings, families, claim verdicts, totals, where it was written)."""
-    data = read_screen_data(report.suite_dir, run=report)
+def print_screen(console: Console, data: ScreenData, *, tables: bool = False) -> None:
+    """With ``tables`` the full per-setting tables, then the answer screen (whose line pointing
+    to the tables is then left out)."""
     if tables:
         print_items(console, table_items(data))
-    print_items(console, screen_items(data))
+        sections = [section for section in SECTIONS if section is not notes_section]
+        print_items(console, screen_items(data, sections))
+    else:
+        print_items(console, screen_items(data))
+
+
+def print_report(report: RunReport, console: Console, *, tables: bool = False) -> None:
+    """What ``mibench run`` prints at the end: the answer screen (findings, families, claim
+    verdicts, totals, where it was written), after the per-setting tables with ``tables``."""
+    print_screen(console, read_screen_data(report.suite_dir, run=report), tables=tables)
 
 
 def print_show(suite_dir: str | Path, console: Console, *, tables: bool = False) -> None:
     """What ``mibench show DIR`` prints: the screen of a finished folder (nothing recomputed)."""
-    data = read_screen_data(Path(suite_dir))
-    if tables:
-        print_items(console, table_items(data))
-    print_items(console, screen_items(data))
+    print_screen(console, read_screen_data(Path(suite_dir)), tables=tables)

@@ -107,7 +107,7 @@ def notes_section(data: ScreenData) -> list[Item]:
 
     said = []
     if data.skipped:
-        said.append(f"{len(data.skipped)} skipped combinations")
+        said.append(_count(len(data.skipped), "skipped combination"))
     if data.summary is not None and not data.summary.empty:
         n_diverged = len(diverged_lines(data.summary))
         if n_diverged:
@@ -115,6 +115,10 @@ def notes_section(data: ScreenData) -> list[Item]:
                 f"{n_diverged} {'cell' if n_diverged == 1 else 'cells'} with diverged seeds"
             )
     return [Line(f"--tables lists {' and '.join(said)}")] if said else []
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def written_section(data: ScreenData) -> list[Item]:
@@ -135,25 +139,24 @@ def written_section(data: ScreenData) -> list[Item]:
         )
     items.append(Line(f"written to {data.suite_dir}/"))
     items.append(Line("  " + "  ".join(written_parts(data.suite_dir))))
+    if (
+        not store.report_paths(data.suite_dir)[1].is_file()
+        or not store.figures_dir(data.suite_dir).is_dir()
+    ):
+        items.append(Line(f"  no report or figures yet: mibench report {data.suite_dir}"))
     return items
 
 
 def written_parts(suite_dir: Path) -> list[str]:
-    """What the folder holds, by name: report, figures, summary, runs (or how to make each)."""
+    """What the folder holds, by name: report, figures, summary, runs."""
     markdown, page = store.report_paths(suite_dir)
     figures = store.figures_dir(suite_dir)
     n_figures = sum(1 for p in figures.iterdir() if p.is_file()) if figures.is_dir() else 0
     n_runs = len(list(store.runs_dir(suite_dir).glob("*.parquet")))
-    parts = []
-    if page.is_file():
-        parts.append(f"{page.name} ({markdown.name})" if markdown.is_file() else page.name)
-    else:
-        parts.append("no report (mibench report)")
-    parts.append(f"{figures.name}/ ({n_figures})" if n_figures else "no figures (mibench plot)")
-    if store.has_summary(suite_dir):
-        parts.append(store.summary_path(suite_dir).name)
-    parts.append(f"{store.RUNS_DIR}/ ({n_runs} runs)")
-    return parts
+    parts = [path.name for path in (page, markdown) if path.is_file()]
+    parts += [f"{figures.name}/ ({n_figures})"] if n_figures else []
+    parts += [store.summary_path(suite_dir).name] if store.has_summary(suite_dir) else []
+    return [*parts, f"{store.RUNS_DIR}/ ({n_runs} runs)"]
 
 
 Section = Callable[[ScreenData], list[Item]]

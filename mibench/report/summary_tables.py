@@ -32,8 +32,8 @@ from mibench.results.summary import with_fixed_task_params
 
 SUMMARY_LEGEND = (
     f"cells: bias/std/MSE (nats) over the last {schema.EVAL_FRACTION:.0%} of steps at each MI "
-    f"level; unstable = a readout off by > max({schema.WILD_NATS:g}, I): its median bias and "
-    "wild share instead"
+    f"level; 'unstable b (w)': a readout off by > max({schema.WILD_NATS:g}, I), so its median "
+    "bias b and the share w of such wild readouts instead"
 )
 UNSTABLE_MARK_NOTE = (
     f"* unstable (a readout off by > max({schema.WILD_NATS:g}, I)): the median readout, "
@@ -62,15 +62,18 @@ def is_unstable(row: pd.Series) -> bool:
 
 
 def cell_text(row: pd.Series) -> str:
-    """``bias/std/MSE``; an unstable cell shows its median bias and wild share instead.
+    """``bias/std/MSE``; an unstable cell shows its median bias and wild share instead (as short:
+    the tables stay narrow).
 
     Examples:
         >>> cell_text(pd.Series({"bias": -0.5, "std": 0.1, "mse": 0.26}))
         '-0.50/0.10/0.26'
+        >>> cell_text(pd.Series({"unstable": True, "median_bias": -1.234, "wild_fraction": 0.004}))
+        'unstable -1.23 (0.4%)'
     """
     if is_unstable(row):
         median = number(row[schema.MEDIAN_BIAS], signed=True)
-        return f"unstable: median {median}, wild {share(row[schema.WILD_FRACTION])}"
+        return f"unstable {median} ({share(row[schema.WILD_FRACTION])})"
     bias, std, mse = row[schema.BIAS], row[schema.STD], row[schema.MSE]
     return f"{number(bias, signed=True)}/{number(std)}/{number(mse)}"
 
@@ -219,8 +222,8 @@ def _truth_table(task: str, cells: pd.DataFrame, present: Sequence[str]) -> Tabl
             row.append(f"{number(float(at['_shown'].median()))}{'*' if unstable else ''}")
         body.append(row)
     notes = [SEVERAL_SETTINGS_NOTE] * several + [UNSTABLE_MARK_NOTE] * flagged
-    title = f"estimate vs truth on {task} (nats; mean over seeds of each run's readout)"
-    return Table(title, headers, body, notes)
+    notes.insert(0, "cells: the mean over seeds of each run's readout (nats)")
+    return Table(f"estimate vs truth on {task}", headers, body, notes)
 
 
 def sandwich_table(summary: pd.DataFrame) -> Table | None:
