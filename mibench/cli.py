@@ -162,9 +162,19 @@ def _suite_table() -> Table:
 @app.command("list")
 def list_command(
     what: Annotated[ListWhat, typer.Argument(help="What to list.")] = ListWhat.estimators,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Estimators: the README's Markdown table.")
+    ] = False,
 ) -> None:
     """List registered estimators, tasks, critics, claims or suites."""
-    if what is ListWhat.estimators:
+    if markdown and what is not ListWhat.estimators:
+        typer.echo(f"error: --markdown lists estimators only, not {what.value}", err=True)
+        raise typer.Exit(code=2)
+    if markdown:
+        from mibench.estimators.catalogue import markdown_table
+
+        typer.echo(markdown_table())
+    elif what is ListWhat.estimators:
         console.print(_estimator_table())
     elif what is ListWhat.tasks:
         console.print(_task_table())

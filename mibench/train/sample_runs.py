@@ -46,7 +46,6 @@ from mibench.plan.resolve import sample_config as sample_config
 from mibench.results import schema, store
 from mibench.train import frames
 
-DEFAULT_SAMPLE_SIZE = 5000  # BMI's benchmark draws 5000 points per task and seed
 READOUT_NOTE = "one estimate from sample_size fresh joint draws per level (no training)"
 
 
