@@ -132,9 +132,9 @@ def written_section(data: ScreenData) -> list[Item]:
             )
         items.append(
             Line(
-                f"{run.n_cells} runs ({run.n_trained} trained, {run.n_reused} already finished), "
-                f"{run.run_steps} run-steps in {run.wall_time_s:.1f} s "
-                f"({run.run_steps_per_s:.0f} run-steps/s)"
+                f"{run.n_cells} runs ({run.n_trained} trained, {run.n_reused} already finished): "
+                f"{run.run_steps} run-steps in {run.wall_time_s:.1f} s, "
+                f"{run.run_steps_per_s:.0f}/s"
             )
         )
     items.append(Line(f"written to {data.suite_dir}/"))

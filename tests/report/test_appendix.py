@@ -3,7 +3,6 @@ never at their exploded mean), the skipped pairs."""
 
 from __future__ import annotations
 
-import doctest
 import json
 from pathlib import Path
 
@@ -50,7 +49,3 @@ def test_every_cell_hides_exploded_means_and_lists_skipped_pairs(tmp_path: Path)
     assert len(cells.rows) == len(summary)
     assert "-4e+53" not in str(cells.rows) and "1e+120" not in str(cells.rows)
     assert pairs.rows == (("nwj", "labeled", "no y"),)
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(appendix).failed == 0

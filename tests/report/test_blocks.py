@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
-from mibench.report import blocks
 from mibench.report.blocks import Heading, slug
 
 
@@ -14,7 +11,3 @@ def test_anchors_drop_punctuation_and_join_words_with_hyphens() -> None:
     )
     assert slug("  Paper claims (mibench verify) ") == "paper-claims-mibench-verify"
     assert Heading("Diverged runs and unstable cells").anchor == "diverged-runs-and-unstable-cells"
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(blocks).failed == 0

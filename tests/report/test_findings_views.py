@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import doctest
-
-from mibench.report import findings, findings_views
+from mibench.report import findings
 from mibench.report.findings import Instability, LevelWinner, Ranked, Saturation, Verdict
 from mibench.report.findings_views import family_lines, verdict_line, winner_table
 
@@ -50,7 +48,3 @@ def test_a_verdict_line_is_verdict_id_and_evidence_on_one_line() -> None:
     line = verdict_line(Verdict("results-a", "A", "PASS", "max excess\n-0.01  nats"))
     assert line == "PASS  results-a: max excess -0.01 nats"
     assert verdict_line(Verdict("results-b", "B", findings.NOT_APPLICABLE, "")) == "N/A   results-b"
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(findings_views).failed == 0

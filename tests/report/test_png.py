@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
 from io import BytesIO
 
 from PIL import Image
 
-from mibench.report import png
 from mibench.report.png import png_size
 
 
@@ -19,7 +17,3 @@ def test_the_size_of_a_real_png_and_none_for_other_formats() -> None:
     Image.new("RGB", (8, 8)).save(buffer, format="GIF")
     assert png_size(buffer.getvalue()) is None
     assert png_size(b"") is None
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(png).failed == 0

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
 import re
 from pathlib import Path
 
 from mibench.plots.drawing import DrawnFigure
-from mibench.report import render_html
 from mibench.report.blocks import FigureBlock, Paragraph
 from mibench.report.render_html import to_html
 from mibench.report.tables import Table
@@ -36,7 +34,3 @@ def test_a_figure_is_inlined_with_its_pixel_size(tmp_path: Path) -> None:
     page = to_html([FigureBlock(drawn)], title="r")
     assert re.search(r'<img alt="curves" width="100" height="50" src="data:image/png;base64,', page)
     assert "what it plots<br>what it shows" in page
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(render_html).failed == 0

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
-from mibench.report import render_markdown
 from mibench.report.blocks import Bullets, Code, Contents, Details, Heading, Paragraph
 from mibench.report.render_markdown import to_markdown
 from mibench.report.tables import Table
@@ -34,7 +31,3 @@ def test_blocks_in_order_with_contents_links_and_a_collapsed_appendix() -> None:
         "## Appendix\n\n<details>\n<summary>show (collapsed)</summary>\n\n```\nx = 1\n```\n\n"
         "</details>\n"
     )
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(render_markdown).failed == 0

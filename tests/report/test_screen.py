@@ -143,7 +143,7 @@ def test_the_run_totals_come_before_where_it_was_written(suite: Path) -> None:
     texts = [item.text for item in screen.written_section(read_screen_data(suite, run=report))]
     assert texts[:3] == [
         "1 runs were trained by another mibench run meanwhile",
-        "32 runs (30 trained, 2 already finished), 3000 run-steps in 2.0 s (1500 run-steps/s)",
+        "32 runs (30 trained, 2 already finished): 3000 run-steps in 2.0 s, 1500/s",
         f"written to {suite}/",
     ]
     notes = screen.notes_section(read_screen_data(suite, run=report))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 from pathlib import Path
 
 import pytest
 
-from mibench.report import sidecars
 from mibench.report.sidecars import config_and_environment, load_verify
 
 
@@ -50,7 +48,3 @@ def test_a_sidecar_without_a_nested_config_reads_its_run_config_fields() -> None
     settings = config_and_environment([{"estimator": "nwj", "n_steps": 10, "platform": "linux"}])
     assert settings.config == {"estimator": ["nwj"], "n_steps": [10]}
     assert settings.environment == {"platform": ["linux"]}
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(sidecars).failed == 0

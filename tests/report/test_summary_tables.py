@@ -4,11 +4,8 @@ and diverged lines say what tells cells apart."""
 
 from __future__ import annotations
 
-import doctest
-
 import pandas as pd
 
-from mibench.report import summary_tables
 from mibench.report.summary_tables import (
     SUMMARY_LEGEND,
     diverged_lines,
@@ -220,7 +217,3 @@ def test_skipped_lines_group_estimators_by_reason():
         "gaussian with encoder: sincere, supcon - needs labels; task gaussian has none",
         "labeled with separable: nwj - needs paired samples (x, y); task labeled has no y",
     ]
-
-
-def test_docstring_examples():
-    assert doctest.testmod(summary_tables).failed == 0

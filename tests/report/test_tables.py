@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import doctest
-
 import pytest
 
-from mibench.report import tables
 from mibench.report.tables import Table
 
 
@@ -39,7 +36,3 @@ def test_with_columns_keeps_the_key_columns_in_every_block() -> None:
     assert block.columns == ("task", "I", "b", "c")
     assert block.rows == (("x", "2", "2", "3"),)
     assert (block.title, block.notes, block.key_columns) == ("t (2/2)", ("n",), 2)
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(tables).failed == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import numpy as np
@@ -109,7 +108,3 @@ def test_significant_digits() -> None:
 )
 def test_value(item: object, text: str) -> None:
     assert value(item) == text
-
-
-def test_docstring_examples() -> None:
-    assert doctest.testmod(formatting).failed == 0
