@@ -31,6 +31,8 @@ def _reported(spec: object) -> str:
     """A short reading of what the number is: its kind, plus its cap when it has one."""
     kind = str(getattr(spec, "kind", ""))
     reading = _KIND_READING.get(kind, kind)
+    if getattr(spec, "target", "mi") == "sliced":
+        reading += " of sliced MI (not I)"
     if getattr(spec, "caps_at_log_k", False):
         reading += ", <= log K"
     elif getattr(spec, "ceiling_fn", None) is not None:

@@ -41,6 +41,8 @@ UNSTABLE_MARK_NOTE = (
 )
 SEVERAL_SETTINGS_NOTE = "an estimator with several settings on a task: median over its settings"
 
+# How a column names the level of a target other than I(X; Y).
+TARGET_UNITS = {"kl": "KL", "sliced": "SI"}
 _SETTING_FIELDS = (
     schema.TASK,
     schema.DIM,
@@ -96,7 +98,7 @@ def summary_tables(summary: pd.DataFrame) -> list[Table]:
 
 
 def _setting_table(frame: pd.DataFrame, values: dict, group: pd.DataFrame) -> Table:
-    unit = "KL" if group[schema.TARGET].iloc[0] == "kl" else "I"
+    unit = TARGET_UNITS.get(str(group[schema.TARGET].iloc[0]), "I")
     levels = sorted(group[schema.MI_LEVEL].unique())
     keys = [schema.ESTIMATOR, schema.ESTIMATOR_PARAMS]
     several = group.groupby(schema.ESTIMATOR)[schema.ESTIMATOR_PARAMS].nunique() > 1
@@ -187,10 +189,12 @@ def truth_tables(summary: pd.DataFrame) -> list[Table]:
 
     if summary.empty:
         return []
-    present = [e for e in estimators.registration_order() if e in set(summary[schema.ESTIMATOR])]
+    # I(X; Y) rows only: the sliced-MI estimator (target "sliced") measures another quantity.
+    frame = summary[summary[schema.TARGET] == "mi"]
+    present = [e for e in estimators.registration_order() if e in set(frame[schema.ESTIMATOR])]
     if not any(estimators.is_sample(e) for e in present):
         return []
-    frame = label_tasks(summary[summary[schema.TARGET] == "mi"])
+    frame = label_tasks(frame)
     frame = frame.assign(
         _shown=shown_estimate(frame, schema.TRUE_MI), _unstable=unstable_mask(frame)
     )
