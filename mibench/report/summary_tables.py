@@ -48,6 +48,7 @@ _SETTING_FIELDS = (
     schema.DIM,
     schema.CRITIC,
     schema.BATCH_SIZE,
+    schema.TARGET,  # a sliced-MI estimator is scored on another quantity: a table of its own
     schema.DTYPE,
     schema.NEGATIVES,
     schema.N_STEPS,

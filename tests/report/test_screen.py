@@ -125,7 +125,7 @@ def test_the_written_section_names_what_the_folder_holds(suite: Path, tmp_path: 
     (written,) = [i for i in screen.written_section(read_screen_data(suite)) if "runs/" in i.text]
     assert "summary.parquet" in written.text and "runs/ (32 runs)" in written.text
     items = screen.written_section(read_screen_data(suite))
-    assert items[-1].text.startswith("  no report or figures yet: mibench report")
+    assert items[-1].text.startswith("  no report yet: mibench report")
     empty = ScreenData(tmp_path, None, None)
     assert [i.text for i in screen.findings_section(empty)] == [
         f"no summary in {tmp_path}: nothing to rank yet"

@@ -217,3 +217,13 @@ def test_skipped_lines_group_estimators_by_reason():
         "gaussian with encoder: sincere, supcon - needs labels; task gaussian has none",
         "labeled with separable: nwj - needs paired samples (x, y); task labeled has no y",
     ]
+
+
+def test_a_sliced_mi_estimator_gets_a_table_of_its_own_headed_si():
+    mi = summary_row(**{schema.UNSTABLE: False, schema.BIAS: -0.5, schema.STD: 0.1,
+                        schema.MSE: 0.26, schema.ESTIMATOR: "ksg"})  # fmt: skip
+    sliced = mi | {schema.CELL_ID: "s", schema.ESTIMATOR: "sliced", schema.TARGET: "sliced"}
+    first, second = setting_tables(pd.DataFrame([mi, sliced]))
+    assert (first.columns, first.title.endswith("target=mi")) == (("estimator", "I=10"), True)
+    assert (second.columns, second.rows[0][0]) == (("estimator", "SI=10"), "sliced")
+    assert second.title.endswith("target=sliced")
