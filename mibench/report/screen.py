@@ -92,13 +92,19 @@ def family_section(data: ScreenData) -> list[Item]:
 
 
 def verdict_section(data: ScreenData) -> list[Item]:
-    """The result claims judged on this suite's runs, one line each (evidence cropped)."""
+    """The result claims judged on this suite's runs: one line per PASS or FAIL (evidence
+    cropped), then one line naming those the suite has no data for."""
     if not data.verdicts:
         return []
     counts = findings.verdict_counts(data.verdicts)
     tally = ", ".join(f"{n} {k}" for k, n in counts.items())
-    head = Line(f"result claims on these runs ({tally}):", style="bold")
-    return [head] + [Line(f"  {verdict_line(v)}", crop=True) for v in data.verdicts]
+    judged = [v for v in data.verdicts if v.verdict != findings.NOT_APPLICABLE]
+    lacking = [v.claim_id for v in data.verdicts if v.verdict == findings.NOT_APPLICABLE]
+    items: list[Item] = [Line(f"result claims on these runs ({tally}):", style="bold")]
+    items += [Line(f"  {verdict_line(v)}", crop=True) for v in judged]
+    if lacking:
+        items.append(Line(f"  N/A   no data here for: {', '.join(lacking)}", crop=True))
+    return items
 
 
 def notes_section(data: ScreenData) -> list[Item]:
