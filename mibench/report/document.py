@@ -1,14 +1,16 @@
 """The suite report: ``results/<suite>/report.md`` and a self-contained ``report.html``.
 
 Both are rendered from one document model (a list of blocks, :mod:`mibench.report.blocks`), so
-they always hold the same content, in the order a reader wants it: a table of contents;
-**Findings** generated from the data (:mod:`mibench.report.findings`: the best estimator per MI
-level by robust MSE, where each estimator saturates at log K or becomes unstable, the claims'
-verdicts); the headline figure (the training curves); the summary tables, the same tables the
-console prints (:mod:`mibench.report.summary_tables`); the other figures, each with two lines
-saying what it plots and what it shows for this suite; the diverged runs and unstable cells; the
-claims; and, collapsed in a ``<details>`` appendix, the configuration, the resolved suite, the
-environment and every cell of the summary.
+they always hold the same content, in the order a reader wants it: a table of contents; where
+each plug-in estimator stands against the built-in ones (when the suite holds plug-ins:
+:mod:`mibench.report.standing`); **Findings** generated from the data
+(:mod:`mibench.report.findings`: the best estimator per MI level by robust MSE, where each
+estimator saturates at log K or becomes unstable, the claims' verdicts); the headline figure
+(the training curves); the summary tables, the same tables the console prints
+(:mod:`mibench.report.summary_tables`); the other figures, each with two lines saying what it
+plots and what it shows for this suite; the diverged runs and unstable cells; the claims; and,
+collapsed in a ``<details>`` appendix, the configuration, the resolved suite, the environment
+and every cell of the summary.
 
 Inputs read from ``results/<suite>/`` (nothing is re-trained):
 
@@ -50,6 +52,7 @@ from mibench.report.sections import (
     findings_section,
     headline,
     overview,
+    standing_section,
     summary_section,
 )
 from mibench.report.sidecars import load_verify, read_sidecars
@@ -76,6 +79,7 @@ def build_report(
     suite = suite_dir.name
     paper = [findings.verdict_of(c) for c in verify] if verify is not None else None
     body: list[Block] = [
+        *standing_section(summary),  # plug-in estimators against the built-in ones, first
         *findings_section(summary),
         *verdict_bullets(result_verdicts, paper, suite),
         *headline(drawn),

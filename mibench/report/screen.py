@@ -4,17 +4,20 @@ The screen is a list of sections (:data:`SECTIONS`), each a function of the fini
 :class:`ScreenData` returning items (a :class:`~mibench.report.tables.Table` or a
 :class:`Line`), printed in order by :func:`mibench.report.console.print_items`:
 
-1. the findings (:func:`mibench.report.findings_views.winner_table`): per task and level the best
+1. where each plug-in estimator stands against the built-in ones, when the suite holds plug-ins
+   (:func:`mibench.report.standing.standing_table`);
+2. the findings (:func:`mibench.report.findings_views.winner_table`): per task and level the best
    stable estimator, its robust MSE and median bias, the runner-up, "k of n stable";
-2. one line per estimator family that saturates at log K or turns unstable;
-3. the result claims judged on the suite's own runs, one line each;
-4. what was skipped or diverged (one line each, the details with ``--tables``);
-5. the run's totals (after a run) and where everything was written.
+3. one line per estimator family that saturates at log K or turns unstable;
+4. the result claims judged on the suite's own runs, one line each;
+5. what was skipped or diverged (one line, the details with ``--tables``) and each failed
+   plug-in cell with its reason;
+6. the run's totals (after a run) and where everything was written.
 
 Everything is read from the folder (``summary.parquet``, ``skipped.json``, the report and the
 figures on disk) or from the run just finished, so ``mibench show`` prints the same screen
 without recomputing anything. A section that has nothing to say returns no items; a view that
-must come first (a plug-in ranking) is a function put at the head of the list.
+must come first is a function put at the head of the list, as the plug-in ranking is.
 """
 
 from __future__ import annotations
@@ -71,6 +74,16 @@ def read_screen_data(suite_dir: str | Path, run: RunReport | None = None) -> Scr
     return ScreenData(suite_dir, summary, verdicts, skipped, run)
 
 
+def standing_section(data: ScreenData) -> list[Item]:
+    """Where each plug-in estimator ranks against the built-in ones (nothing without plug-ins)."""
+    from mibench.report.standing import standing_table
+
+    if data.summary is None or data.summary.empty:
+        return []
+    table = standing_table(data.summary)
+    return [table] if table is not None else []
+
+
 def findings_section(data: ScreenData) -> list[Item]:
     """The best stable estimator per task and level."""
     if data.summary is None or data.summary.empty:
@@ -123,6 +136,15 @@ def notes_section(data: ScreenData) -> list[Item]:
     return [Line(f"--tables lists {' and '.join(said)}")] if said else []
 
 
+def failed_section(data: ScreenData) -> list[Item]:
+    """One line per cell with failed (plug-in) runs, and why."""
+    from mibench.report.failed import failed_lines
+
+    if data.summary is None or data.summary.empty:
+        return []
+    return [Line(line) for line in failed_lines(data.summary)]
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -164,10 +186,12 @@ def written_parts(suite_dir: Path) -> list[str]:
 
 Section = Callable[[ScreenData], list[Item]]
 SECTIONS: list[Section] = [
+    standing_section,
     findings_section,
     family_section,
     verdict_section,
     notes_section,
+    failed_section,
     written_section,
 ]
 

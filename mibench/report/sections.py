@@ -58,6 +58,23 @@ def overview(suite: str, runs: pd.DataFrame) -> list[Block]:
     ]
 
 
+def standing_section(summary: pd.DataFrame | None) -> list[Block]:
+    """Where each plug-in estimator stands (:mod:`mibench.report.standing`; the screen's first
+    table too) and its failed runs; nothing for a suite of built-in estimators only."""
+    from mibench.report import failed, standing
+
+    table = standing.standing_table(summary) if summary is not None else None
+    if table is None:
+        return []
+    blocks: list[Block] = [
+        Heading("Where the plug-in estimators stand"),
+        Paragraph(standing.TITLE[0].upper() + standing.TITLE[1:] + "; figure: `standing`."),
+        replace(table, title="", nowrap=True),
+    ]
+    lines = failed.failed_lines(summary)
+    return [*blocks, Bullets(lines)] if lines else blocks
+
+
 def findings_section(summary: pd.DataFrame | None) -> list[Block]:
     """The best stable estimator per level and the saturation/instability bullets (the claims'
     verdicts follow, from :mod:`mibench.report.claims_section`)."""

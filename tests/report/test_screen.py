@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from rich.console import Console
 
@@ -160,3 +161,18 @@ def test_a_claim_line_is_cropped_not_wrapped() -> None:
     assert isinstance(line, Line) and line.crop
     (printed,) = render(80, [line])
     assert len(printed) == 80 and printed.endswith("…")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_suite_with_a_plug_in_shows_where_it_stands_first(width: int) -> None:
+    summary = handmade_summary()
+    plug_in = summary[summary["estimator"] == "nwj"].assign(estimator="my_bound")
+    data = ScreenData(Path("results/mine"), pd.concat([summary, plug_in], ignore_index=True), None)
+    items = screen_items(data)
+    first = items[0]
+    assert isinstance(first, Table) and first.title.startswith("where the plug-ins stand")
+    assert {row[0] for row in first.rows} == {"my_bound"} and first.duplicate_keys() == []
+    lines = render(width, items)
+    assert max(len(line) for line in lines) <= width
+    assert lines[0].startswith("where the plug-ins stand")
+    assert screen_items(ScreenData(Path("x"), summary, None))[0].title.startswith("Best stable")
