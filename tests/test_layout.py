@@ -32,8 +32,6 @@ UNMIRRORED: dict[str, str] = {
     "checked over every registered critic in tests/critics/test_registry.py",
     "mibench/train/record.py": "a dataclass with no code; every field is checked on real "
     "training results in tests/train/test_stack.py",
-    "mibench/plots/layout.py": "figure and legend placement (plotting glue); every figure test "
-    "in tests/plots/ draws through it and checks the saved PNG",
 }
 
 # Folders of tests about several modules together (they mirror no single module).

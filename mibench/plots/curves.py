@@ -40,6 +40,7 @@ from mibench.plots.frames import (
 from mibench.plots.layout import (
     DEFAULT_COL_WRAP,
     PANEL_TITLE_FONTSIZE,
+    arrange_facets,
     facet_grid,
     figure_title,
     label_outer,
@@ -378,6 +379,7 @@ def training_curves(
             handles.append(Line2D([], [], color=_shade((0.35, 0.35, 0.35), positions[curve]), lw=2))
             labels.append(_curve_label(train, curve))
     legend_below(fig, handles, labels)
+    arrange_facets(fig, axes, col_wrap=wrap)
     return fig
 
 
@@ -475,4 +477,5 @@ def ess_curves(
     ]
     labels = [_curve_label(train, c) for c in curve_ids]
     legend_below(fig, handles, labels)
+    arrange_facets(fig, axes, col_wrap=col_wrap)
     return fig

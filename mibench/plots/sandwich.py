@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mibench.plots.frames import FigureNotApplicableError, label_tasks
+from mibench.plots.layout import arrange, cell_content, new_figure
 from mibench.results import sandwich as sandwich_math
 from mibench.results import schema
 
@@ -32,7 +33,7 @@ def sandwich_figure(summary: pd.DataFrame) -> Figure:
         ["_panel", schema.TRUE_MI], kind="stable"
     )
     tasks = list(dict.fromkeys(intervals["_panel"]))
-    fig = Figure(figsize=(PANEL_SIZE[0] * len(tasks), PANEL_SIZE[1]), layout="constrained")
+    fig = new_figure(PANEL_SIZE[0] * len(tasks), PANEL_SIZE[1])
     axes = fig.subplots(1, len(tasks), squeeze=False)[0]
     for ax, task_id in zip(axes, tasks, strict=True):
         rows = intervals[intervals["_panel"] == task_id]
@@ -71,7 +72,8 @@ def sandwich_figure(summary: pd.DataFrame) -> Figure:
         top = max(truth.max(), np.max(finite_high) if finite_high.size else truth.max())
         ax.set_ylim(min(0.0, float(np.min(low))), top * 1.1)
     axes[0].legend(fontsize=8, loc="upper left")
-    fig.suptitle("MI sandwich: best lower and best upper bound per level")
+    fig.suptitle("MI sandwich: best lower and best upper bound per level", va="top")
+    arrange(fig, [list(axes)], cell_content(PANEL_SIZE))
     return fig
 
 
