@@ -38,7 +38,7 @@ import math
 import os
 import re
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ import pandas as pd
 from mibench import __version__, console, findings
 from mibench.interface import RunConfig
 from mibench.plots import draw_figures, load_summary
-from mibench.plots.drawing import DrawnFigure
+from mibench.plots.drawing import DrawnFigure, reuse_note
 from mibench.plots.frames import label_tasks
 from mibench.plots.palette import sort_estimators
 from mibench.plots.robust import unstable_mask
@@ -960,8 +960,17 @@ def to_html(blocks: Sequence[Block], *, title: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_report(suite_dir: str | Path, *, fmt: str = "png") -> tuple[Path, Path]:
+def write_report(
+    suite_dir: str | Path,
+    *,
+    fmt: str = "png",
+    redraw: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> tuple[Path, Path]:
     """Draw the figures and write ``report.md`` and ``report.html`` into ``suite_dir``.
+
+    Figure files newer than ``summary.parquet`` are reused (drawn from the same results) unless
+    ``redraw``; ``say`` receives one line naming how many were reused.
 
     Returns:
         The paths of the Markdown and HTML reports.
@@ -976,7 +985,10 @@ def write_report(suite_dir: str | Path, *, fmt: str = "png") -> tuple[Path, Path
     sidecars = read_sidecars(suite_dir)
     verify = load_verify(suite_dir)
     verdicts = findings.result_claim_verdicts(suite_dir)
-    drawn, skipped = draw_figures(suite_dir, fmt=fmt, runs=runs, summary=summary)
+    drawn, skipped = draw_figures(suite_dir, fmt=fmt, runs=runs, summary=summary, reuse=not redraw)
+    note = reuse_note(drawn)
+    if note is not None and say is not None:
+        say(note)
     blocks = build_report(
         suite_dir,
         runs=runs,

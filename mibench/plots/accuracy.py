@@ -32,13 +32,13 @@ from mibench.plots.frames import (
 )
 from mibench.plots.layout import (
     LEGEND_FONTSIZE,
-    PANEL_TITLE_FONTSIZE,
     add_colourbar_axes,
     arrange,
     figure_title,
     legend_below,
     legend_right,
     new_figure,
+    panel_title,
 )
 from mibench.plots.markers import mark_legend, mark_points
 from mibench.plots.palette import (
@@ -175,7 +175,7 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
             ax.set_ylim(*padded)
             ax.set_xticks(np.unique(x_all))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
-            ax.set_title(f"{name} — {task}", fontsize=PANEL_TITLE_FONTSIZE)
+            panel_title(ax, f"{name} — {task}")
             ax.set_xlabel("true MI (nats)")
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.25, lw=0.5, which="major")

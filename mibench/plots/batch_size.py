@@ -20,12 +20,12 @@ from mibench.plots.frames import (
 )
 from mibench.plots.layout import (
     DEFAULT_COL_WRAP,
-    PANEL_TITLE_FONTSIZE,
     arrange_facets,
     facet_grid,
     figure_title,
     label_outer,
     legend_right,
+    panel_title,
 )
 from mibench.plots.markers import mark_legend, mark_points
 from mibench.plots.palette import (
@@ -150,7 +150,7 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
         ax.set_xscale("log", base=2)
         ax.set_xticks(sizes, [f"{int(k)}" for k in sizes])
         ax.minorticks_off()
-        ax.set_title(f"{task}, I = {level:g} nats", fontsize=PANEL_TITLE_FONTSIZE)
+        panel_title(ax, f"{task}, I = {level:g} nats")
         ax.grid(alpha=0.25, lw=0.5)
         pad = 0.06 * (ylim[1] - ylim[0])
         ax.set_ylim(ylim[0] - pad, ylim[1] + pad)

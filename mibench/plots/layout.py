@@ -123,6 +123,18 @@ def label_outer(
             ax.set_xlabel(xlabel)
 
 
+def panel_title(
+    ax: Axes, text: str, *, fontsize: float = PANEL_TITLE_FONTSIZE, pad: float = 6.0
+) -> None:
+    """A panel's title at a fixed height above the axes (``pad`` points).
+
+    The fixed ``y`` turns off matplotlib's automatic title placement, which measures every
+    panel's y axis again at each draw to lift the title over top tick labels; no panel here has
+    top tick labels, so the title lands where that placement would put it.
+    """
+    ax.set_title(text, fontsize=fontsize, pad=pad, y=1.0)
+
+
 def figure_title(fig: Figure, title: str, setting: str = "") -> None:
     """Figure title, with the drawn setting (K, d, ...) on a smaller second line."""
     text = title if not setting else f"{title}\n{setting}"

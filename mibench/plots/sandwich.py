@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mibench.plots.frames import FigureNotApplicableError, label_tasks
-from mibench.plots.layout import arrange, cell_content, new_figure
+from mibench.plots.layout import arrange, cell_content, new_figure, panel_title
 from mibench.results import sandwich as sandwich_math
 from mibench.results import schema
 
@@ -65,7 +65,7 @@ def sandwich_figure(summary: pd.DataFrame) -> Figure:
         ):  # fmt: skip
             ax.annotate(lo_name, (x, lo), textcoords="offset points", xytext=(4, -10), fontsize=7)
             ax.annotate(hi_name, (x, hi), textcoords="offset points", xytext=(4, 2), fontsize=7)
-        ax.set_title(task_id, fontsize=9)
+        panel_title(ax, task_id, fontsize=9)
         ax.set_xlabel("true MI (nats)")
         ax.set_ylabel("bound value (nats)")
         finite_high = high[np.isfinite(high)]
