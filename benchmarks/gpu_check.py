@@ -79,11 +79,13 @@ class Plan:
     estimators: str = "all"  # of the default suite and the short CPU-vs-device suite
 
 
+# One process drives the GPU (--workers 1): several would each hold a CUDA context and split
+# the stacks into smaller ones.
 FULL = Plan(
     device="cuda",
-    canonical_args=(),
-    default_args=(),
-    short_args=("--steps", "30", "--seeds", "1"),
+    canonical_args=("--workers", "1"),
+    default_args=("--workers", "1"),
+    short_args=("--steps", "30", "--seeds", "1", "--workers", "1"),
     stack_sizes=(1, 2, 4, 8, 16, 32, 64, 128, 256),
     seconds=1.5,
     compile_backend="inductor",
