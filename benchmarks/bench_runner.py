@@ -46,7 +46,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 from mibench.tasks.gaussian import rho_from_mi
 from mibench.train import train_stack
 

@@ -18,7 +18,7 @@ alternating within each repeat so that a change in the machine's load hits all o
   suite's schedule (train readout every step, eval every 200 steps);
 * ``mixed``: one ``train_stack`` of the suite's runs (eight estimators, two with a dual head)
   with the same schedule;
-* ``mibench run``: :func:`mibench.runner.execute` on the suite (the CLI's path: planning,
+* ``mibench run``: :func:`mibench.execute.runner.execute` on the suite (the CLI's path: planning,
   stacking, workers as ``mibench run`` picks them, storing, summary), into a temporary folder.
 
 It prints run-steps/s of each and the ratios of issue 17's goals: (1) mixed / uniform stack (goal
@@ -54,10 +54,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_runner
 
-from mibench import runner
-from mibench.interface import RunConfig
-from mibench.resolve import stack_key
-from mibench.suite import Overrides, load_suite, plan
+from mibench.core.interface import RunConfig
+from mibench.execute import runner
+from mibench.plan.resolve import stack_key
+from mibench.plan.suite import Overrides, load_suite, plan
 from mibench.train import stack as stack_module
 from mibench.train import train_stack
 
@@ -99,9 +99,7 @@ def suite_wall(steps: int, seeds: int = 1) -> tuple[float, int, int]:
         prepared = runner.prepare(STAIRCASE, overrides=overrides, out=out)
         workers = runner.default_workers(prepared, force=True)
         start = time.perf_counter()
-        report = runner.execute(
-            prepared, force=True, show_progress=False, plots=False, workers=workers
-        )
+        report = runner.execute(prepared, force=True, show_progress=False, workers=workers)
         return time.perf_counter() - start, report.run_steps, workers
 
 

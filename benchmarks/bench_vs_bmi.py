@@ -114,7 +114,7 @@ def bmi_worker(steps: int, samples: int) -> list[dict[str, object]]:
 
 # ----------------------------------------------------------------------- mibench side (main venv)
 def mibench_rows(steps: int) -> list[dict[str, object]]:
-    from mibench.interface import RunConfig
+    from mibench.core.interface import RunConfig
     from mibench.results import schema
     from mibench.train import train_stack
 
@@ -185,7 +185,7 @@ def mibench_run_wall(steps: int) -> tuple[float, int]:
 
     from rich.console import Console
 
-    from mibench import runner
+    from mibench.execute import runner
 
     text = SUITE_TOML.format(
         steps=steps, lr=LEARNING_RATE, batch=BATCH_SIZE, eval_every=EVAL_EVERY,
@@ -198,7 +198,7 @@ def mibench_run_wall(steps: int) -> tuple[float, int]:
         prepared = runner.prepare(suite, out=Path(folder) / "out")
         workers = runner.default_workers(prepared)
         start = time.perf_counter()
-        runner.execute(prepared, plots=False, show_progress=False, workers=workers,
+        runner.execute(prepared, show_progress=False, workers=workers,
                        console=Console(stderr=True, quiet=True))  # fmt: skip
         return time.perf_counter() - start, workers
 

@@ -139,7 +139,7 @@ def paired_estimators() -> list[str]:
     """Registered estimators trained on a score matrix of (x_i, y_j) pairs (not the sample
     estimators, not the views/labels layouts)."""
     from mibench import estimators
-    from mibench.interface import Estimator
+    from mibench.core.interface import Estimator
 
     names = []
     for name in estimators.registration_order():

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from mibench.api import MIEstimate, estimate_mi
+    from mibench.api.estimate import MIEstimate, estimate_mi
 
-_LAZY = {"estimate_mi": "mibench.api", "MIEstimate": "mibench.api"}
+_LAZY = {"estimate_mi": "mibench.api.estimate", "MIEstimate": "mibench.api.estimate"}
 
 
 def __getattr__(name: str) -> Any:

@@ -22,8 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from mibench import estimators, runner
+from mibench import estimators
 from mibench.cli import app
+from mibench.execute import runner
 
 EXAMPLES = 40  # per property: keeps the default test run fast
 

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 import mibench.plots
 from mibench.cli import app
-from mibench.plots.synthetic import write_synthetic_suite
 from tests.plots._plot_fixtures import make_runs
+from tests.plots.synthetic import write_synthetic_suite
 
 runner = CliRunner()
 

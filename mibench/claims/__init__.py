@@ -34,7 +34,7 @@ from rich.table import Table
 
 from mibench.claims import analytic, gradients, statistical, supervised, training  # noqa: F401
 from mibench.claims.base import Claim, ClaimContext, ClaimResult, get, names, register
-from mibench.interface import UnknownNameError
+from mibench.core.interface import UnknownNameError
 from mibench.results import store
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ __all__ = [
 def select_claims(ids: Sequence[str] | None = None, quick: bool = False) -> list[Claim]:
     """The claims to run: ``ids`` (all when None or empty) in registry order, analytic only if ``quick``.
 
-    Raises :class:`~mibench.interface.UnknownNameError` naming the valid ids for an unknown id and
+    Raises :class:`~mibench.core.interface.UnknownNameError` naming the valid ids for an unknown id and
     ``ValueError`` when the selection is empty.
     """
     wanted = list(dict.fromkeys(ids or []))
@@ -159,7 +159,7 @@ def write_results_json(results: Sequence[ClaimResult], path: str | Path) -> Path
     """Write ``[{id, statement, source, evidence, passed, seconds}, ...]`` to ``path`` atomically.
 
     ``evidence`` holds the measured numbers plus ``summary``, ``tolerance`` and ``why``; this is
-    the ``verify.json`` that :mod:`mibench.report` reads.
+    the ``verify.json`` that :mod:`mibench.report.document` reads.
     """
     path = Path(path)
     payload = json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False)

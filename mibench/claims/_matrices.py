@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mibench.interface import Task
+from mibench.core.interface import Task
 
 #: Batch sizes the analytic claims sweep: the smallest legal K, an odd one, a typical and a large one.
 ANALYTIC_SIZES: tuple[int, ...] = (2, 3, 8, 64)

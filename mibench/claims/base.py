@@ -25,8 +25,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from mibench.interface import Estimator, Task
-from mibench.registry import Registry
+from mibench.core.interface import Estimator, Task
+from mibench.core.registry import Registry
 
 ClaimKind = Literal["analytic", "statistical", "training"]
 EvidenceValue = float | int | str | bool | list[float] | list[int] | list[str] | None

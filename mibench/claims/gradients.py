@@ -23,8 +23,8 @@ from torch import Tensor
 from mibench.claims._matrices import shared_families
 from mibench.claims._numeric import ROUNDING_ULPS, Worst, gradient, rounding_tolerance
 from mibench.claims.base import ClaimContext, ClaimResult, claim, fmt
+from mibench.core.interface import Estimator
 from mibench.estimators._logspace import mask_diag
-from mibench.interface import Estimator
 
 #: Hölder exponents γ of Prop. S9 (γ = 1 is FlatNCE itself and is checked separately).
 HOLDER_GAMMAS: tuple[float, ...] = (0.5, 3.0)

@@ -37,7 +37,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from mibench.claims.base import ClaimResult, fmt
-from mibench.interface import UnknownNameError
+from mibench.core.interface import UnknownNameError
 from mibench.results import schema, store
 from mibench.results.summary import SUMMARY_COLUMNS, summarize, with_fixed_task_params
 

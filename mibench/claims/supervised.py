@@ -1,12 +1,12 @@
 r"""SINCERE claims: its gradient coefficients (Eq. 13–14) and its KL bound (Theorem 3).
 
-Layout ``"labels"`` (see :mod:`mibench.interface`): ``scores`` is the ``(..., n, n)`` matrix
+Layout ``"labels"`` (see :mod:`mibench.core.interface`): ``scores`` is the ``(..., n, n)`` matrix
 G_ti (row t = anchor) and ``labels`` says who shares a class. For anchor t, P_t are its other
 class members and N_t the other classes' members.
 
 References:
     [1] Feeney & Hughes, SINCERE: Supervised Information Noise-Contrastive Estimation REvisited,
-        2023, arXiv:2309.14277 (seed 004).
+        2023, arXiv:2309.14277.
     [2] Khosla et al., Supervised Contrastive Learning, 2020, arXiv:2004.11362.
 """
 

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from mibench.claims.base import ClaimContext, ClaimResult, claim
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 from mibench.results import schema
 
 Z_MARGIN = 4.0

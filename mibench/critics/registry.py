@@ -9,8 +9,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from mibench.core.registry import Registry
 from mibench.critics.base import ParameterFactory
-from mibench.registry import Registry
 
 # Dimensions used by ``mibench list critics`` to show a concrete architecture (Poole's task size).
 EXAMPLE_DIM = 20
@@ -67,7 +67,7 @@ class CriticSpec:
     citation: str = ""
     layouts: frozenset[str] = frozenset({"pairs"})
     same_dims: bool = False  # True when x and y go through one network (dim_x must equal dim_y)
-    # What its scores mean (mibench.interface.ScoreKind): "log_conditional" critics return a
+    # What its scores mean (mibench.core.interface.ScoreKind): "log_conditional" critics return a
     # normalised log-density log q(y_j | x_i), which the generative estimators require.
     score_kind: str = "critic"
     # The parameter schema: one check per key of ``defaults`` (``base.param_checks``), each raising

@@ -12,7 +12,7 @@ Leading axes are stacked runs: every estimator returns one value per leading ind
 ``scores.shape[:-2]``. Estimators never mutate their input, never pick a device or dtype, never
 call ``.item()`` and never ``exp`` a raw score (all reductions go through
 :mod:`mibench.estimators._logspace`). Natural logs; values in nats. The ``"views"`` and
-``"labels"`` layouts used by NT-Xent and SINCERE/SupCon are defined in :mod:`mibench.interface`.
+``"labels"`` layouts used by NT-Xent and SINCERE/SupCon are defined in :mod:`mibench.core.interface`.
 
 Public API::
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from mibench.core.interface import Estimator, SampleEstimator
 from mibench.estimators.diagnostics import ess, infonce_value
 from mibench.estimators.registry import (
     get,
@@ -41,7 +42,6 @@ from mibench.estimators.registry import (
     sample_names,
     score_names,
 )
-from mibench.interface import Estimator, SampleEstimator
 
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_") and _module.name not in {"registry", "diagnostics"}:

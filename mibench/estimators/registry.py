@@ -1,7 +1,7 @@
 """Name -> estimator spec registry; ``mibench list estimators`` reads it.
 
-It holds two kinds of spec: :class:`~mibench.interface.Estimator` (a function of a critic's score
-matrix, trained by the stacked trainer) and :class:`~mibench.interface.SampleEstimator` (a
+It holds two kinds of spec: :class:`~mibench.core.interface.Estimator` (a function of a critic's score
+matrix, trained by the stacked trainer) and :class:`~mibench.core.interface.SampleEstimator` (a
 classical estimator computed from n joint samples, ``kind == "sample"``). :func:`names` and
 :func:`registration_order` list both, so ``estimators = "all"`` includes both;
 :func:`score_names` and :func:`sample_names` list one kind.
@@ -9,8 +9,8 @@ classical estimator computed from n joint samples, ``kind == "sample"``). :func:
 
 from __future__ import annotations
 
-from mibench.interface import Estimator, SampleEstimator
-from mibench.registry import Registry
+from mibench.core.interface import Estimator, SampleEstimator
+from mibench.core.registry import Registry
 
 Spec = Estimator | SampleEstimator
 

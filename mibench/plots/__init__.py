@@ -20,8 +20,8 @@ from mibench.plots.drawing import (
     draw_figures,
     save_figure,
 )
-from mibench.plots.frames import FigureNotApplicableError, load_summary
 from mibench.plots.palette import estimator_colours
+from mibench.results.selection import FigureNotApplicableError, load_summary
 
 __all__ = [
     "FIGURES",

@@ -20,16 +20,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
-from mibench.plots.frames import (
-    SUMMARY_SETTING_COLUMNS,
-    FigureNotApplicableError,
-    diverged_runs_per_cell,
-    label_tasks,
-    main_setting,
-    require_columns,
-    setting_label,
-    truth_column,
-)
 from mibench.plots.layout import (
     LEGEND_FONTSIZE,
     add_colourbar_axes,
@@ -47,9 +37,19 @@ from mibench.plots.palette import (
     estimator_markers,
     sort_estimators,
 )
-from mibench.plots.robust import shown_bias, unstable_mask, wild_share
 from mibench.results import schema
 from mibench.results.formatting import share
+from mibench.results.robust import shown_bias, unstable_mask, wild_share
+from mibench.results.selection import (
+    SUMMARY_SETTING_COLUMNS,
+    FigureNotApplicableError,
+    diverged_runs_per_cell,
+    label_tasks,
+    main_setting,
+    require_columns,
+    setting_label,
+    truth_column,
+)
 
 SUMMARY_KEY_COLUMNS: tuple[str, ...] = (schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL)
 BIAS_VARIANCE_COLUMNS: tuple[str, ...] = (
@@ -106,7 +106,7 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
     decades beyond the rest) the axis stops short of them and their points sit on its edge,
     circled (see :func:`_display_limits`). Variance is ``std**2 = var_within + var_across`` (batch
     noise plus run-to-run spread, the summary's definitions). An *unstable* cell (some window
-    readout wild, :mod:`mibench.plots.robust`) is never drawn at its exploded mean: the bias panel
+    readout wild, :mod:`mibench.results.robust`) is never drawn at its exploded mean: the bias panel
     shows its median bias with an ``X``, the variance and MSE panels an ``X`` on the top edge
     (the line skips it). Poole et al. 2019, Fig. 2 (bottom row).
 
@@ -371,7 +371,7 @@ def mse_heatmap(summary: pd.DataFrame) -> Figure:
 
     Reduced to the most common setting (K, critic); grey cells have no finite MSE (the
     estimator did not run there, or every seed diverged). An unstable cell (some window readout
-    wild, :mod:`mibench.plots.robust`) is hatched white, says "unstable" with its wild share and is
+    wild, :mod:`mibench.results.robust`) is hatched white, says "unstable" with its wild share and is
     left out of the colour scale: its mean-based MSE (up to 1e126) is never shown.
 
     Raises:

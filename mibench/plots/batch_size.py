@@ -9,15 +9,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mibench.plots.frames import (
-    BATCH_SWEEP_SETTING_COLUMNS,
-    FigureNotApplicableError,
-    label_tasks,
-    main_setting,
-    require_columns,
-    setting_label,
-    truth_column,
-)
 from mibench.plots.layout import (
     DEFAULT_COL_WRAP,
     arrange_facets,
@@ -34,8 +25,17 @@ from mibench.plots.palette import (
     estimator_markers,
     sort_estimators,
 )
-from mibench.plots.robust import shown_estimate, unstable_mask
 from mibench.results import schema
+from mibench.results.robust import shown_estimate, unstable_mask
+from mibench.results.selection import (
+    BATCH_SWEEP_SETTING_COLUMNS,
+    FigureNotApplicableError,
+    label_tasks,
+    main_setting,
+    require_columns,
+    setting_label,
+    truth_column,
+)
 
 PANEL_SIZE = (3.4, 2.8)  # a panel's cell in inches (see mibench.plots.layout.facet_grid)
 BATCH_SIZE_COLUMNS: tuple[str, ...] = (
@@ -76,7 +76,7 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
     (within-run and across-seed spread); the dashed curve is log K, the ceiling of InfoNCE-type
     bounds (FlatNCE Eq. (1)), and the black line the true MI. Each estimator is drawn at its most
     common critic, d, dtype and negatives (named in the title). An unstable cell (some window
-    readout wild, :mod:`mibench.plots.robust`) is drawn at its median estimate, truth +
+    readout wild, :mod:`mibench.results.robust`) is drawn at its median estimate, truth +
     ``median_bias``, with an ``X`` and no error bar.
 
     Raises:

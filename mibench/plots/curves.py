@@ -2,7 +2,7 @@
 
 Both read the per-step *runs* frame and draw one panel per estimator (plus critic/system where
 those vary), seeds as thin lines and their median bold, with the training-batch readout
-downsampled into bins of medians (:func:`mibench.plots.frames.bin_steps`) and the held-out
+downsampled into bins of medians (:func:`mibench.results.selection.bin_steps`) and the held-out
 readout as markers.
 """
 
@@ -24,7 +24,18 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from mibench.estimators import get as get_estimator
 from mibench.estimators import registration_order
-from mibench.plots.frames import (
+from mibench.plots.layout import (
+    DEFAULT_COL_WRAP,
+    arrange_facets,
+    facet_grid,
+    figure_title,
+    label_outer,
+    legend_below,
+    panel_title,
+)
+from mibench.plots.palette import estimator_colours, sort_estimators
+from mibench.results import schema
+from mibench.results.selection import (
     PANEL_EXTRA_COLUMNS,
     SETTING_COLUMNS,
     STEP_BIN,
@@ -37,17 +48,6 @@ from mibench.plots.frames import (
     require_columns,
     setting_label,
 )
-from mibench.plots.layout import (
-    DEFAULT_COL_WRAP,
-    arrange_facets,
-    facet_grid,
-    figure_title,
-    label_outer,
-    legend_below,
-    panel_title,
-)
-from mibench.plots.palette import estimator_colours, sort_estimators
-from mibench.results import schema
 from mibench.results.summary import window_start
 
 DEFAULT_N_BINS = 150

@@ -24,10 +24,10 @@ from matplotlib.figure import Figure
 from mibench.plots import readings
 from mibench.plots.accuracy import bias_variance, divergence_heatmap, mse_heatmap
 from mibench.plots.batch_size import estimate_vs_batch_size
+from mibench.plots.brackets import sandwich_figure, sandwich_reading
 from mibench.plots.curves import ess_curves, training_curves
-from mibench.plots.frames import FigureNotApplicableError, label_tasks, load_summary
-from mibench.plots.sandwich import sandwich_figure, sandwich_reading
 from mibench.results import load_runs, schema, store, tempfiles
+from mibench.results.selection import FigureNotApplicableError, label_tasks, load_summary
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ FIGURES: tuple[FigureSpec, ...] = (
         what="Runs that hit NaN/Inf, as diverged/total per estimator and task/MI level.",
         reading=readings.divergence_reading,
     ),
-    FigureSpec(  # hook: mibench.plots.sandwich (suites with lower and upper bounds)
+    FigureSpec(  # hook: mibench.plots.brackets (suites with lower and upper bounds)
         name="sandwich",
         source="summary",
         draw=sandwich_figure,

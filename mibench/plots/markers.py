@@ -2,7 +2,7 @@
 
 * A value beyond the axis range (a few exploding estimators would otherwise flatten the rest) is
   drawn on the axis edge and *circled*.
-* An *unstable* cell (some window readout wild, :mod:`mibench.plots.robust`) gets an ``X``: at
+* An *unstable* cell (some window readout wild, :mod:`mibench.results.robust`) gets an ``X``: at
   its robust value, or where a figure has none to show (variance, MSE) on the axis edge.
 
 :func:`mark_points` draws both for one estimator's points; :func:`mark_legend` gives the legend

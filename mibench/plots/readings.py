@@ -4,7 +4,7 @@ Each function takes the same frame as its figure, reduces it the same way (most 
 setting, evaluation window) and states the numbers a reader would look for first. Only medians,
 means and counts of recorded values are taken here; nothing is re-estimated. Numbers that one
 exploding batch could decide are never quoted: the curve readings use medians over the final
-steps, and an unstable summary cell (:mod:`mibench.plots.robust`) is quoted by its median bias
+steps, and an unstable summary cell (:mod:`mibench.results.robust`) is quoted by its median bias
 and wild share, never by its mean, variance or MSE.
 """
 
@@ -15,7 +15,17 @@ import math
 import numpy as np
 import pandas as pd
 
-from mibench.plots.frames import (
+from mibench.plots.palette import sort_estimators
+from mibench.results import schema
+from mibench.results.formatting import number, share
+from mibench.results.robust import (
+    robust_mse,
+    shown_bias,
+    shown_estimate,
+    unstable_mask,
+    wild_share,
+)
+from mibench.results.selection import (
     BATCH_SWEEP_SETTING_COLUMNS,
     SUMMARY_SETTING_COLUMNS,
     diverged_runs_per_cell,
@@ -23,16 +33,6 @@ from mibench.plots.frames import (
     main_setting,
     truth_column,
 )
-from mibench.plots.palette import sort_estimators
-from mibench.plots.robust import (
-    robust_mse,
-    shown_bias,
-    shown_estimate,
-    unstable_mask,
-    wild_share,
-)
-from mibench.results import schema
-from mibench.results.formatting import number, share
 
 FINAL_FRACTION = 0.1  # "final" = the last 10 % of logged training steps
 NEAR_TRUTH_FRACTION = 0.1  # an estimate within 10 % of the truth counts as "near the truth"
@@ -196,7 +196,7 @@ def bias_variance_reading(summary: pd.DataFrame) -> str:
 def mse_reading(summary: pd.DataFrame) -> str:
     """Estimators with the lowest and highest geometric-mean robust MSE over the drawn cells.
 
-    The robust MSE (:func:`mibench.plots.robust.robust_mse`, median bias² + (IQR/1.349)²) is the
+    The robust MSE (:func:`mibench.results.robust.robust_mse`, median bias² + (IQR/1.349)²) is the
     same for every cell, stable or not, so one exploding readout cannot decide the ranking; the
     count of unstable cells per estimator is named beside it.
     """

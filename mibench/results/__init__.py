@@ -1,5 +1,6 @@
-"""Results: the tidy schema (:mod:`.schema`), the atomic per-run store (:mod:`.store`) and the
-per-cell summary (:mod:`.summary`).
+"""Results: the tidy schema (:mod:`.schema`), the atomic per-run store (:mod:`.store`), the
+per-cell summary (:mod:`.summary`), its robust statistics (:mod:`.robust`) and the selection of
+a summary's main setting (:mod:`.selection`).
 
 Public API::
 
@@ -18,12 +19,14 @@ from mibench.results.store import (
     read_sidecar,
     write_run,
 )
+from mibench.results.selection import load_summary
 
 __all__ = [
     "finished_run_ids",
     "is_finished",
     "load_runs",
     "load_sidecars",
+    "load_summary",
     "read_run",
     "read_sidecar",
     "write_run",

@@ -1,4 +1,4 @@
-"""Claims: a lock per cell of a results folder, so that two ``mibench run`` never train one run twice.
+"""Cell locks: a lock per cell of a results folder, so that two ``mibench run`` never train one run twice.
 
 What a user gets: a second ``mibench run`` on the same ``--out`` trains only the cells that nobody
 holds, then waits for the cells another process is training (it says so, naming the holder), and
@@ -95,7 +95,7 @@ def _mtime_ns(path: Path) -> int | None:
         return None
 
 
-class Claims:
+class CellLocks:
     """This process's claims on the cells of one results folder.
 
     Args:
@@ -288,7 +288,7 @@ class Claims:
                     os.utime(claim_path(self.suite_dir, run_id))
 
     @contextlib.contextmanager
-    def holding(self) -> Iterator[Claims]:
+    def holding(self) -> Iterator[CellLocks]:
         """Heartbeat while inside; release every claim still held on the way out (also on an
         exception or Ctrl-C; a SIGKILL leaves them to go stale)."""
         self._stop.clear()
@@ -307,7 +307,7 @@ def remove_dead_claims(suite_dir: Path) -> list[Path]:
 
     A run killed after writing a run file but before releasing its claim leaves the claim of a
     finished cell, which no later run would otherwise touch. Claims of other hosts are left to
-    the stale rule of :meth:`Claims.is_stale` (their pid cannot be checked from here).
+    the stale rule of :meth:`CellLocks.is_stale` (their pid cannot be checked from here).
     """
     host = tempfiles.host_name()
     removed = []
@@ -341,7 +341,7 @@ __all__ = [
     "HEARTBEAT_S",
     "POLL_S",
     "STALE_S",
-    "Claims",
+    "CellLocks",
     "Holder",
     "claim_path",
     "holds",

@@ -11,7 +11,7 @@ Layout of a suite directory (``<out>/<suite>/``)::
     skipped.json             estimator-task-critic combinations that do not apply, with the reason
     suite.json               the resolved suite (after command-line overrides)
     figures/                 the figures of :mod:`mibench.plots`
-    report.md, report.html   the report of :mod:`mibench.report`
+    report.md, report.html   the report of :mod:`mibench.report.document`
     verify.json              optional: ``mibench verify --json`` results the report shows
 
 Every path of this layout is built here and every file of it is read and written here (or, for
@@ -342,7 +342,7 @@ def read_verify(suite_dir: Path) -> Any:
 
 
 def write_suite_record(suite_dir: Path, record: Mapping[str, Any]) -> None:
-    """``suite.json``: the resolved suite (:func:`mibench.suite.suite_record`)."""
+    """``suite.json``: the resolved suite (:func:`mibench.plan.suite.suite_record`)."""
     write_json_atomic(suite_record_path(suite_dir), record)
 
 

@@ -46,17 +46,15 @@ def summary_is_current(suite_dir: Path) -> bool:
 
 def build_summary(suite_dir: Path, run_ids: list[str]) -> pd.DataFrame:
     """The summary of ``run_ids``, from their stored frames and sidecars (no plan needed)."""
-    from mibench import train
-    from mibench.interface import RunConfig
+    from mibench.plan.resolve import build_task
+    from mibench.core.interface import RunConfig
     from mibench.results.summary import SUMMARY_COLUMNS, summarize
 
     frames = store.read_columns_of_runs(suite_dir, run_ids, SUMMARY_COLUMNS)
     sidecars = {r: store.read_sidecar(suite_dir, r) for r in run_ids}
-    targets = {
-        r: getattr(train.build_task(RunConfig.make(**sidecars[r]["config"])), "target", "mi")
-        for r in run_ids
-    }
-    return summarize(frames, sidecars, targets=targets)
+    tasks = {r: build_task(RunConfig.make(**sidecars[r]["config"])) for r in run_ids}
+    targets = {r: getattr(task, "target", "mi") for r, task in tasks.items()}
+    return summarize(frames, sidecars, targets=targets, tasks=tasks)
 
 
 def refresh_summary(suite_dir: Path) -> str | None:

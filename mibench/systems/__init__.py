@@ -28,15 +28,8 @@ planner nor the trainer changes. Nothing here imports :mod:`mibench.train`.
 from __future__ import annotations
 
 import importlib
-import json
 import pkgutil
-from collections.abc import Mapping
-from typing import Any
 
-import pandas as pd
-
-from mibench.interface import RunConfig
-from mibench.results.schema import K_EFF, SYSTEM, SYSTEM_PARAMS
 from mibench.systems.base import (
     DEFAULT_SYSTEM,
     REGISTRY,
@@ -81,34 +74,5 @@ __all__ = [
     "registered",
     "resolve_system_params",
     "system_compatibility",
-    "with_system_columns",
     "wrap_estimator",
 ]
-
-
-def with_system_columns(
-    summary: pd.DataFrame, sidecars: Mapping[str, Mapping[str, Any]]
-) -> pd.DataFrame:
-    """``summary.parquet`` rows with the cell's ``system``, ``system_params`` (JSON) and ``k_eff``.
-
-    The summary identifies a cell by ``cell_id`` (a hash of its config minus the seed); this maps
-    every sidecar's config to that id and copies the system fields of its cell, so systems at equal
-    K_eff (MoCo with Q = 256 against in-batch InfoNCE with K = 257) can be set side by side.
-    """
-    from mibench import estimators
-    from mibench.results.summary import cell_key, json_hash
-
-    by_cell: dict[str, dict[str, Any]] = {}
-    for sidecar in sidecars.values():
-        config = dict(sidecar["config"])
-        run = RunConfig.make(**config)
-        layout = estimators.get(run.estimator).layout
-        by_cell[json_hash(cell_key(config))] = {
-            SYSTEM: run.system,
-            SYSTEM_PARAMS: json.dumps(run.kwargs("system"), sort_keys=True),
-            K_EFF: k_eff(run, layout, run.batch_size),
-        }
-    out = summary.copy()
-    for column in (SYSTEM, SYSTEM_PARAMS, K_EFF):
-        out[column] = [by_cell[cell][column] for cell in out["cell_id"]]
-    return out

@@ -6,7 +6,7 @@ scored against (the batch itself, both directions, a queue of stale keys), how m
 (K_eff), and what state that needs between steps. Each system is one module of this package
 holding both halves of it:
 
-* its :class:`SystemSpec`, what the planner (:mod:`mibench.suite`, :mod:`mibench.resolve`) must
+* its :class:`SystemSpec`, what the planner (:mod:`mibench.plan.suite`, :mod:`mibench.plan.resolve`) must
   know before anything trains: the name (``RunConfig.system``), the parameters with their
   defaults and value checks, and which runs it applies to (``compatibility``);
 * a class implementing :class:`System`, naming that spec as ``spec`` and decorated with
@@ -41,8 +41,8 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import torch
 from torch import Tensor
 
-from mibench.interface import Estimator, RunConfig, Task
-from mibench.registry import Registry
+from mibench.core.interface import Estimator, RunConfig, Task
+from mibench.core.registry import Registry
 
 DEFAULT_SYSTEM = "inbatch"  # RunConfig.system's default (mibench.systems.in_batch)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch, Task
+from mibench.core.interface import Batch, Task
 
 
 def sample_stacked(

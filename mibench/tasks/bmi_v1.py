@@ -51,7 +51,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch, Task
+from mibench.core.interface import Batch, Task
 from mibench.tasks._validation import validate_int, validate_positive, validate_rho
 from mibench.tasks.gaussian import build_gaussian
 from mibench.tasks.multinormal import DEFAULT_STRENGTH, build_multinormal_sparse

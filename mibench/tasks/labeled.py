@@ -36,7 +36,7 @@ noise distribution of the SINCERE bound [1, Theorem 3, Eq. (15)],
 
 References:
     [1] Feeney & Hughes, SINCERE: Supervised Information Noise-Contrastive Estimation
-        REvisited (seed 004), Theorem 3, Eq. (15) and its proof, Eq. (29)-(32).
+        REvisited, Theorem 3, Eq. (15) and its proof, Eq. (29)-(32).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch
+from mibench.core.interface import Batch
 from mibench.tasks._validation import validate_dim, validate_int, validate_positive
 from mibench.tasks.f_information import validate_f_name
 from mibench.tasks.registry import TaskSpec, register

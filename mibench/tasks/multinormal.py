@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch
+from mibench.core.interface import Batch
 from mibench.tasks._validation import validate_int
 from mibench.tasks.registry import TaskSpec, register
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mibench.interface import Task
-from mibench.registry import Registry
+from mibench.core.interface import Task
+from mibench.core.registry import Registry
 
 
 @dataclass(frozen=True)

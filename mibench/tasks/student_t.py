@@ -47,7 +47,7 @@ import torch
 from scipy.special import digamma
 from torch import Tensor
 
-from mibench.interface import Batch
+from mibench.core.interface import Batch
 from mibench.tasks._validation import validate_dim, validate_mi, validate_positive, validate_rho
 from mibench.tasks.f_information import validate_f_name
 from mibench.tasks.gaussian import mi_from_rho, rho_from_mi, sample_correlated_gaussian

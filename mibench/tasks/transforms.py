@@ -49,7 +49,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from mibench.interface import Batch, Task
+from mibench.core.interface import Batch, Task
 from mibench.tasks._validation import validate_choice, validate_int
 from mibench.tasks.gaussian import DEFAULT_DIM, DEFAULT_MI, build_gaussian
 from mibench.tasks.registry import TaskSpec, register

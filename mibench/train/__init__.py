@@ -1,14 +1,14 @@
 """Stacked training: R runs of equal shapes as one computation (see :mod:`mibench.train.stack`).
 
 ``train_stack(configs, device=..., progress=...) -> list[RunResult]``. The planner-side helpers it
-relies on live in :mod:`mibench.resolve` and are re-exported here: ``stack_key(config)`` groups
+relies on live in :mod:`mibench.plan.resolve` and are re-exported here: ``stack_key(config)`` groups
 configs that can share a stack; ``compatibility(estimator, task, critic)`` says why a triple cannot
 be trained (None when it can).
 """
 
 from __future__ import annotations
 
-from mibench.resolve import (
+from mibench.plan.resolve import (
     ResolvedRun,
     build_task,
     compatibility,

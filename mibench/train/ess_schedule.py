@@ -39,8 +39,8 @@ from dataclasses import replace
 import torch
 from torch import Tensor
 
+from mibench.core.interface import Estimator
 from mibench.estimators import ess as default_ess
-from mibench.interface import Estimator
 from mibench.results import schema
 
 #: Algorithm S2's adaptation rate γ.
@@ -118,7 +118,7 @@ def ess_scheduled(
         name: name of the result (default ``"<spec.name>_ess"``).
         ess_fn: the ESS diagnostic (default :func:`mibench.estimators.ess`).
     Returns:
-        A stateful :class:`~mibench.interface.Estimator` (``needs={"state"}``).
+        A stateful :class:`~mibench.core.interface.Estimator` (``needs={"state"}``).
     """
     _check_wrappable(spec)
     validate_schedule(target, rate, direction)

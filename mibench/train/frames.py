@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from mibench import systems
-from mibench.interface import RunConfig, Task
-from mibench.resolve import head_of
+from mibench.core.interface import RunConfig, Task
+from mibench.plan.resolve import head_of
 from mibench.results import schema
 from mibench.train.record import RunResult
 

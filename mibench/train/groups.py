@@ -15,11 +15,13 @@ import torch
 from torch import Tensor
 
 from mibench import critics as critic_registry
-from mibench import rng
+from mibench.core import rng
+from mibench.core.interface import Estimator, RunConfig
 from mibench.critics import dual as dual_module
 from mibench.critics.base import DEFAULT_ACTIVATION, DEFAULT_HIDDEN
-from mibench.interface import Estimator, RunConfig
-from mibench.resolve import head_of  # runs come in stack order: mibench.resolve.stack_runs
+from mibench.plan.resolve import (
+    head_of,  # runs come in stack order: mibench.plan.resolve.stack_runs
+)
 
 
 @dataclass

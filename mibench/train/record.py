@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 
 
 @dataclass

@@ -3,8 +3,8 @@ r"""The stacked trainer: R runs with equal shapes trained as ONE computation.
 Per step, for all runs at once: one critic forward giving scores ``(R, K, K)`` (batched matmuls over
 parameters ``(R, ...)``), per-run losses (one vectorised call per estimator group), one backward of
 their sum, one Adam step over the stacked tensors (:class:`~mibench.train.adam.StackedAdam`, per-run
-learning rate). The runs arrive resolved and checked (:mod:`mibench.resolve`: a config's names
-become a :class:`~mibench.resolve.ResolvedRun`, checked once, and :func:`~mibench.resolve.stack_runs`
+learning rate). The runs arrive resolved and checked (:mod:`mibench.plan.resolve`: a config's names
+become a :class:`~mibench.plan.resolve.ResolvedRun`, checked once, and :func:`~mibench.plan.resolve.stack_runs`
 puts a stack's runs in order). Nothing mixes runs, so run r's numbers are those it would get alone:
 
 * its parameters are drawn from its own generator (stream ``init``, seeded from its cell hash);
@@ -43,9 +43,10 @@ import torch
 from torch import Tensor
 
 from mibench import critics as critic_registry
-from mibench import rng, systems
-from mibench.interface import Estimator, RunConfig, Task
-from mibench.resolve import ResolvedRun, check_stack, resolve_runs, stack_runs, task_entropy_y
+from mibench import systems
+from mibench.core import rng
+from mibench.core.interface import Estimator, RunConfig, Task
+from mibench.plan.resolve import ResolvedRun, check_stack, resolve_runs, stack_runs, task_entropy_y
 from mibench.results import schema
 from mibench.train import batches, frames, groups, snapshots, trees
 from mibench.train.adam import StackedAdam
@@ -91,7 +92,7 @@ class _Stack(StackReadout):
         device: torch.device,
         eval_tasks: Sequence[Task] | None = None,
     ) -> None:
-        # Checked where they were resolved (mibench.resolve.check_run) and as one stack by
+        # Checked where they were resolved (mibench.plan.resolve.check_run) and as one stack by
         # train_stack (check_stack); each estimator as its contrastive system presents it.
         self.runs = runs = stack_runs(runs, eval_tasks, present=systems.wrap_estimator)
         self.device = device
@@ -415,9 +416,9 @@ def train_stack(
     """Train every config in ``configs`` as one stacked computation; one result per config, in order.
 
     Args:
-        configs: runs sharing :func:`~mibench.resolve.stack_key` (else ValueError naming the
+        configs: runs sharing :func:`~mibench.plan.resolve.stack_key` (else ValueError naming the
             differing field): configs, resolved (and checked) here by
-            :func:`mibench.resolve.resolve_run`, or :class:`~mibench.resolve.ResolvedRun`
+            :func:`mibench.plan.resolve.resolve_run`, or :class:`~mibench.plan.resolve.ResolvedRun`
             records, trained as they are.
         device: where parameters, data blocks and records live ("cpu", "cuda", ...).
         progress: called with the number of steps done after every data block.
@@ -426,7 +427,7 @@ def train_stack(
         eval_tasks: optional tasks, one per config, that the held-out "eval" batches are drawn
             from (e.g. a held-out split); default: the training task. Dims must match.
         estimators: optional estimator specs, one per config, used instead of the registry's
-            ``config.estimator`` (e.g. a user-written :class:`~mibench.interface.Estimator`,
+            ``config.estimator`` (e.g. a user-written :class:`~mibench.core.interface.Estimator`,
             trained without registering it); ``config.estimator_params`` apply on top.
         stop: optional early-stopping rule, called after every data block with the eval steps
             done so far and their eval estimates ``(n_done, R)``; True ends training there (every

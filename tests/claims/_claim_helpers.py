@@ -12,8 +12,8 @@ from torch import Tensor
 
 from mibench.claims import ClaimContext
 from mibench.claims._matrices import default_oracle_tasks, score_families
+from mibench.core.interface import Estimator
 from mibench.estimators import get
-from mibench.interface import Estimator
 
 #: Reduced families for the fast tests: every adversarial family at K = 2 and K = 5, four
 #: matrices each, plus the oracle tasks. The claims read them through the context cache exactly

@@ -10,9 +10,9 @@ import torch
 
 from mibench.claims import Claim, ClaimContext, ClaimResult, get, names
 from mibench.claims.base import CLAIM_ID_PATTERN, jsonable, register
+from mibench.core.interface import UnknownNameError
 from mibench.estimators import ess
 from mibench.estimators import get as get_estimator
-from mibench.interface import UnknownNameError
 
 DESIGN_CLAIMS = (
     22  # DESIGN.md's 19, its log-K bullet split in 3 (as in the issue), + log-k-curse-precision

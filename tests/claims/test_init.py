@@ -19,7 +19,7 @@ from mibench.claims import (
     verdict_table,
     write_results_json,
 )
-from mibench.interface import UnknownNameError
+from mibench.core.interface import UnknownNameError
 from tests.claims._claim_helpers import wrong
 
 
@@ -107,7 +107,7 @@ def test_write_results_json_round_trips(tmp_path: Path) -> None:
 
 
 def test_the_report_reads_what_verify_writes(tmp_path: Path) -> None:
-    from mibench.report import load_verify
+    from mibench.report.document import load_verify
 
     results = [ClaimResult(False, {"a": 1.0}, "s", "t", "w", "c-one", "st", "src", 0.25)]
     write_results_json(results, tmp_path / "verify.json")

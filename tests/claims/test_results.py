@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from mibench.claims.results import judge, result_claims
 from mibench.cli import app
-from mibench.interface import UnknownNameError
-from mibench.plots.synthetic import synthetic_runs, write_synthetic_suite
+from mibench.core.interface import UnknownNameError
 from mibench.results import schema
+from tests.plots.synthetic import synthetic_runs, write_synthetic_suite
 
 ESTIMATORS = ("infonce", "flatnce", "nwj", "smile")
 

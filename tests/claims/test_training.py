@@ -25,7 +25,7 @@ from mibench.claims.training import (
     ess_schedule_outcome,
     logk_configs,
 )
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 from mibench.results import schema
 from mibench.train import stack_key
 

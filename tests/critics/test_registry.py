@@ -6,8 +6,8 @@ import pytest
 import torch
 from rich.console import Console
 
+from mibench.core.interface import UnknownNameError
 from mibench.critics import EXAMPLE_DIM, build, critic_table, get, names, resolve_params
-from mibench.interface import UnknownNameError
 
 DIM = 3
 SMALL = {

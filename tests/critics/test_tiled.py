@@ -128,7 +128,7 @@ def test_training_through_the_tiled_path_matches_plain_autograd(
     float64 training: the two paths differ only in summation order, so after 15 Adam steps the
     readouts agree to ~1e-12; 1e-9 leaves room for Adam's division by sqrt(v) early on.
     """
-    from mibench.interface import RunConfig
+    from mibench.core.interface import RunConfig
     from mibench.results import schema
     from mibench.train import train_stack
 

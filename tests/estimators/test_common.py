@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 import mibench.estimators as estimators
-from mibench.interface import Estimator
+from mibench.core.interface import Estimator
 
 NAMES = estimators.score_names()  # sample estimators: tests/estimators/test_classical.py
 SHAPES = [(), (3,), (2, 2)]

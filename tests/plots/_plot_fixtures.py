@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pandas as pd
 
-from mibench.plots.synthetic import synthetic_runs
+from tests.plots.synthetic import synthetic_runs
 
 # Registered names, so colours come from the real registry order.
 ESTIMATORS = ("infonce", "nwj", "flatnce")

@@ -11,8 +11,8 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from mibench.plots.synthetic import write_synthetic_suite
 from tests.plots._plot_fixtures import make_runs, png_size
+from tests.plots.synthetic import write_synthetic_suite
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,9 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from mibench.plots.accuracy import LOG_FLOOR, bias_variance, divergence_heatmap, mse_heatmap
-from mibench.plots.frames import FigureNotApplicableError
 from mibench.plots.palette import estimator_colours, sort_estimators
 from mibench.results import schema
+from mibench.results.selection import FigureNotApplicableError
 from tests.plots._plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS, SEEDS
 
 
@@ -178,7 +178,7 @@ def test_mse_heatmap_hatches_unstable_cells_with_their_wild_share(
 
 def test_accuracy_figures_without_robust_columns(summary_frame: pd.DataFrame) -> None:
     """Summaries written before the robust columns: mean-based values, nothing marked."""
-    from mibench.plots.robust import ROBUST_COLUMNS
+    from mibench.results.robust import ROBUST_COLUMNS
 
     old = summary_frame.drop(columns=list(ROBUST_COLUMNS))
     fig = bias_variance(old)

@@ -10,9 +10,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from mibench.plots.batch_size import estimate_vs_batch_size
-from mibench.plots.frames import FigureNotApplicableError
 from mibench.plots.palette import estimator_colours, estimator_markers
 from mibench.results import schema
+from mibench.results.selection import FigureNotApplicableError
 from tests.plots._plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS
 
 

@@ -14,9 +14,9 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from mibench.plots.curves import ess_curves, training_curves
-from mibench.plots.frames import FigureNotApplicableError
 from mibench.plots.palette import sort_estimators
 from mibench.results import schema
+from mibench.results.selection import FigureNotApplicableError
 from tests.plots._plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS, SEEDS
 
 

@@ -125,7 +125,7 @@ def test_readings_work_on_summaries_without_the_robust_columns(
     summary_frame: pd.DataFrame,
 ) -> None:
     """Results folders written before the robust columns: mean-based numbers, no unstable."""
-    from mibench.plots.robust import ROBUST_COLUMNS
+    from mibench.results.robust import ROBUST_COLUMNS
 
     old = summary_frame.drop(columns=[*ROBUST_COLUMNS, schema.IQR], errors="ignore")
     cells = _drawn(old)

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mibench.plots.synthetic import STAIRCASE_LEVELS, write_synthetic_suite
 from mibench.results import load_runs, schema
 from tests.plots._plot_fixtures import BATCH_SIZES, ESTIMATORS, MI_LEVELS, N_STEPS, SEEDS, make_runs
+from tests.plots.synthetic import STAIRCASE_LEVELS, write_synthetic_suite
 
 
 def test_frame_has_the_schema_columns_and_one_run_per_cell_and_seed(

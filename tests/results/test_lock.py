@@ -31,7 +31,7 @@ def _fake_claim(suite_dir: Path, run_id: str, *, pid: int, host: str, token: str
 
 
 def test_a_claim_is_exclusive_between_two_holders(tmp_path: Path) -> None:
-    first, second = lock.Claims(tmp_path), lock.Claims(tmp_path)
+    first, second = lock.CellLocks(tmp_path), lock.CellLocks(tmp_path)
     assert first.claim_all(["a", "b"]) == (["a", "b"], [])
     assert second.claim_all(["a", "b", "c"]) == (["c"], ["a", "b"])
     holder = second.holder_of("a")
@@ -43,7 +43,7 @@ def test_a_claim_is_exclusive_between_two_holders(tmp_path: Path) -> None:
 
 
 def test_release_only_removes_our_own_claim(tmp_path: Path) -> None:
-    ours = lock.Claims(tmp_path)
+    ours = lock.CellLocks(tmp_path)
     path = _fake_claim(tmp_path, "a", pid=os.getpid(), host=tempfiles.host_name())
     ours.mine.add("a")  # as if we had held it before it was taken over
     ours.release("a")
@@ -52,7 +52,7 @@ def test_release_only_removes_our_own_claim(tmp_path: Path) -> None:
 
 def test_a_dead_holder_on_this_host_is_taken_over_at_once(tmp_path: Path) -> None:
     _fake_claim(tmp_path, "a", pid=_dead_pid(), host=tempfiles.host_name())
-    claims = lock.Claims(tmp_path)
+    claims = lock.CellLocks(tmp_path)
     assert claims.try_claim("a")
     assert lock.holds(tmp_path, "a", claims.token)
     assert [p.name for p in store.runs_dir(tmp_path).iterdir()] == ["a.claim"]  # no leftovers
@@ -71,7 +71,7 @@ def test_dead_claims_of_this_host_are_removed_and_others_kept(tmp_path: Path) ->
 def test_another_hosts_claim_is_stale_only_after_its_heartbeat_stops(tmp_path: Path) -> None:
     path = _fake_claim(tmp_path, "a", pid=1, host="elsewhere")
     now = [0.0]
-    claims = lock.Claims(tmp_path, stale_s=60.0, clock=lambda: now[0])
+    claims = lock.CellLocks(tmp_path, stale_s=60.0, clock=lambda: now[0])
     assert not claims.try_claim("a")  # first sight: watched, not judged
     now[0] = 59.0
     assert not claims.try_claim("a")
@@ -87,12 +87,12 @@ def test_another_hosts_claim_is_stale_only_after_its_heartbeat_stops(tmp_path: P
 
 def test_a_live_holder_on_this_host_is_never_taken_over_early(tmp_path: Path) -> None:
     _fake_claim(tmp_path, "a", pid=os.getpid(), host=tempfiles.host_name())
-    claims = lock.Claims(tmp_path, stale_s=60.0, clock=lambda: 0.0)
+    claims = lock.CellLocks(tmp_path, stale_s=60.0, clock=lambda: 0.0)
     assert not claims.try_claim("a") and not claims.try_claim("a")
 
 
 def test_holding_heartbeats_and_releases_on_the_way_out(tmp_path: Path) -> None:
-    claims = lock.Claims(tmp_path, heartbeat_s=0.01)
+    claims = lock.CellLocks(tmp_path, heartbeat_s=0.01)
     with pytest.raises(KeyboardInterrupt), claims.holding():
         claims.claim_all(["a", "b"])
         path = lock.claim_path(tmp_path, "a")
@@ -111,12 +111,12 @@ def test_holding_heartbeats_and_releases_on_the_way_out(tmp_path: Path) -> None:
 
 
 def test_wait_for_yields_cells_released_unfinished_and_skips_finished(tmp_path: Path) -> None:
-    other = lock.Claims(tmp_path)
+    other = lock.CellLocks(tmp_path)
     other.claim_all(["done", "dropped"])
     (store.runs_dir(tmp_path) / "done.parquet").write_bytes(b"x")  # the holder finished it
     other.release("done")
     other.release("dropped")  # the holder gave up (Ctrl-C) before finishing
-    waiter = lock.Claims(tmp_path)
+    waiter = lock.CellLocks(tmp_path)
     assert list(waiter.wait_for(["done", "dropped"], poll_s=0.01)) == [["dropped"]]
     assert waiter.mine == {"dropped"}
 
@@ -137,6 +137,7 @@ critics = [{ name = "separable", hidden = [8], embed_dim = 4 }]
 _TOTALS = re.compile(r"(\d+) runs \((\d+) trained, (\d+) already finished\)")
 
 
+@pytest.mark.integration
 def test_two_concurrent_runs_on_one_folder_train_each_run_once(tmp_path: Path) -> None:
     suite = tmp_path / "shared.toml"
     suite.write_text(textwrap.dedent(SUITE))

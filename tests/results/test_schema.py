@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from mibench import estimators
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 from mibench.results import schema, store
 from mibench.train import train_stack
 from mibench.train.record import RunResult

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 from mibench.results import schema, store, tempfiles
 
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mibench import runner
+from mibench.execute import runner
 from mibench.cli import app
 from mibench.results import schema, store, views
-from mibench.suite import Overrides
+from mibench.plan.suite import Overrides
 
 TINY = """
 [suite]
@@ -37,10 +37,10 @@ def stale(tmp_path: Path) -> Path:
     suite = tmp_path / "tiny.toml"
     suite.write_text(textwrap.dedent(TINY))
     out = tmp_path / "out"
-    first = runner.run_suite(suite, out=out, plots=False, show_progress=False)
+    first = runner.run_suite(suite, out=out, show_progress=False)
     suite_dir = first.suite_dir
     old_summary = (suite_dir / store.SUMMARY_FILE).read_bytes()
-    runner.run_suite(suite, out=out, plots=False, show_progress=False, overrides=Overrides(seeds=2))
+    runner.run_suite(suite, out=out, show_progress=False, overrides=Overrides(seeds=2))
     (suite_dir / store.SUMMARY_FILE).write_bytes(old_summary)
     return suite_dir
 

@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 
 from mibench import estimators, systems
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 
 ENCODER = {"hidden": [8], "embed_dim": 4, "tau": 0.5, "activation": "relu"}
 

@@ -17,10 +17,10 @@ import pytest
 import torch
 
 from mibench import estimators, systems
+from mibench.core.interface import RunConfig
 from mibench.estimators import infonce_value
-from mibench.interface import RunConfig
+from mibench.plan.suite import SuiteError, parse_suite, plan
 from mibench.results import schema
-from mibench.suite import SuiteError, parse_suite, plan
 from mibench.systems import SystemSpec
 from mibench.train import train_stack
 
@@ -245,7 +245,7 @@ sys.modules["mibench.systems"] = package
 spec.loader.exec_module(package)
 mibench.systems = package
 
-from mibench.suite import parse_suite, plan
+from mibench.plan.suite import parse_suite, plan
 from mibench.train import train_stack
 
 grid = {"estimators": ["infonce", "ntxent"], "critics": [{"name": "encoder"}],
@@ -263,6 +263,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.integration
 def test_a_new_module_in_the_package_is_a_new_system_with_no_other_edit(tmp_path) -> None:
     (tmp_path / "reversed.py").write_text(textwrap.dedent(NEW_MODULE))
     out = subprocess.run(

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from mibench import critics, estimators, rng
-from mibench.interface import RunConfig
+from mibench import critics, estimators
+from mibench.core import rng
+from mibench.core.interface import RunConfig
 from mibench.results import schema
 from mibench.systems.clip import symmetric_estimator
 from mibench.train import train_stack

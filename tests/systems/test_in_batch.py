@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mibench import estimators
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 from mibench.results import schema
 from mibench.train import train_stack
 from tests.systems._system_helpers import (

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from mibench import critics, estimators, rng, systems, tasks
+from mibench import critics, estimators, systems, tasks
+from mibench.core import rng
+from mibench.core.interface import RunConfig
 from mibench.estimators.contrastive import bank_infonce_loss
 from mibench.estimators.diagnostics import bank_ess, bank_infonce_value
-from mibench.interface import RunConfig
 from mibench.results import schema
 from mibench.systems.moco import (
     DEFAULT_MOMENTUM,

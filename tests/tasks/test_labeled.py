@@ -11,7 +11,7 @@ from scipy import stats
 from scipy.spatial.distance import pdist
 from scipy.special import logsumexp
 
-from mibench.interface import Task
+from mibench.core.interface import Task
 from mibench.tasks import build
 from mibench.tasks.labeled import LABELED_KL_MC_SAMPLES, helmert_basis, labeled_kl, simplex_means
 from tests.tasks._task_stats import (

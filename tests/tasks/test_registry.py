@@ -10,7 +10,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import mibench.cli as cli
-from mibench.interface import Task, UnknownNameError
+from mibench.core.interface import Task, UnknownNameError
 from mibench.tasks import build, get, names, register
 from mibench.tasks.registry import TaskSpec
 from tests.tasks._task_stats import seeded

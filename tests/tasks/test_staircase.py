@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mibench.interface import Task
+from mibench.core.interface import Task
 from mibench.tasks import build
 from mibench.tasks.gaussian import build_gaussian, rho_from_mi
 from mibench.tasks.staircase import DEFAULT_LEVELS, Segment, build_staircase

@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy import stats
 
-from mibench.interface import Task
+from mibench.core.interface import Task
 from mibench.tasks.gaussian import mi_from_rho
 from mibench.tasks.student_t import (
     build_student_t,

@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy import stats
 
-from mibench.interface import Task
+from mibench.core.interface import Task
 from mibench.tasks import build
 from mibench.tasks.gaussian import build_gaussian
 from mibench.tasks.transforms import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from mibench.interface import RunConfig
-from mibench.resolve import resolve_runs
+from mibench.core.interface import RunConfig
+from mibench.plan.resolve import resolve_runs
 from mibench.train.stack import _Stack
 
 SMALL = {"hidden": [8], "embed_dim": 4}

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import torch
 
-from mibench import critics, estimators, rng
-from mibench.interface import RunConfig
+from mibench import critics, estimators
+from mibench.core import rng
+from mibench.core.interface import RunConfig
 from mibench.results import schema
 from mibench.train import train_stack
 from mibench.train.embeddings import representation_readout

@@ -98,7 +98,7 @@ def test_hyperparameters_pass_through_and_are_validated() -> None:
 def test_the_stacked_trainer_runs_the_schedule_step_by_step() -> None:
     """Through train_stack (the wrapped spec is handed to the trainer, not registered): the
     recorded beta follows the update rule exactly."""
-    from mibench.interface import RunConfig
+    from mibench.core.interface import RunConfig
     from mibench.train import train_stack
 
     spec = ess_scheduled(get("flatnce"), target=0.5, name="flatnce_ess_test")

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from mibench import estimators, rng, runner, tasks
+from mibench import estimators, tasks
+from mibench.core import rng
+from mibench.execute import runner
+from mibench.plan.suite import SuiteError, load_suite, plan
 from mibench.results import schema, store
-from mibench.suite import SuiteError, load_suite, plan
 from mibench.train import sample_runs
 
 SUITE = """
@@ -117,7 +119,7 @@ def test_mixture_truth_standard_error_reaches_the_sidecar() -> None:
 def test_execute_stores_summarises_and_resumes(tmp_path: Path) -> None:
     text = SUITE.replace('estimators = ["infonce", "ksg", "cca"]', 'estimators = ["ksg", "cca"]')
     prepared = runner.prepare(write(tmp_path, text), out=tmp_path / "out")
-    report = runner.execute(prepared, show_progress=False, plots=False)
+    report = runner.execute(prepared, show_progress=False)
     assert report.n_trained == 6 and report.n_reused == 0
     summary = report.summary
     rows = summary[summary[schema.ESTIMATOR] == "ksg"]
@@ -133,18 +135,18 @@ def test_execute_stores_summarises_and_resumes(tmp_path: Path) -> None:
     assert row[schema.BIAS] == pytest.approx(np.mean(estimates) - truth)
     assert row[schema.STD] == pytest.approx(np.std(estimates, ddof=1))
     assert row[schema.HELDOUT_MEAN] == pytest.approx(np.mean(estimates))
-    again = runner.execute(prepared, show_progress=False, plots=False)
+    again = runner.execute(prepared, show_progress=False)
     assert again.n_trained == 0 and again.n_reused == 6
 
 
 def test_comparison_table_puts_estimators_beside_the_truth(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from mibench.console import truth_comparison_table
+    from mibench.report.console import truth_comparison_table
 
     text = SUITE.replace("steps = 30", "steps = 4").replace("seeds = 3", "seeds = 1")
     prepared = runner.prepare(write(tmp_path, text), out=tmp_path / "out")
-    report = runner.execute(prepared, show_progress=False, plots=False)
+    report = runner.execute(prepared, show_progress=False)
     table = truth_comparison_table(report.summary)
     assert table is not None
     console = Console(width=300, record=True)

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import torch
 
+from mibench.core.interface import Batch, Estimator, RunConfig
 from mibench.estimators import get as get_estimator
 from mibench.estimators import registry as estimator_registry
-from mibench.interface import Batch, Estimator, RunConfig
-from mibench.resolve import resolve_runs
+from mibench.plan.resolve import resolve_runs
 from mibench.results import schema
 from mibench.systems.in_batch import derangement_scores, random_cycles
 from mibench.tasks import registry as task_registry

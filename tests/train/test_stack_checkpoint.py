@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 from mibench.results import schema
 from mibench.train import stack as stack_module
 from mibench.train import train_stack

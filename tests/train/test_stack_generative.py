@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mibench.core.interface import RunConfig
 from mibench.estimators import get as get_estimator
-from mibench.interface import RunConfig
 from mibench.results import schema
 from mibench.tasks import build as build_task_by_name
 from mibench.train import compatibility, default_critic_for, train_stack

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 import torch
 
-from mibench import runner
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
+from mibench.execute import runner
 from mibench.results import schema, store
 from mibench.train import train_stack
 
@@ -154,6 +154,7 @@ critics = [{ name = "separable", hidden = [16], embed_dim = 8 }]
 """
 
 
+@pytest.mark.integration
 def test_one_process_and_two_workers_store_identical_frames(tmp_path: Path) -> None:
     """The issue's measurement: ``--workers 1`` (one 12-run stack per K, two torch threads)
     against ``--workers 2`` (stacks of at most 5 runs over two one-thread processes)."""
@@ -165,9 +166,7 @@ def test_one_process_and_two_workers_store_identical_frames(tmp_path: Path) -> N
         prepared = runner.prepare(suite, out=tmp_path / f"w{workers}")
         torch.set_num_threads(torch_threads)  # in-process: the machine's threads; workers: 1
         try:
-            runner.execute(
-                prepared, workers=workers, plots=False, show_progress=False, max_stack=max_stack
-            )
+            runner.execute(prepared, workers=workers, show_progress=False, max_stack=max_stack)
         finally:
             torch.set_num_threads(threads)
         folders[workers] = prepared.suite_dir

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mibench.interface import RunConfig
+from mibench.core.interface import RunConfig
 from mibench.results import schema
 from mibench.train import train_stack
 from mibench.train.stack import MAX_BLOCK_STEPS

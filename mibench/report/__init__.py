@@ -1,0 +1,2 @@
+"""Reading a finished results folder for people: the findings, the console views and the
+Markdown/HTML report document."""
