@@ -143,8 +143,9 @@ WILD_NATS = 10.0
 # A cell is unstable when more than this share of its window readouts is wild. Zero: one
 # exploding readout already decides a mean (a single 1e61 among 10^4 readouts moves it by 1e57).
 WILD_THRESHOLD = 0.0
-# Task parameters that set the MI level: what changes along one estimator's curve over levels.
-SWEPT_TASK_PARAMS = ("mi", "rho")
+# Task parameters that set the MI level: what changes along one estimator's curve over levels
+# (``reroll`` and ``pixels``: the levels of the digits tasks, whose truth they fix).
+SWEPT_TASK_PARAMS = ("mi", "rho", "reroll", "pixels")
 # The sandwich table (mibench.results.brackets): per cell group, the best lower and upper bound.
 SANDWICH_LOWER = "lower"
 SANDWICH_UPPER = "upper"
