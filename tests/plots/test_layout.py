@@ -111,3 +111,21 @@ def test_panels_keep_their_size_in_inches() -> None:
         assert box.width * fig.get_figwidth() == pytest.approx(2.0)
         assert box.height * fig.get_figheight() == pytest.approx(1.5)
     _assert_laid_out(fig)
+
+
+def test_the_pmi_histogram_is_laid_out() -> None:
+    import numpy as np
+
+    from mibench.plots.pmi import pmi_histogram
+    from mibench.tasks.pmi import profile
+
+    values = np.random.default_rng(0).normal(2.0, 1.0, 5_000)
+    _assert_laid_out(pmi_histogram(values, profile(values, 2.0), title="N(2, 1)"))
+
+
+def test_the_self_consistency_figure_is_laid_out(tmp_path) -> None:
+    from mibench.plots.consistency import self_consistency_figure
+    from tests.results._consistency_suite import consistency_summary, standard_cells
+
+    summary = consistency_summary(tmp_path, standard_cells(data_processing=0.95, additivity=1.7))
+    _assert_laid_out(self_consistency_figure(summary))
