@@ -316,7 +316,16 @@ def draw_figures(
 
 
 def reuse_note(drawn: Sequence[DrawnFigure]) -> str | None:
-    """One line on the figures :func:`draw_figures` kept (``reuse``), or None when none was."""
+    """One line on the figures :func:`draw_figures` kept (``reuse``), or None when none was.
+
+    Examples:
+        >>> kept = DrawnFigure("mse_heatmap", Path("mse_heatmap.png"), "", "", reused=True)
+        >>> drawn = DrawnFigure("divergence", Path("divergence.png"), "", "")
+        >>> reuse_note([kept, drawn])
+        'reused 1 figure newer than summary.parquet (--redraw draws them again); drew 1'
+        >>> reuse_note([drawn]) is None
+        True
+    """
     kept = [figure for figure in drawn if figure.reused]
     if not kept:
         return None

@@ -266,6 +266,16 @@ def arrange(
     the module docstring); the figure title sits on top, a legend made by :func:`legend_below`
     underneath, one made by :func:`legend_right` at the right, and ``colourbar`` (from
     :func:`add_colourbar_axes`) right of the grid at :data:`COLOURBAR_SHRINK` of its height.
+
+    Examples:
+        >>> fig = new_figure(1.0, 1.0)
+        >>> left, right = fig.subplots(1, 2)
+        >>> label = left.set_ylabel("estimate (nats)")
+        >>> arrange(fig, [[left, right]], (2.0, 1.5))
+        >>> round(left.get_position().width * fig.get_figwidth(), 6)  # panels keep their size
+        2.0
+        >>> right.get_position().x0 > left.get_position().x1  # side by side, apart
+        True
     """
     _guess_positions(fig, rows, content)
     renderer = fig.canvas.get_renderer()
