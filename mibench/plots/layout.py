@@ -272,7 +272,7 @@ def arrange(
         >>> left, right = fig.subplots(1, 2)
         >>> label = left.set_ylabel("estimate (nats)")
         >>> arrange(fig, [[left, right]], (2.0, 1.5))
-        >>> round(left.get_position().width * fig.get_figwidth(), 6)  # panels keep their size
+        >>> float(round(left.get_position().width * fig.get_figwidth(), 6))  # panels keep size
         2.0
         >>> right.get_position().x0 > left.get_position().x1  # side by side, apart
         True
