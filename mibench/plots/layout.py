@@ -274,7 +274,7 @@ def arrange(
         >>> arrange(fig, [[left, right]], (2.0, 1.5))
         >>> float(round(left.get_position().width * fig.get_figwidth(), 6))  # panels keep size
         2.0
-        >>> right.get_position().x0 > left.get_position().x1  # side by side, apart
+        >>> bool(right.get_position().x0 > left.get_position().x1)  # side by side, apart
         True
     """
     _guess_positions(fig, rows, content)
