@@ -8,8 +8,9 @@ Run (not part of the test suite)::
 drawing figures in worker processes has several at once. This samples the resident set size of
 the command and all its descendants every ``--every`` seconds (``/proc/<pid>/status`` VmRSS,
 Linux) and prints the wall seconds, the peak of the sum and the peak of the largest process.
-Pages shared between processes (a forked worker's copy-on-write frames) are counted in each,
-so the sum is an upper bound.
+Pages shared between processes (a forked worker's copy-on-write frames) are counted in each
+RSS, so that sum is an upper bound; the summed PSS (proportional set size, each shared page split
+between its sharers) is printed beside it.
 """
 
 from __future__ import annotations
@@ -51,20 +52,36 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def pss_mib(pid: int) -> float:
+    """Proportional set size of one process: each shared page split between its sharers
+    (``/proc/<pid>/smaps_rollup``; 0 when it has exited or the file is missing)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def measure(command: Sequence[str], every_s: float) -> dict[str, float]:
-    """Run ``command``; wall seconds, exit code and peak summed / single RSS (MiB)."""
+    """Run ``command``; wall seconds, exit code, peak summed / single RSS and peak summed PSS
+    (MiB)."""
     start = time.perf_counter()
     process = subprocess.Popen(command)
-    peak_sum = peak_one = 0.0
+    peak_sum = peak_one = peak_pss = 0.0
     while process.poll() is None:
-        sizes = [rss_mib(pid) for pid in tree(process.pid)]
+        pids = tree(process.pid)
+        sizes = [rss_mib(pid) for pid in pids]
         peak_sum, peak_one = max(peak_sum, sum(sizes)), max(peak_one, max(sizes, default=0.0))
+        peak_pss = max(peak_pss, sum(pss_mib(pid) for pid in pids))
         time.sleep(every_s)
     return {
         "wall_s": time.perf_counter() - start,
         "returncode": float(process.returncode),
         "peak_sum_mib": peak_sum,
         "peak_single_mib": peak_one,
+        "peak_sum_pss_mib": peak_pss,
     }
 
 
@@ -79,8 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = measure(command, args.every)
     sys.stdout.write(
         f"wall {result['wall_s']:.1f} s, peak RSS summed over the process tree "
-        f"{result['peak_sum_mib']:.0f} MiB (largest process {result['peak_single_mib']:.0f} MiB), "
-        f"exit {int(result['returncode'])}\n"
+        f"{result['peak_sum_mib']:.0f} MiB (largest process {result['peak_single_mib']:.0f} MiB; "
+        f"PSS summed {result['peak_sum_pss_mib']:.0f} MiB), exit {int(result['returncode'])}\n"
     )
     return int(result["returncode"])
 
