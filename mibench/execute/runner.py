@@ -135,7 +135,14 @@ def pending_configs(prepared: Prepared, *, force: bool = False) -> list[RunConfi
     configs = list(prepared.plan.configs)
     if force:
         return configs
-    return [c for c in configs if not store.is_finished(prepared.suite_dir, c.cell_hash())]
+    return [c for c in configs if not _is_done(prepared.suite_dir, c.cell_hash())]
+
+
+def _is_done(suite_dir: Path, run_id: str) -> bool:
+    """Stored and not failed: a failed run (mibench.train.failures) is trained again."""
+    from mibench.train import failures
+
+    return store.is_finished(suite_dir, run_id) and not failures.is_failed(suite_dir, run_id)
 
 
 def make_stacks(
@@ -154,7 +161,9 @@ def make_stacks(
     """
     groups: dict[tuple[Any, ...], list[RunConfig]] = {}
     for config in configs:
-        groups.setdefault((config.device, *resolve.stack_key(config)), []).append(config)
+        # A plug-in trains in stacks of its own, so that its failure fails its runs only.
+        key = (config.device, config.estimator_fingerprint, *resolve.stack_key(config))
+        groups.setdefault(key, []).append(config)
     share = cost.work(configs) / max(1, workers)
     stacks = []
     for members in groups.values():
@@ -233,7 +242,7 @@ def _claim(
         run_id = config.cell_hash()
         if not claims.try_claim(run_id):
             held.append(config)
-        elif not force and store.is_finished(claims.suite_dir, run_id):
+        elif not force and _is_done(claims.suite_dir, run_id):
             claims.release(run_id)
         else:
             ours.append(config)
@@ -376,6 +385,7 @@ def execute(
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
     store.write_manifest(suite_dir, run_ids)
     store.write_suite_record(suite_dir, suite_record(prepared.plan.suite))
+    store.write_plugins(suite_dir, [p.record() for p in prepared.plan.plugins.values()])
     skipped = [s.as_dict() for s in prepared.plan.skipped]
     store.write_skipped(suite_dir, skipped)
     summary = build_summary(prepared)

@@ -27,6 +27,7 @@ from mibench.plots.batch_size import estimate_vs_batch_size
 from mibench.plots.brackets import sandwich_figure, sandwich_reading
 from mibench.plots.consistency import self_consistency_figure, self_consistency_reading
 from mibench.plots.curves import ess_curves, training_curves
+from mibench.plots.standing import standing_curves, standing_reading
 from mibench.results import load_runs, schema, store, tempfiles
 from mibench.results.selection import FigureNotApplicableError, label_tasks, load_summary
 
@@ -150,6 +151,17 @@ FIGURES: tuple[FigureSpec, ...] = (
             "errors over seeds."
         ),
         reading=self_consistency_reading,
+    ),
+    FigureSpec(  # hook: mibench.plots.standing (suites with plug-in estimators)
+        name="standing",
+        source="runs",
+        draw=standing_curves,
+        what=(
+            "Each plug-in estimator's median estimate over training (markers: one estimate per "
+            "level of a sample estimator) over the grey band from the lowest to the highest "
+            "median curve of the built-in estimators; black = true MI."
+        ),
+        reading=standing_reading,
     ),
 )
 

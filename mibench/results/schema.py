@@ -103,6 +103,10 @@ STEPS_TO_90 = "steps_to_90"
 ESS_MEAN = "ess_mean"
 DIVERGED_FRACTION = "diverged_fraction"
 N_SEEDS = "n_seeds"
+# Failed runs (a plug-in produced no estimate: mibench.train.failures): their share of the
+# cell's seeds and the first one's reason ("" when none failed).
+FAILED_FRACTION = "failed_fraction"
+FAILURE = "failure"
 
 # Further summary.parquet columns (added by the results store; definitions in
 # mibench/results/summary.py). Identification of the cell and its evaluation window:
