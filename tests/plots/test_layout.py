@@ -129,3 +129,14 @@ def test_the_self_consistency_figure_is_laid_out(tmp_path) -> None:
 
     summary = consistency_summary(tmp_path, standard_cells(data_processing=0.95, additivity=1.7))
     _assert_laid_out(self_consistency_figure(summary))
+
+
+def test_the_standing_figure_is_laid_out() -> None:
+    from mibench.plots.standing import standing_curves
+    from mibench.results import schema
+    from tests.plots._plot_fixtures import make_runs
+
+    runs = make_runs(batch_sizes=(16,))
+    mine = runs[runs[schema.ESTIMATOR] == "infonce"].copy()
+    mine[schema.ESTIMATOR] = "mine_x"
+    _assert_laid_out(standing_curves(pd.concat([runs, mine], ignore_index=True)))
