@@ -516,12 +516,19 @@ def report_command(
     suite: SuiteResultsArg = "default",
     out: ResultsRootOption = "results",
     fmt: FigureFormatOption = FigureFormat.png,
+    redraw: Annotated[
+        bool,
+        typer.Option(help="Draw every figure again (default: reuse those newer than the summary)."),
+    ] = False,
 ) -> None:
     """Write OUT/<suite>/report.md and a self-contained report.html (figures embedded)."""
     from mibench.report.document import write_report
 
+    def say(note: str) -> None:
+        console.print(note, markup=False, style="dim", soft_wrap=True)
+
     _, (markdown, page) = _from_results(
-        suite, out, lambda folder: write_report(folder, fmt=fmt.value)
+        suite, out, lambda folder: write_report(folder, fmt=fmt.value, redraw=redraw, say=say)
     )
     console.print(f"wrote {markdown} and {page}", markup=False, soft_wrap=True)
 

@@ -38,8 +38,6 @@ UNMIRRORED: dict[str, str] = {
     "tests/execute/",
     "mibench/report/__init__.py": "a docstring only: the stage's modules are tested in "
     "tests/report/",
-    "mibench/plots/layout.py": "figure and legend placement (plotting glue); every figure test "
-    "in tests/plots/ draws through it and checks the saved PNG",
 }
 
 # Folders of tests about several modules together (they mirror no single module).

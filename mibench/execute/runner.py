@@ -185,7 +185,7 @@ def _stack_label(stack: Sequence[RunConfig]) -> str:
 def build_summary(prepared: Prepared) -> pd.DataFrame:
     """Summary of the plan's cells, read back from the stored run files."""
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
-    frames = {r: store.read_columns(prepared.suite_dir, r, SUMMARY_COLUMNS) for r in run_ids}
+    frames = store.read_columns_of_runs(prepared.suite_dir, run_ids, SUMMARY_COLUMNS)
     sidecars = {r: store.read_sidecar(prepared.suite_dir, r) for r in run_ids}
     targets = {r: getattr(prepared.plan.tasks[r], "target", "mi") for r in run_ids}
     return summarize(frames, sidecars, targets=targets, tasks=dict(prepared.plan.tasks))

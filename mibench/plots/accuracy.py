@@ -22,11 +22,13 @@ from matplotlib.ticker import FuncFormatter
 
 from mibench.plots.layout import (
     LEGEND_FONTSIZE,
-    PANEL_TITLE_FONTSIZE,
+    add_colourbar_axes,
+    arrange,
     figure_title,
     legend_below,
     legend_right,
     new_figure,
+    panel_title,
 )
 from mibench.plots.markers import mark_legend, mark_points
 from mibench.plots.palette import (
@@ -65,6 +67,7 @@ DIVERGENCE_COLUMNS: tuple[str, ...] = (
 # Non-positive variances/MSEs cannot sit on a log axis; they are drawn at this floor instead.
 LOG_FLOOR = 1e-6
 HEATMAP_CELL_IN = (0.62, 0.3)  # width, height of one heatmap cell in inches
+HEATMAP_MIN_IN = (1.8, 1.4)  # smallest heatmap (a few cells stay readable)
 HEATMAP_ANNOTATE_FONTSIZE = 7
 MISSING_CELL_COLOUR = "0.85"
 MUTED_TEXT_COLOUR = "0.6"
@@ -77,6 +80,7 @@ UNSTABLE_LEGEND = (
     "median bias; variance and MSE on the top edge"
 )
 DARK_LUMINANCE = 0.45  # relative luminance below which a cell gets white text
+BIAS_VARIANCE_PANEL_IN = (2.6, 2.4)  # one bias/variance/MSE panel's axes box (inches)
 
 
 def _fixed_level_rows(summary: pd.DataFrame, columns: Sequence[str], what: str) -> pd.DataFrame:
@@ -171,7 +175,7 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
             ax.set_ylim(*padded)
             ax.set_xticks(np.unique(x_all))
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
-            ax.set_title(f"{name} — {task}", fontsize=PANEL_TITLE_FONTSIZE)
+            panel_title(ax, f"{name} — {task}")
             ax.set_xlabel("true MI (nats)")
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.25, lw=0.5, which="major")
@@ -188,6 +192,7 @@ def bias_variance(summary: pd.DataFrame) -> Figure:
     handles += marks[0]
     labels += marks[1]
     legend_right(fig, handles, labels, title="estimator")
+    arrange(fig, [list(row) for row in grid], BIAS_VARIANCE_PANEL_IN)
     return fig
 
 
@@ -263,11 +268,12 @@ def _heatmap(
     flagged = np.zeros(table.shape, dtype=bool) if unstable is None else unstable
     # Two-line annotations ("unstable" + wild share) need taller cells.
     cell_height = HEATMAP_CELL_IN[1] * (1.35 if flagged.any() else 1.0)
-    fig = new_figure(
-        max(5.5, HEATMAP_CELL_IN[0] * n_cols + 3.2),
-        max(3.0, cell_height * n_rows + 1.6 + (0.4 if flagged.any() else 0.0)),
-    )
+    fig = new_figure(1.0, 1.0)  # sized by arrange()
     ax = fig.subplots()
+    content = (
+        max(HEATMAP_MIN_IN[0], HEATMAP_CELL_IN[0] * n_cols),
+        max(HEATMAP_MIN_IN[1], cell_height * n_rows),
+    )
     values = table.to_numpy(dtype=float)
     masked = np.ma.masked_invalid(np.where(flagged, np.nan, values))
     clipped = False
@@ -345,9 +351,8 @@ def _heatmap(
     top.tick_params(length=0)
     for boundary in starts[1:]:
         ax.axvline(boundary - 0.5, color="black", lw=1.5)
-    colour_bar = fig.colorbar(
-        image, ax=ax, shrink=0.85, pad=0.02, extend="max" if clipped else "neither"
-    )
+    bar_axes = add_colourbar_axes(fig)
+    colour_bar = fig.colorbar(image, cax=bar_axes, extend="max" if clipped else "neither")
     colour_bar.set_label(colourbar)
     figure_title(fig, title, setting)
     if flagged.any():
@@ -357,6 +362,7 @@ def _heatmap(
             "(their share written in; the mean is not shown)"
         )
         legend_below(fig, [hatch], [text])
+    arrange(fig, [[ax]], content, colourbar=bar_axes)
     return fig
 
 

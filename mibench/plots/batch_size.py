@@ -11,11 +11,12 @@ from matplotlib.lines import Line2D
 
 from mibench.plots.layout import (
     DEFAULT_COL_WRAP,
-    PANEL_TITLE_FONTSIZE,
+    arrange_facets,
     facet_grid,
     figure_title,
     label_outer,
     legend_right,
+    panel_title,
 )
 from mibench.plots.markers import mark_legend, mark_points
 from mibench.plots.palette import (
@@ -36,6 +37,7 @@ from mibench.results.selection import (
     truth_column,
 )
 
+PANEL_SIZE = (3.4, 2.8)  # a panel's cell in inches (see mibench.plots.layout.facet_grid)
 BATCH_SIZE_COLUMNS: tuple[str, ...] = (
     schema.ESTIMATOR,
     schema.TASK,
@@ -112,7 +114,7 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
     sizes = np.sort(data[schema.BATCH_SIZE].astype(float).unique())
     k_grid = np.geomspace(sizes[0], sizes[-1], LOG_K_POINTS)
 
-    fig, axes = facet_grid(len(panels), col_wrap=col_wrap, panel_size=(3.4, 2.8), sharey=False)
+    fig, axes = facet_grid(len(panels), col_wrap=col_wrap, panel_size=PANEL_SIZE, sharey=False)
     any_clipped = False
     any_unstable = False
     for ax, (task, level) in zip(axes, panels, strict=True):
@@ -148,7 +150,7 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
         ax.set_xscale("log", base=2)
         ax.set_xticks(sizes, [f"{int(k)}" for k in sizes])
         ax.minorticks_off()
-        ax.set_title(f"{task}, I = {level:g} nats", fontsize=PANEL_TITLE_FONTSIZE)
+        panel_title(ax, f"{task}, I = {level:g} nats")
         ax.grid(alpha=0.25, lw=0.5)
         pad = 0.06 * (ylim[1] - ylim[0])
         ax.set_ylim(ylim[0] - pad, ylim[1] + pad)
@@ -172,4 +174,5 @@ def estimate_vs_batch_size(summary: pd.DataFrame, *, col_wrap: int = DEFAULT_COL
     handles += marks[0]
     labels += marks[1]
     legend_right(fig, handles, labels, title="estimator")
+    arrange_facets(fig, axes, col_wrap=col_wrap, panel_size=PANEL_SIZE)
     return fig

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mibench.plots.layout import arrange, cell_content, new_figure, panel_title
 from mibench.results import brackets as sandwich_math
 from mibench.results import schema
 from mibench.results.selection import FigureNotApplicableError, label_tasks
@@ -32,7 +33,7 @@ def sandwich_figure(summary: pd.DataFrame) -> Figure:
         ["_panel", schema.TRUE_MI], kind="stable"
     )
     tasks = list(dict.fromkeys(intervals["_panel"]))
-    fig = Figure(figsize=(PANEL_SIZE[0] * len(tasks), PANEL_SIZE[1]), layout="constrained")
+    fig = new_figure(PANEL_SIZE[0] * len(tasks), PANEL_SIZE[1])
     axes = fig.subplots(1, len(tasks), squeeze=False)[0]
     for ax, task_id in zip(axes, tasks, strict=True):
         rows = intervals[intervals["_panel"] == task_id]
@@ -64,14 +65,15 @@ def sandwich_figure(summary: pd.DataFrame) -> Figure:
         ):  # fmt: skip
             ax.annotate(lo_name, (x, lo), textcoords="offset points", xytext=(4, -10), fontsize=7)
             ax.annotate(hi_name, (x, hi), textcoords="offset points", xytext=(4, 2), fontsize=7)
-        ax.set_title(task_id, fontsize=9)
+        panel_title(ax, task_id, fontsize=9)
         ax.set_xlabel("true MI (nats)")
         ax.set_ylabel("bound value (nats)")
         finite_high = high[np.isfinite(high)]
         top = max(truth.max(), np.max(finite_high) if finite_high.size else truth.max())
         ax.set_ylim(min(0.0, float(np.min(low))), top * 1.1)
     axes[0].legend(fontsize=8, loc="upper left")
-    fig.suptitle("MI sandwich: best lower and best upper bound per level")
+    fig.suptitle("MI sandwich: best lower and best upper bound per level", va="top")
+    arrange(fig, [list(axes)], cell_content(PANEL_SIZE))
     return fig
 
 

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mibench.plots.layout import figure_title, legend_below, new_figure
+from mibench.plots.layout import arrange, cell_content, figure_title, legend_below, new_figure
 from mibench.plots.palette import estimator_colours, sort_estimators
 from mibench.results import consistency, schema
 from mibench.results.formatting import number
@@ -107,6 +107,7 @@ def self_consistency_figure(summary: pd.DataFrame) -> Figure:
     legend_below(fig, handles, labels)
     figure_title(fig, "Self-consistency (Song & Ermon 2020, §6): estimate vs exact truth, ratios",
                  "black: exact truth / target; dashed: log K; shaded: ±10 % of the target")  # fmt: skip
+    arrange(fig, [list(axes)], cell_content(PANEL_SIZE_IN))
     return fig
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -26,11 +26,12 @@ from mibench.estimators import get as get_estimator
 from mibench.estimators import registration_order
 from mibench.plots.layout import (
     DEFAULT_COL_WRAP,
-    PANEL_TITLE_FONTSIZE,
+    arrange_facets,
     facet_grid,
     figure_title,
     label_outer,
     legend_below,
+    panel_title,
 )
 from mibench.plots.palette import estimator_colours, sort_estimators
 from mibench.results import schema
@@ -200,10 +201,25 @@ def _segments(steps: np.ndarray, truth: np.ndarray) -> list[tuple[int, int, floa
 def _draw_levels(ax: Axes, segments: list[tuple[int, int, float]], *, label: bool) -> None:
     """Shade each level's evaluation window (the steps the summary tables read) and write the
     level above its block (on the panels of the first row, ``label``)."""
+    # One collection each for the windows and the level edges (x in data, y in axes units):
+    # one artist per panel instead of two per level, and no autoscaling per artist.
+    spans = [
+        [(window_start(a, b), 0.0), (window_start(a, b), 1.0), (b, 1.0), (b, 0.0)]
+        for a, b, _ in segments
+    ]
+    edges = [[(a, 0.0), (a, 1.0)] for a, _, _ in segments if a > 0]
+    blended = ax.get_xaxis_transform()
+    ax.add_collection(
+        PolyCollection(spans, facecolors=WINDOW_COLOUR, linewidths=0, transform=blended, zorder=0),
+        autolim=False,
+    )
+    ax.add_collection(
+        LineCollection(
+            edges, colors=LEVEL_EDGE_COLOUR, linewidths=0.6, transform=blended, zorder=0
+        ),
+        autolim=False,
+    )
     for start, end, level in segments:
-        ax.axvspan(window_start(start, end), end, color=WINDOW_COLOUR, lw=0, zorder=0)
-        if start > 0:
-            ax.axvline(start, color=LEVEL_EDGE_COLOUR, lw=0.6, zorder=0)
         if label:
             ax.text(
                 (start + end) / 2,
@@ -345,7 +361,7 @@ def training_curves(
             title += " (clipped)"
         # Room above the first row for the level labels.
         pad = LEVEL_TITLE_PAD if schedule and index < wrap else 6.0
-        ax.set_title(title, fontsize=PANEL_TITLE_FONTSIZE, pad=pad)
+        panel_title(ax, title, pad=pad)
         ax.set_ylim(*ylim)
         ax.grid(alpha=0.25, lw=0.5)
 
@@ -382,6 +398,7 @@ def training_curves(
             handles.append(Line2D([], [], color=_shade((0.35, 0.35, 0.35), positions[curve]), lw=2))
             labels.append(_curve_label(train, curve))
     legend_below(fig, handles, labels)
+    arrange_facets(fig, axes, col_wrap=wrap)
     return fig
 
 
@@ -460,7 +477,7 @@ def ess_curves(
                 color=_shade(colours[key[0]], positions[curve]),
                 lw=1.4,
             )
-        ax.set_title(" · ".join(map(str, key)), fontsize=PANEL_TITLE_FONTSIZE)
+        panel_title(ax, " · ".join(map(str, key)))
         ax.grid(alpha=0.25, lw=0.5, which="both")
     floor = float(np.nanmin(binned[schema.ESS]))
     for ax in axes:
@@ -479,4 +496,5 @@ def ess_curves(
     ]
     labels = [_curve_label(train, c) for c in curve_ids]
     legend_below(fig, handles, labels)
+    arrange_facets(fig, axes, col_wrap=col_wrap)
     return fig

@@ -8,8 +8,12 @@ prints under it (a fixed sentence saying what is plotted, and a reading of this 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -53,6 +57,7 @@ class DrawnFigure:
     path: Path
     what: str
     reading: str
+    reused: bool = False  # kept from an earlier draw (newer than the summary), not redrawn
 
 
 UNSTABLE_NOTE = (
@@ -189,35 +194,31 @@ def _file_stem(spec: FigureSpec, task: str | None) -> str:
     return f"{spec.name}_{safe}"
 
 
-def draw_figures(
-    suite_dir: str | Path,
-    *,
-    fmt: str = "png",
-    runs: pd.DataFrame | None = None,
-    summary: pd.DataFrame | None = None,
-) -> tuple[list[DrawnFigure], list[str]]:
-    """Draw every applicable figure of a suite into ``suite_dir/figures``.
+@dataclass(frozen=True)
+class _Job:
+    """One figure file to write: the spec, the rows it shows, and where it goes."""
 
-    ``runs``/``summary`` default to the suite's files. Returns the drawn figures and one note per
-    figure skipped (does not apply to this data, or ``summary.parquet`` is absent).
+    spec: FigureSpec
+    part: pd.DataFrame | None  # None: the frame the figure reads is absent (see ``missing``)
+    path: Path
+    reuse: bool = False  # the file is newer than the summary: keep it, compute the reading
+    missing: str = ""  # why there is no frame, when ``part`` is None
 
-    Raises:
-        ValueError: bad ``fmt``, no run files, or a frame lacks a column a figure needs.
-        FileNotFoundError: the suite has no ``runs`` folder.
+
+def _jobs(
+    frames: dict[str, pd.DataFrame | None], suite_dir: Path, fmt: str, fresh_after: int | None
+) -> list[_Job]:
+    """The figure files of the catalogue for these frames, in catalogue order.
+
+    ``fresh_after``: a file modified after this time (ns) is reused; None redraws every file.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unsupported figure format {fmt!r}; valid: {', '.join(FORMATS)}")
-    suite_dir = Path(suite_dir)
-    runs = load_runs(suite_dir) if runs is None else runs
-    summary = load_summary(suite_dir) if summary is None else summary
     out_dir = store.figures_dir(suite_dir)
-    drawn: list[DrawnFigure] = []
-    skipped: list[str] = []
+    jobs: list[_Job] = []
     for spec in FIGURES:
-        frame = runs if spec.source == "runs" else summary
+        frame = frames[spec.source]
         if frame is None:
-            skipped.append(f"{spec.name}: skipped, {store.summary_path(suite_dir)} not found")
-            logger.info(skipped[-1])
+            missing = f"{store.summary_path(suite_dir)} not found"
+            jobs.append(_Job(spec, None, out_dir / f"{spec.name}.{fmt}", missing=missing))
             continue
         if spec.per_task and schema.TASK in frame.columns:
             # One figure per task instance: two staircases on different bases are two figures.
@@ -228,16 +229,124 @@ def draw_figures(
         else:
             parts = [(None, frame)]
         for task, part in parts:
-            stem = _file_stem(spec, task)
-            try:
-                fig = spec.draw(part)
-            except FigureNotApplicableError as error:
-                skipped.append(f"{stem}: skipped, {error}")
-                logger.info(skipped[-1])
-                continue
-            path = save_figure(fig, out_dir / f"{stem}.{fmt}")
-            drawn.append(DrawnFigure(stem, path, spec.what, spec.reading(part)))
+            path = out_dir / f"{_file_stem(spec, task)}.{fmt}"
+            reuse = fresh_after is not None and path.is_file()
+            reuse = reuse and path.stat().st_mtime_ns > fresh_after  # type: ignore[operator]
+            jobs.append(_Job(spec, part, path, reuse))
+    return jobs
+
+
+def _run_job(job: _Job) -> DrawnFigure | str:
+    """Draw and save one figure (or reuse its file); a note when the figure does not apply."""
+    stem = job.path.stem
+    if job.part is None:
+        return f"{stem}: skipped, {job.missing}"
+    if not job.reuse:
+        try:
+            fig = job.spec.draw(job.part)
+        except FigureNotApplicableError as error:
+            return f"{stem}: skipped, {error}"
+        save_figure(fig, job.path)
+    reading = job.spec.reading(job.part)
+    return DrawnFigure(stem, job.path, job.spec.what, reading, reused=job.reuse)
+
+
+# The jobs of the draw in progress: forked workers inherit them instead of receiving a pickle.
+_FORKED_JOBS: list[_Job] = []
+
+
+def _run_forked_job(index: int) -> DrawnFigure | str:
+    return _run_job(_FORKED_JOBS[index])
+
+
+def default_workers(n_jobs: int) -> int:
+    """Processes drawing figures: one per CPU this process may use, at most one per figure, and
+    1 (this process) where ``fork`` is not the safe way to start them (only Linux here)."""
+    if not sys.platform.startswith("linux"):
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), n_jobs))
+
+
+def _run_jobs(jobs: Sequence[_Job], workers: int) -> list[DrawnFigure | str]:
+    """Results of ``jobs`` in their order, drawn by ``workers`` forked processes (1: here).
+
+    Forked workers share the parent's frames (copy-on-write: nothing is pickled but the
+    results); a figure function's error is raised here as it would be in one process.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        return [_run_job(job) for job in jobs]
+    global _FORKED_JOBS
+    _FORKED_JOBS = list(jobs)
+    # The dearest figures first (the per-step curves), so the last one to start is a cheap one.
+    order = sorted(range(len(jobs)), key=lambda i: (jobs[i].reuse, jobs[i].spec.source != "runs"))
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {i: pool.submit(_run_forked_job, i) for i in order}
+            return [futures[i].result() for i in range(len(jobs))]
+    finally:
+        _FORKED_JOBS = []
+
+
+def draw_figures(
+    suite_dir: str | Path,
+    *,
+    fmt: str = "png",
+    runs: pd.DataFrame | None = None,
+    summary: pd.DataFrame | None = None,
+    reuse: bool = False,
+    workers: int | None = None,
+) -> tuple[list[DrawnFigure], list[str]]:
+    """Draw every applicable figure of a suite into ``suite_dir/figures``.
+
+    ``runs``/``summary`` default to the suite's files. With ``reuse``, a figure file modified
+    after ``summary.parquet`` (so drawn from the same results) is kept and only its reading is
+    computed (``DrawnFigure.reused``); stale or missing files are drawn. Figures are drawn by
+    ``workers`` processes (default :func:`default_workers`; 1 draws them in this process).
+    Returns the drawn figures and one note per figure skipped (does not apply to this data, or
+    ``summary.parquet`` is absent).
+
+    Raises:
+        ValueError: bad ``fmt``, no run files, or a frame lacks a column a figure needs.
+        FileNotFoundError: the suite has no ``runs`` folder.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported figure format {fmt!r}; valid: {', '.join(FORMATS)}")
+    suite_dir = Path(suite_dir)
+    runs = load_runs(suite_dir) if runs is None else runs
+    summary = load_summary(suite_dir) if summary is None else summary
+    summary_file = store.summary_path(suite_dir)
+    fresh_after = summary_file.stat().st_mtime_ns if reuse and summary_file.is_file() else None
+    jobs = _jobs({"runs": runs, "summary": summary}, suite_dir, fmt, fresh_after)
+    drawable = sum(job.part is not None and not job.reuse for job in jobs)
+    results = _run_jobs(jobs, default_workers(drawable) if workers is None else workers)
+    drawn = [r for r in results if isinstance(r, DrawnFigure)]
+    skipped = [r for r in results if isinstance(r, str)]
+    for note in skipped:
+        logger.info(note)
     return drawn, skipped
+
+
+def reuse_note(drawn: Sequence[DrawnFigure]) -> str | None:
+    """One line on the figures :func:`draw_figures` kept (``reuse``), or None when none was.
+
+    Examples:
+        >>> kept = DrawnFigure("mse_heatmap", Path("mse_heatmap.png"), "", "", reused=True)
+        >>> drawn = DrawnFigure("divergence", Path("divergence.png"), "", "")
+        >>> reuse_note([kept, drawn])
+        'reused 1 figure newer than summary.parquet (--redraw draws them again); drew 1'
+        >>> reuse_note([drawn]) is None
+        True
+    """
+    kept = [figure for figure in drawn if figure.reused]
+    if not kept:
+        return None
+    redrawn = len(drawn) - len(kept)
+    return (
+        f"reused {len(kept)} figure{'s' if len(kept) > 1 else ''} newer than "
+        f"{store.SUMMARY_FILE} (--redraw draws them again)"
+        + (f"; drew {redrawn}" if redrawn else "")
+    )
 
 
 def draw_all(suite_dir: str | Path, *, fmt: str = "png") -> list[Path]:

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from mibench.plots.layout import new_figure
+from mibench.plots.layout import arrange, cell_content, new_figure
 
 HISTOGRAM_BINS = 120
+FIGURE_SIZE_IN = (6.0, 3.6)
 CLIP_QUANTILES = (0.001, 0.999)  # the far tails would squash the body of a heavy-tailed profile
 
 
@@ -28,7 +29,7 @@ def pmi_histogram(values: np.ndarray, profile: Any, *, title: str = "") -> Figur
     """
     finite = values[np.isfinite(values)]
     low, high = np.quantile(finite, CLIP_QUANTILES)
-    fig = new_figure(6.0, 3.6)
+    fig = new_figure(*FIGURE_SIZE_IN)
     ax = fig.add_subplot()
     ax.hist(finite, bins=HISTOGRAM_BINS, range=(low, high), density=True, color="0.6")
     ax.axvline(profile.mean, color="C0", label=f"mean {profile.mean:.3f} (= I estimate)")
@@ -37,4 +38,5 @@ def pmi_histogram(values: np.ndarray, profile: Any, *, title: str = "") -> Figur
     ax.set_ylabel("density")
     ax.set_title(f"{title}  std {profile.std:.3f}, skew {profile.skewness:.2f}", fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
+    arrange(fig, [[ax]], cell_content(FIGURE_SIZE_IN))
     return fig

@@ -18,7 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from mibench.plots.layout import facet_grid, figure_title, label_outer, legend_below
+from mibench.plots.layout import (
+    arrange_facets,
+    facet_grid,
+    figure_title,
+    label_outer,
+    legend_below,
+)
 from mibench.plots.palette import estimator_colours, estimator_markers
 from mibench.results import schema
 from mibench.results.selection import FigureNotApplicableError, require_columns
@@ -115,6 +121,7 @@ def standing_curves(runs: pd.DataFrame) -> Figure:
                *(Line2D([], [], color=colours[n], label=n) for n in plugins)]  # fmt: skip
     legend_below(fig, handles, [h.get_label() for h in handles])
     figure_title(fig, "plug-in estimators against the built-in band")
+    arrange_facets(fig, axes, col_wrap=COL_WRAP)
     return fig
 
 

@@ -31,7 +31,7 @@ results store's writer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from typing import Any
 import pandas as pd
 
 from mibench.plots import draw_figures, load_summary
-from mibench.plots.drawing import DrawnFigure
+from mibench.plots.drawing import DrawnFigure, reuse_note
 from mibench.report import findings
 from mibench.report.appendix import configuration_section, every_cell_section
 from mibench.report.blocks import Block, Contents, Details, Heading
@@ -106,8 +106,17 @@ class ReportFiles:
     figures: tuple[Path, ...]
 
 
-def write_report_files(suite_dir: str | Path, *, fmt: str = "png") -> ReportFiles:
+def write_report_files(
+    suite_dir: str | Path,
+    *,
+    fmt: str = "png",
+    redraw: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> ReportFiles:
     """Draw the figures and write ``report.md`` and ``report.html`` into ``suite_dir``.
+
+    Figure files newer than ``summary.parquet`` are reused (drawn from the same results) unless
+    ``redraw``; ``say`` receives one line naming how many were reused.
 
     Raises:
         FileNotFoundError: the suite has no ``runs`` folder.
@@ -120,7 +129,10 @@ def write_report_files(suite_dir: str | Path, *, fmt: str = "png") -> ReportFile
     sidecars = read_sidecars(suite_dir)
     verify = load_verify(suite_dir)
     verdicts = findings.result_claim_verdicts(suite_dir)
-    drawn, skipped = draw_figures(suite_dir, fmt=fmt, runs=runs, summary=summary)
+    drawn, skipped = draw_figures(suite_dir, fmt=fmt, runs=runs, summary=summary, reuse=not redraw)
+    note = reuse_note(drawn)
+    if note is not None and say is not None:
+        say(note)
     blocks = build_report(
         suite_dir,
         runs=runs,
@@ -137,7 +149,13 @@ def write_report_files(suite_dir: str | Path, *, fmt: str = "png") -> ReportFile
     return ReportFiles(md_path, html_path, tuple(figure.path for figure in drawn))
 
 
-def write_report(suite_dir: str | Path, *, fmt: str = "png") -> tuple[Path, Path]:
+def write_report(
+    suite_dir: str | Path,
+    *,
+    fmt: str = "png",
+    redraw: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> tuple[Path, Path]:
     """:func:`write_report_files`, returning the paths of the Markdown and HTML reports."""
-    files = write_report_files(suite_dir, fmt=fmt)
+    files = write_report_files(suite_dir, fmt=fmt, redraw=redraw, say=say)
     return files.markdown, files.html

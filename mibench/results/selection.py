@@ -115,6 +115,31 @@ def _matching(frame: pd.DataFrame, present: list[str], chosen: tuple) -> np.ndar
     return mask
 
 
+def _most_common_per_estimator(
+    frame: pd.DataFrame, present: list[str]
+) -> tuple[np.ndarray, list[tuple]]:
+    """Rows of each estimator's most common combination of ``present`` (as :func:`_most_common`
+    ranks them), and the combinations in order of the estimators' first rows: one grouping of
+    the whole frame instead of a filtered copy per estimator."""
+    grouped = frame.groupby([schema.ESTIMATOR, *present], dropna=False, sort=False, observed=True)
+    counts = grouped[schema.RUN_ID].nunique() if schema.RUN_ID in frame.columns else grouped.size()
+    group_of_row = grouped.ngroup().to_numpy()
+    # ngroup numbers the groups in order of first appearance (sort=False), as counts lists them.
+    best: dict[object, tuple[tuple, int, tuple]] = {}
+    for index, (key, count) in enumerate(zip(counts.index, counts.to_numpy(), strict=True)):
+        estimator, combination = key[0], tuple(key[1:])
+        rank = (-int(count), tuple(_sort_key(v) for v in combination))
+        if estimator not in best or rank < best[estimator][0]:
+            best[estimator] = (rank, index, combination)
+    chosen_groups = np.zeros(len(counts), dtype=bool)
+    chosen_groups[[index for _, index, _ in best.values()]] = True
+    order = frame[schema.ESTIMATOR].unique()
+    combinations = [
+        tuple(None if pd.isna(v) else v for v in best[e][2]) for e in order if e in best
+    ]
+    return chosen_groups[group_of_row], combinations
+
+
 def main_setting(
     frame: pd.DataFrame, columns: Sequence[str] = SETTING_COLUMNS
 ) -> tuple[pd.DataFrame, dict[str, object]]:
@@ -130,19 +155,12 @@ def main_setting(
     present = [c for c in columns if c in frame.columns]
     if not present or frame.empty:
         return frame, {}
-    mask = np.zeros(len(frame), dtype=bool)
-    chosen_per_estimator = []
-    estimators = frame[schema.ESTIMATOR] if schema.ESTIMATOR in frame.columns else None
-    groups = (
-        [(None, np.ones(len(frame), dtype=bool))]
-        if estimators is None
-        else [(e, (estimators == e).to_numpy()) for e in estimators.unique()]
-    )
-    for _, rows in groups:
-        subset = frame[rows]
-        chosen = _most_common(subset, present)
-        chosen_per_estimator.append(chosen)
-        mask[np.flatnonzero(rows)[_matching(subset, present, chosen)]] = True
+    if schema.ESTIMATOR in frame.columns:
+        mask, chosen_per_estimator = _most_common_per_estimator(frame, present)
+    else:
+        chosen = _most_common(frame, present)
+        chosen_per_estimator = [chosen]
+        mask = _matching(frame, present, chosen)
     setting: dict[str, object] = {}
     for index, column in enumerate(present):
         values = {c[index] for c in chosen_per_estimator}

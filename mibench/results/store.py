@@ -37,7 +37,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -45,6 +45,8 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from mibench.results import schema, tempfiles
@@ -273,6 +275,40 @@ def read_columns(suite_dir: Path, run_id: str, columns: Iterable[str]) -> dict[s
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
+def _runs_dataset(suite_dir: Path, run_ids: Sequence[str]) -> ds.FileSystemDataset:
+    """One dataset over the Parquet files of ``run_ids`` (in that order), with the union of
+    their schemas: a column some runs lack (an estimator's own diagnostic) is null there, as
+    :func:`pandas.concat` of the separate frames fills it with NaN."""
+    paths = [str(run_path(suite_dir, r)) for r in run_ids]
+    factory = ds.FileSystemDatasetFactory(pafs.LocalFileSystem(), paths, ds.ParquetFileFormat())
+    return factory.finish(factory.inspect(promote_options="default", fragments=None))
+
+
+def read_columns_of_runs(
+    suite_dir: Path, run_ids: Sequence[str], columns: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """:func:`read_columns` of many runs in one dataset read: ``{run id: {column: array}}``.
+
+    Each run keeps exactly the columns its own file has (a column only other runs have is not
+    added as NaN), in the dtypes :func:`read_columns` gives.
+    """
+    run_ids = list(run_ids)
+    if not run_ids:
+        return {}
+    dataset = _runs_dataset(Path(suite_dir), run_ids)
+    wanted = [c for c in dict.fromkeys(columns) if c in dataset.schema.names]
+    table = dataset.to_table(columns=wanted)
+    out: dict[str, dict[str, Any]] = {}
+    offset = 0
+    for run_id, fragment in zip(run_ids, dataset.get_fragments(), strict=True):
+        rows = fragment.metadata.num_rows
+        present = set(fragment.physical_schema.names)
+        part = table.slice(offset, rows)
+        out[run_id] = {c: part.column(c).to_numpy() for c in wanted if c in present}
+        offset += rows
+    return out
+
+
 def _read_json(path: Path) -> Any:
     """The JSON document at ``path``, or None when there is no such file."""
     return json.loads(path.read_text()) if path.is_file() else None
@@ -378,8 +414,9 @@ def load_runs(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataF
     ids = [i for i in ids if is_finished(suite_dir, i)]
     if not ids:
         raise FileNotFoundError(f"no finished runs under {runs_dir(suite_dir)}")
-    frames = [read_run(suite_dir, i) for i in ids]
-    return pd.concat(frames, ignore_index=True)
+    # One dataset read (threads decode the files together) instead of a frame per file: the
+    # same rows, columns and dtypes as pd.concat of read_run, in a fraction of the time.
+    return _runs_dataset(suite_dir, ids).to_table().to_pandas()
 
 
 def load_sidecars(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -424,6 +461,7 @@ __all__ = [
     "manifest_path",
     "manifest_run_ids",
     "read_columns",
+    "read_columns_of_runs",
     "read_run",
     "read_sidecar",
     "read_skipped",

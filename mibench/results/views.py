@@ -50,7 +50,7 @@ def build_summary(suite_dir: Path, run_ids: list[str]) -> pd.DataFrame:
     from mibench.core.interface import RunConfig
     from mibench.results.summary import SUMMARY_COLUMNS, summarize
 
-    frames = {r: store.read_columns(suite_dir, r, SUMMARY_COLUMNS) for r in run_ids}
+    frames = store.read_columns_of_runs(suite_dir, run_ids, SUMMARY_COLUMNS)
     sidecars = {r: store.read_sidecar(suite_dir, r) for r in run_ids}
     tasks = {r: build_task(RunConfig.make(**sidecars[r]["config"])) for r in run_ids}
     targets = {r: getattr(task, "target", "mi") for r, task in tasks.items()}

@@ -188,17 +188,24 @@ def test_shared_ylim_is_not_stretched_by_exploding_runs() -> None:
 def test_training_curves_shade_and_label_every_staircase_level(
     staircase_frame: pd.DataFrame,
 ) -> None:
-    from matplotlib.patches import Polygon, Rectangle
+    from matplotlib.collections import PolyCollection
+
+    from mibench.results.summary import segments, window_start
 
     fig = training_curves(staircase_frame)
     panels = _panels(fig)
     first = panels[0]
     labels = [t.get_text() for t in first.texts]
     assert labels == [f"I = {v:g}" for v in (2, 4, 6, 8, 10)]
+    run = staircase_frame[staircase_frame[schema.RUN_ID] == staircase_frame[schema.RUN_ID].iloc[0]]
+    train = run[run[schema.READOUT] == schema.READOUT_TRAIN]
+    expected = [(window_start(a, b), b) for a, b, _ in segments(train)]
     for ax in panels:
-        # One shaded evaluation window per level (axvspan is a Rectangle in matplotlib >= 3.9).
-        spans = [p for p in ax.patches if isinstance(p, Rectangle | Polygon)]
-        assert len(spans) == 5
+        # One shaded evaluation window per level, spanning the window's steps and the full height.
+        (shading,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        spans = [p.vertices for p in shading.get_paths()]
+        assert [(v[:, 0].min(), v[:, 0].max()) for v in spans] == expected
+        assert all((v[:, 1].min(), v[:, 1].max()) == (0.0, 1.0) for v in spans)
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "evaluation window (last 20% of each level)" in legend
     assert "median over seeds" in legend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -165,3 +166,51 @@ def test_png_size_reads_the_header() -> None:
     assert png_size(header) == (7, 5)
     with pytest.raises(AssertionError):
         png_size(b"GIF89a" + header[6:])
+
+
+def test_figures_drawn_in_worker_processes_are_the_same_files(
+    fresh_suite: Path, tmp_path: Path
+) -> None:
+    serial, serial_skipped = draw_figures(fresh_suite, workers=1)
+    serial_bytes = {f.name: f.path.read_bytes() for f in serial}
+    copy = Path(shutil.copytree(fresh_suite, tmp_path / "parallel"))
+    shutil.rmtree(copy / "figures")
+    parallel, parallel_skipped = draw_figures(copy, workers=2)
+    assert [f.name for f in parallel] == [f.name for f in serial]
+    assert [f.reading for f in parallel] == [f.reading for f in serial]
+    assert parallel_skipped == serial_skipped
+    # Agg renders the same pixels in a forked worker; PNGs carry no date.
+    assert {f.name: f.path.read_bytes() for f in parallel} == serial_bytes
+
+
+def test_a_figure_error_in_a_worker_is_raised_in_the_caller(tmp_path: Path) -> None:
+    runs = pd.DataFrame({schema.RUN_ID: ["r"], schema.ESTIMATOR: ["infonce"], schema.TASK: ["t"]})
+    with pytest.raises(ValueError, match="training_curves: missing columns step"):
+        draw_figures(tmp_path, runs=runs, summary=None, workers=2)
+
+
+def test_reuse_keeps_figures_newer_than_the_summary_and_redraws_stale_ones(
+    fresh_suite: Path,
+) -> None:
+    from mibench.plots.drawing import reuse_note
+
+    first, _ = draw_figures(fresh_suite, workers=1)
+    assert not any(f.reused for f in first) and reuse_note(first) is None
+    stamps = {f.name: f.path.stat().st_mtime_ns for f in first}
+    again, _ = draw_figures(fresh_suite, reuse=True, workers=1)
+    assert all(f.reused for f in again)
+    assert [f.reading for f in again] == [f.reading for f in first]
+    assert {f.name: f.path.stat().st_mtime_ns for f in again} == stamps
+    assert reuse_note(again) == (
+        f"reused {len(again)} figures newer than summary.parquet (--redraw draws them again)"
+    )
+    # A missing figure and one older than the summary are drawn; the rest are kept.
+    summary_time = (fresh_suite / "summary.parquet").stat().st_mtime_ns
+    os.utime(first[0].path, ns=(summary_time - 10**9, summary_time - 10**9))
+    first[1].path.unlink()
+    partly, _ = draw_figures(fresh_suite, reuse=True, workers=1)
+    assert [f.reused for f in partly] == [False, False] + [True] * (len(partly) - 2)
+    assert first[1].path.is_file()
+    assert reuse_note(partly).endswith("; drew 2")
+    # Without reuse (mibench plot, report --redraw) every figure is drawn.
+    assert not any(f.reused for f in draw_figures(fresh_suite, workers=1)[0])

@@ -253,6 +253,27 @@ def test_cli_report(suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert missing.output.strip().startswith("error: no finished runs")
 
 
+def test_cli_report_reuses_fresh_figures_and_redraw_draws_them(
+    suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mibench.plots.drawing as drawing
+
+    # The cheapest figure of the catalogue keeps this fast; reuse itself is tested in tests/plots.
+    spec = [s for s in drawing.FIGURES if s.name == "divergence"]
+    monkeypatch.setattr(drawing, "FIGURES", tuple(spec))
+    Path(shutil.copytree(suite, tmp_path / "synthetic"))
+    runner = CliRunner()
+    first = runner.invoke(app, ["report", "synthetic", "--out", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    assert "reused" not in first.output  # nothing to reuse yet
+    again = runner.invoke(app, ["report", "synthetic", "--out", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert "reused 1 figure newer than summary.parquet (--redraw draws them again)" in again.output
+    forced = runner.invoke(app, ["report", "synthetic", "--out", str(tmp_path), "--redraw"])
+    assert forced.exit_code == 0, forced.output
+    assert "reused" not in forced.output
+
+
 # ---------------------------------------------------------------------------------------------
 # Rendering in a real browser (headless Chromium), where one is installed.
 # Debian/Ubuntu: `apt-get install -y chromium`; the test is skipped with a reason otherwise.

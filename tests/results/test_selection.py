@@ -167,3 +167,60 @@ def test_the_results_package_exports_load_summary() -> None:
     from mibench.results import selection
 
     assert mibench.results.load_summary is selection.load_summary
+
+
+def _main_setting_reference(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list]:
+    """The rule written as a loop: per estimator, count distinct runs per combination of
+    ``columns`` (NaN is a value), keep the most counted, ties to the combination sorting first
+    (numbers numerically, before text)."""
+
+    def key(value: object) -> tuple[int, float, str]:
+        if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
+            return (0, float(value), "")
+        return (1, 0.0, str(value))
+
+    mask = np.zeros(len(frame), dtype=bool)
+    chosen_all = []
+    rows = frame.to_dict("records")
+    for estimator in dict.fromkeys(frame[schema.ESTIMATOR]):
+        runs: dict[tuple, set] = {}
+        for row in rows:
+            if row[schema.ESTIMATOR] == estimator:
+                combo = tuple(
+                    None if isinstance(row[c], float) and math.isnan(row[c]) else row[c]
+                    for c in columns
+                )
+                runs.setdefault(combo, set()).add(row[schema.RUN_ID])
+        chosen = min(runs, key=lambda c: (-len(runs[c]), tuple(key(v) for v in c)))
+        chosen_all.append(chosen)
+        for index, row in enumerate(rows):
+            combo = tuple(
+                None if isinstance(row[c], float) and math.isnan(row[c]) else row[c]
+                for c in columns
+            )
+            mask[index] |= row[schema.ESTIMATOR] == estimator and combo == chosen
+    return mask, chosen_all
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_main_setting_matches_the_loop_reference_on_random_frames(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            schema.ESTIMATOR: rng.choice(["infonce", "nwj", "smile"], n),
+            schema.RUN_ID: rng.choice([f"r{i}" for i in range(12)], n),
+            schema.BATCH_SIZE: rng.choice([8, 64, 512], n),
+            # NaN is a setting of its own (a task without a dimension).
+            schema.DIM: rng.choice([2.0, 5.0, math.nan], n),
+            schema.DTYPE: rng.choice(["float32", "float64"], n),
+        }
+    )
+    columns = [schema.BATCH_SIZE, schema.DIM, schema.DTYPE]
+    mask, chosen = _main_setting_reference(frame, columns)
+    shown, setting = main_setting(frame, columns)
+    pd.testing.assert_frame_equal(shown, frame[mask])
+    for index, column in enumerate(columns):
+        values = {c[index] for c in chosen}
+        expected = values.pop() if len(values) == 1 else Varies(values)
+        assert setting[column] == expected

@@ -188,3 +188,47 @@ def test_write_atomic_failure_keeps_the_old_file_and_no_temporary(tmp_path):
         store.write_atomic(target, half_written, suffix=tempfiles.TMP_SUFFIX)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def _mixed_schema_suite(tmp_path, make_frame, make_sidecar) -> list[str]:
+    """Five runs whose files differ in their columns, as estimators' own diagnostics do: an
+    int column only some runs have, a text column only one has, a float column in another."""
+    ids = []
+    for seed in range(5):
+        config = _config(seed)
+        frame = make_frame(config, estimate=lambda s, seed=seed: np.sqrt(s) + seed)
+        if seed in (1, 3):
+            frame["k_eff"] = np.arange(len(frame), dtype=np.int64)
+        if seed == 2:
+            frame["system"] = "in_batch"
+        if seed == 4:
+            frame["per_row_dv"] = np.linspace(0.0, 1.0, len(frame))
+        store.write_run(tmp_path, config.cell_hash(), frame, make_sidecar(config))
+        ids.append(config.cell_hash())
+    return ids
+
+
+def test_load_runs_equals_the_concatenated_files(tmp_path, make_frame, make_sidecar):
+    ids = _mixed_schema_suite(tmp_path, make_frame, make_sidecar)
+    # Manifest order, which is not the order of the file names.
+    order = [ids[3], ids[0], ids[4], ids[2], ids[1]]
+    store.write_manifest(tmp_path, order)
+    expected = pd.concat([store.read_run(tmp_path, r) for r in order], ignore_index=True)
+    loaded = store.load_runs(tmp_path)
+    pd.testing.assert_frame_equal(loaded, expected)
+    assert list(dict.fromkeys(loaded[schema.RUN_ID])) == order
+
+
+def test_read_columns_of_runs_equals_reading_each_run(tmp_path, make_frame, make_sidecar):
+    ids = _mixed_schema_suite(tmp_path, make_frame, make_sidecar)
+    columns = [schema.STEP, schema.ESTIMATE, schema.READOUT, "k_eff", "per_row_dv", "absent"]
+    together = store.read_columns_of_runs(tmp_path, ids[::-1], columns)
+    assert list(together) == ids[::-1]
+    for run_id in ids:
+        alone = store.read_columns(tmp_path, run_id, columns)
+        # Each run keeps only the columns its own file has (no NaN column added).
+        assert list(together[run_id]) == list(alone)
+        for name, values in alone.items():
+            assert together[run_id][name].dtype == values.dtype
+            np.testing.assert_array_equal(together[run_id][name], values)
+    assert store.read_columns_of_runs(tmp_path, [], columns) == {}
