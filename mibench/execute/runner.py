@@ -61,11 +61,12 @@ from mibench.plan.suite import (
     Overrides,
     Plan,
     Suite,
+    SuiteError,
     load_suite,
     plan,
     suite_record,
 )
-from mibench.results import lock, store, views
+from mibench.results import integrity, lock, store, views
 from mibench.results.summary import SUMMARY_COLUMNS, summarize
 
 logger = logging.getLogger(__name__)
@@ -127,15 +128,36 @@ def prepare(
     checks.check_plan_size(expanded)
     suite_dir = checks.check_out(out) / expanded.suite.name
     checks.check_results_folder(suite_dir)
+    problems = store.layout_problems(suite_dir) if suite_dir.is_dir() else []
+    if problems:
+        raise SuiteError(f"--out: {problems[0]}")
     return Prepared(plan=expanded, suite_dir=suite_dir)
 
 
+def space_needed(prepared: Prepared) -> tuple[int, int]:
+    """(runs of the plan still to train, bytes their files will take): the median size of the
+    stored run files and sidecars times the runs left (2 MB per run where none is stored yet)."""
+    left = pending_configs(prepared)
+    sizes = []
+    for run_id in store.finished_run_ids(prepared.suite_dir)[:200]:
+        with contextlib.suppress(OSError):
+            sizes.append(
+                store.run_path(prepared.suite_dir, run_id).stat().st_size
+                + store.sidecar_path(prepared.suite_dir, run_id).stat().st_size
+            )
+    per_run = sorted(sizes)[len(sizes) // 2] if sizes else 2_000_000
+    return len(left), len(left) * per_run
+
+
 def pending_configs(prepared: Prepared, *, force: bool = False) -> list[RunConfig]:
-    """Cells of the plan that still need training (all of them with ``force``)."""
+    """Cells of the plan that still need training (all of them with ``force``): those without a
+    trusted run file (:class:`mibench.results.integrity.TrustedRuns`; a damaged one is
+    quarantined and retrained by :func:`execute`)."""
     configs = list(prepared.plan.configs)
     if force:
         return configs
-    return [c for c in configs if not store.is_finished(prepared.suite_dir, c.cell_hash())]
+    trusted = integrity.TrustedRuns(prepared.suite_dir)
+    return [c for c in configs if not trusted(c.cell_hash())]
 
 
 def make_stacks(
@@ -248,6 +270,7 @@ class _Finished:
     def __init__(self, suite_dir: Path, configs: Sequence[RunConfig], force: bool) -> None:
         self.suite_dir = suite_dir
         self.force = force
+        self.trusted = integrity.TrustedRuns(suite_dir)
         self.before = (
             {c.cell_hash(): _mtime_ns(store.run_path(suite_dir, c.cell_hash())) for c in configs}
             if force
@@ -256,9 +279,9 @@ class _Finished:
 
     def __call__(self, run_id: str) -> bool:
         if not self.force:
-            return store.is_finished(self.suite_dir, run_id)
+            return self.trusted(run_id)
         now = _mtime_ns(store.run_path(self.suite_dir, run_id))
-        return now is not None and now != self.before.get(run_id)
+        return now is not None and now != self.before.get(run_id) and self.trusted(run_id)
 
 
 def _mtime_ns(path: Path) -> int | None:
@@ -269,19 +292,30 @@ def _mtime_ns(path: Path) -> int | None:
 
 
 def _claim(
-    claims: lock.CellLocks, configs: Sequence[RunConfig], finished: Callable[[str], bool]
+    claims: lock.CellLocks,
+    configs: Sequence[RunConfig],
+    finished: _Finished,
+    say: Callable[[str], None],
 ) -> tuple[list[RunConfig], list[RunConfig]]:
     """(claimed for training here, held by another process) among ``configs``.
 
     Called right before the cells train (per stack), so that concurrent runs on one folder
     split the work. A cell claimed after another process finished it (it writes, then
-    releases) is released again and in neither list.
+    releases) is released again and in neither list. A claimed cell whose run file is damaged
+    (:func:`mibench.results.integrity.run_damage`) has the pair moved to ``runs/quarantine/``
+    (``say`` gets the line naming the file) and is trained again.
     """
     ours, held = [], []
     for config in configs:
         run_id = config.cell_hash()
         if not claims.try_claim(run_id):
             held.append(config)
+            continue
+        damage = finished.trusted.damage(run_id)
+        if damage is not None:
+            folder = integrity.quarantine_run(claims.suite_dir, run_id)
+            say(integrity.quarantine_note(damage, folder, retrained=True))
+            ours.append(config)
         elif finished(run_id):
             claims.release(run_id)
         else:
@@ -381,12 +415,15 @@ def execute(
         claims = lock.CellLocks(suite_dir)
         finished = _Finished(suite_dir, list(every.values()), force)
 
+        def say(line: str) -> None:
+            console.print(line, markup=False, soft_wrap=True)
+
         def sample_now(configs: list[RunConfig]) -> list[RunConfig]:
             """Estimate the sample cells nobody else holds, each claimed just before it runs;
             returns the held ones."""
             held_configs = []
             for config in configs:
-                ours, held_here = _claim(claims, [config], finished)
+                ours, held_here = _claim(claims, [config], finished, say)
                 held_configs.extend(held_here)
                 for run_id in sample_runs.run_and_store(suite_dir, ours):
                     claims.release(run_id)
@@ -404,7 +441,7 @@ def execute(
                     # A generator: the executor asks for the next stack when it can start it,
                     # and only then are its cells claimed.
                     for index, stack in enumerate(stacks):
-                        ours, held_here = _claim(claims, stack, finished)
+                        ours, held_here = _claim(claims, stack, finished, say)
                         held_configs.extend(held_here)
                         bars.resize(index, ours)
                         if ours:
@@ -432,7 +469,9 @@ def execute(
                     markup=False,
                     soft_wrap=True,
                 )
-            for taken in claims.wait_for(held):  # holders that died or stalled: train theirs
+            for taken in claims.wait_for(
+                held, finished=finished
+            ):  # holders that died or stalled: train theirs
                 samples, stacked = sample_runs.split([every[r] for r in taken])
                 held_again = sample_now(samples) + train_now(stacked)
                 if held_again:  # claimed by wait_for, so ours: cannot be held by others

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from pathlib import Path
 
 from mibench.core.interface import RunConfig
@@ -77,6 +78,23 @@ def check_results_folder(suite_dir: Path) -> None:
     for folder in folders:
         if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
             raise SuiteError(f"--out: folder {str(folder)!r} is not writable")
+    _probe_folder(existing, suite_dir)
+
+
+def _probe_folder(existing: Path, suite_dir: Path) -> None:
+    """SuiteError unless a folder can be made in ``existing`` (``os.access`` passes for root on
+    /proc, say): one is made and removed at once, so nothing is left."""
+    if not existing.is_dir():
+        return
+    try:
+        probe = tempfile.mkdtemp(prefix=".mibench-probe-", dir=existing)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SuiteError(
+            f"--out: cannot create {str(suite_dir)!r}: folder {str(existing)!r} does not take "
+            f"new folders ({reason})"
+        ) from None
+    os.rmdir(probe)
 
 
 __all__ = [
