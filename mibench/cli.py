@@ -102,9 +102,9 @@ def _estimator_table() -> Table:
     from mibench.estimators import get, names
 
     table = Table(title="estimators")
-    for column in ("name", "family", "kind", "readout (the reported number)", "needs", "ceiling"):
+    columns = ("name", "family", "kind", "readout (the reported number)", "needs", "ceiling")
+    for column in (*columns, "citation"):
         table.add_column(column, overflow="fold")
-    table.caption = "citations: mibench.estimators.get(name).citation"
     for name in names():
         spec = get(name)
         if spec.ceiling_fn is not None:
@@ -114,7 +114,7 @@ def _estimator_table() -> Table:
         else:
             ceiling = "log K" if spec.caps_at_log_k else "-"
         needs = ", ".join(sorted(spec.needs)) or "-"
-        table.add_row(name, spec.family, spec.kind, spec.readout, needs, ceiling)
+        table.add_row(name, spec.family, spec.kind, spec.readout, needs, ceiling, spec.citation)
     return table
 
 
@@ -162,9 +162,19 @@ def _suite_table() -> Table:
 @app.command("list")
 def list_command(
     what: Annotated[ListWhat, typer.Argument(help="What to list.")] = ListWhat.estimators,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Estimators: the README's Markdown table.")
+    ] = False,
 ) -> None:
     """List registered estimators, tasks, critics, claims or suites."""
-    if what is ListWhat.estimators:
+    if markdown and what is not ListWhat.estimators:
+        typer.echo(f"error: --markdown lists estimators only, not {what.value}", err=True)
+        raise typer.Exit(code=2)
+    if markdown:
+        from mibench.estimators.catalogue import markdown_table
+
+        typer.echo(markdown_table())
+    elif what is ListWhat.estimators:
         console.print(_estimator_table())
     elif what is ListWhat.tasks:
         console.print(_task_table())
@@ -192,6 +202,80 @@ def _out_path(text: str) -> Path:
     from mibench.plan.checks import check_out
 
     return check_out(text)
+
+
+tasks_app = typer.Typer(no_args_is_help=True, help="Inspect tasks (PMI profiles).")
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.command(
+    "profile", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def tasks_profile_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Task name (mibench list tasks).")],
+    samples: Annotated[int, typer.Option("--samples", min=100, help="PMI draws.")] = 200_000,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the draws.")] = 0,
+    step: Annotated[
+        int, typer.Option("--step", min=0, help="Training step (staircase level).")
+    ] = 0,
+    plot: Annotated[
+        str, typer.Option("--plot", help="Histogram PNG (default results/profiles/<task id>.png).")
+    ] = "",
+) -> None:
+    """Print the pointwise-MI profile of task NAME and draw its histogram.
+
+    Task parameters follow as --key value (TOML values): mibench tasks profile gaussian --dim 5
+    --mi 2. Prints the mean (= I) with its standard error, the standard deviation, skewness and
+    quantiles of log p(x, y) - log p(x) - log p(y) over the draws.
+    """
+    from mibench.tasks import build
+    from mibench.tasks.pmi import task_profile
+
+    params = _task_options(ctx.args)
+    if plot and Path(plot).suffix.lower() not in (".png", ".svg"):
+        raise typer.BadParameter(f"--plot must end in .png or .svg, got {plot!r}")
+    try:
+        task = build(name, **params)
+        profile, values = task_profile(task, n=samples, seed=seed, step=step)
+    except (ValueError, TypeError) as error:
+        raise typer.BadParameter(str(error)) from None
+    path = Path(plot) if plot else Path("results") / "profiles" / f"{task.id}.png"
+    console.print(_profile_table(task.id, profile))
+    from mibench.plots.drawing import save_figure
+    from mibench.plots.pmi import pmi_histogram
+
+    saved = save_figure(pmi_histogram(values, profile, title=task.id), path)
+    console.print(f"histogram in {saved}", markup=False, soft_wrap=True)
+
+
+def _task_options(args: Sequence[str]) -> dict[str, Any]:
+    """``--key value`` pairs as task parameters (values read as TOML: numbers, lists, strings)."""
+    import tomllib
+
+    if len(args) % 2 or any(not a.startswith("--") for a in args[::2]):
+        raise typer.BadParameter(f"task parameters must be --key value pairs, got {' '.join(args)}")
+    params: dict[str, Any] = {}
+    for key, text in zip(args[::2], args[1::2], strict=True):
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text  # a bare word: a string (base = cubic)
+        params[key[2:].replace("-", "_")] = value
+    return params
+
+
+def _profile_table(task_id: str, profile: Any) -> Table:
+    table = Table(title=f"PMI profile of {task_id} ({profile.n} draws, nats)")
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    se = f"{profile.mean:.4f} ± {profile.mean_standard_error:.4f}"
+    table.add_row("mean (= I)", f"{se}  (true I {profile.true_mi:.4f})")
+    table.add_row("std", f"{profile.std:.4f} ± {profile.std_standard_error:.4f}")
+    table.add_row("skewness", f"{profile.skewness:.3f}")
+    for q, value in profile.quantiles.items():
+        table.add_row(f"quantile {q:g}", f"{value:.4f}")
+    return table
 
 
 @app.command("run")

@@ -165,6 +165,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.integration
 def test_sigkill_mid_run_then_rerun_completes(tmp_path):
     # Four stacks (one per K) so that the first finished file appears long before the last.
     suite = tmp_path / "kill.toml"
@@ -206,6 +207,7 @@ def test_sigkill_mid_run_then_rerun_completes(tmp_path):
     assert leftovers == []
 
 
+@pytest.mark.integration
 def test_a_local_cluster_prints_no_dask_info_lines(tmp_path, tiny):
     # The CLI configures the root logger before distributed is imported, so distributed's loggers
     # propagate to it; without mibench's level rule each cluster start and close printed ~30

@@ -49,7 +49,8 @@ def estimate_bounds(
     """Train each estimator of ``bounds`` on (x, y) and return [best lower, best upper].
 
     Args:
-        x, y: paired samples, as :func:`mibench.api.estimate.estimate_mi` takes them.
+        x: samples of X, ``(n, d_x)``, as :func:`mibench.api.estimate.estimate_mi` takes them.
+        y: the paired samples of Y, ``(n, d_y)``.
         bounds: estimator names; at least one with ``kind == "upper_bound"`` and one other.
         critic: the critic of the estimators that are not generative.
         **kwargs: passed to every :func:`~mibench.api.estimate.estimate_mi` call (steps, seed, ...).

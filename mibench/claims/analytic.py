@@ -10,7 +10,7 @@ of :data:`mibench.claims._numeric.ROUNDING_ULPS`.
 References:
     [1] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive Learners
         with FlatNCE, 2021, arXiv:2107.01152.
-    [2] A Guide to InfoNCE and Its Use in SimCLR (seed 000).
+    [2] A Guide to InfoNCE and Its Use in SimCLR.
     [3] Poole et al., On Variational Bounds of Mutual Information, 2019, arXiv:1905.06922.
 """
 

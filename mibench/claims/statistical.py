@@ -11,7 +11,7 @@ References:
     [1] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive Learners
         with FlatNCE, 2021, arXiv:2107.01152.
     [2] Lu et al., f-MICL: Understanding and Generalizing InfoNCE-based Contrastive Learning,
-        2023 (seed 003).
+        2023.
     [3] Song & Ermon, Understanding the Limitations of Variational Mutual Information
         Estimators, 2020, arXiv:1910.06222.
 """

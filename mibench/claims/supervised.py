@@ -6,7 +6,7 @@ class members and N_t the other classes' members.
 
 References:
     [1] Feeney & Hughes, SINCERE: Supervised Information Noise-Contrastive Estimation REvisited,
-        2023, arXiv:2309.14277 (seed 004).
+        2023, arXiv:2309.14277.
     [2] Khosla et al., Supervised Contrastive Learning, 2020, arXiv:2004.11362.
 """
 

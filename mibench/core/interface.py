@@ -40,6 +40,7 @@ Need = Literal["dual", "labels", "state", "entropy_y"]
 # conditional log-density S_ij = log q(y_j | x_i) ("log_conditional", the generative estimators).
 ScoreKind = Literal["critic", "log_conditional"]
 SampleEstimatorKind = Literal["sample"]
+SampleTarget = Literal["mi", "sliced"]
 
 
 class UnknownNameError(KeyError, ValueError):
@@ -161,6 +162,9 @@ class SampleEstimator:
     hyper: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
     readout: str = ""  # what the reported number is (as Estimator.readout)
+    # What the estimate is scored against: "mi" (the task's I(X; Y)) or "sliced" (the task's
+    # sliced MI, ``task.sliced_mi(step, slice_dim=...)``; mibench.estimators.sliced).
+    target: SampleTarget = "mi"
     # Fields the score-matrix specs have, at the values that describe a sample estimator, so
     # code that lists every spec (``mibench list estimators``) reads both kinds alike.
     layout: Layout = "pairs"

@@ -17,7 +17,7 @@ the main critic's initialisation.
 References:
     [1] Poole et al., On Variational Bounds of Mutual Information, 2019, arXiv:1905.06922.
     [2] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive Learners
-        with FlatNCE, 2021, arXiv:2107.01152 (seed 002).
+        with FlatNCE, 2021, arXiv:2107.01152.
     [3] McAllester & Stratos, Formal Limitations on the Measurement of Mutual Information,
         2020, arXiv:1811.04251.
 """

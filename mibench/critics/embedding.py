@@ -103,7 +103,7 @@ class CosineCritic(TwoTowerCritic):
     τ is a fixed hyperparameter (``tau``), not learned.
 
     References:
-        [1] Seed 000, A guide to InfoNCE and SimCLR (Chen et al., SimCLR, 2020, arXiv:2002.05709).
+        [1] Chen, Kornblith, Norouzi, Hinton, SimCLR, 2020, arXiv:2002.05709.
     """
 
     name = "cosine"
@@ -138,7 +138,7 @@ class GaussianKernelCritic(TwoTowerCritic):
 
     References:
         [1] Lu et al., f-MICL: Understanding and Generalizing InfoNCE-based Contrastive Learning,
-            2023, TMLR (seed 003).
+            2023, TMLR.
     """
 
     name = "gaussian_kernel"
@@ -217,13 +217,6 @@ def _tower_defaults(**extra: Any) -> dict[str, Any]:
     }
 
 
-def count_two_tower(dim_x: int, dim_y: int, hidden: tuple[int, ...], embed_dim: int) -> int:
-    """Parameters per run of f and h (closed form used by the tests and the table)."""
-    return StackedMLP.count((dim_x, *hidden, embed_dim)) + StackedMLP.count(
-        (dim_y, *hidden, embed_dim)
-    )
-
-
 register(
     CriticSpec(
         name="separable",
@@ -241,7 +234,7 @@ register(
         defaults=_tower_defaults(tau=DEFAULT_TAU),
         param_checks=param_checks(_tower_defaults(tau=DEFAULT_TAU)),
         description="cos(f(x), h(y))/tau; L2-normalised separable embeddings, fixed tau.",
-        citation="InfoNCE/SimCLR guide (seed 000) Eq. (8)-(9)",
+        citation="InfoNCE/SimCLR guide Eq. (8)-(9)",
     )
 )
 register(
@@ -251,7 +244,7 @@ register(
         defaults=_tower_defaults(sigma=DEFAULT_SIGMA),
         param_checks=param_checks(_tower_defaults(sigma=DEFAULT_SIGMA)),
         description="-|f(x)-h(y)|^2/(2 sigma^2) + b: f-MICL's Gaussian-kernel similarity (log form).",
-        citation="Lu et al. 2023, f-MICL (seed 003), f-Gaussian similarity",
+        citation="Lu et al. 2023, f-MICL, f-Gaussian similarity",
     )
 )
 register(

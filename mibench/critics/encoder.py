@@ -40,9 +40,9 @@ class EncoderCritic(Critic):
     column (i + N) mod 2N; in the pairs layout ``scores(x, y)`` gives S_ij = z(x_i)·z(y_j)/τ.
 
     References:
-        [1] Seed 000, A guide to InfoNCE and SimCLR (Chen et al., SimCLR, 2020, arXiv:2002.05709).
+        [1] Chen, Kornblith, Norouzi, Hinton, SimCLR, 2020, arXiv:2002.05709.
         [2] Feeney & Hughes, SINCERE: Supervised Information Noise-Contrastive Estimation
-            REvisited, 2024 (seed 004).
+            REvisited, 2024.
     """
 
     name = "encoder"
@@ -104,7 +104,7 @@ register(
         },
         param_checks=param_checks(("hidden", "embed_dim", "activation", "tau")),
         description="One shared network, L2-normalised, Gram z·z'/tau (views/labels layouts).",
-        citation="SimCLR guide (seed 000) Eq. (8)-(9); SINCERE (seed 004) Eq. (3), (12)",
+        citation="SimCLR guide Eq. (8)-(9); SINCERE Eq. (3), (12)",
         layouts=frozenset({"pairs", "views", "labels"}),
         same_dims=True,
     )

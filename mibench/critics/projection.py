@@ -1,6 +1,6 @@
 r"""SimCLR's encoder with a projection head: the loss sees z = g(h), the representation is h = f(u).
 
-Guide §10 (seed 000): SimCLR trains the contrastive loss on z = g(f(x̃)) with a small MLP g on top
+Guide §10: SimCLR trains the contrastive loss on z = g(f(x̃)) with a small MLP g on top
 of the encoder f, and uses h = f(x̃) (before g) downstream. The trainer records the estimate on z
 (what the loss trains, column ``estimate``) and, for the same estimator, the estimate read before
 the head on the representation h (column ``estimate_before_head``; see
@@ -44,7 +44,7 @@ class ProjectedEncoderCritic(EncoderCritic):
     h of the last forward pass for the before-head reading.
 
     References:
-        [1] Seed 000, A Guide to InfoNCE and Its Use in SimCLR, §4 and §10.
+        [1] A Guide to InfoNCE and Its Use in SimCLR, §4 and §10.
         [2] Chen et al., SimCLR, 2020, arXiv:2002.05709, Sec. 2.1 and 4.2.
     """
 
@@ -101,7 +101,7 @@ register(
             ("hidden", "embed_dim", "activation", "tau", "projection_hidden", "projection_dim")
         ),
         description="Shared encoder f plus SimCLR projection head g; loss on z = g(f(.)).",
-        citation="SimCLR guide (seed 000) §4, §10; Chen et al. 2020 Sec. 4.2",
+        citation="SimCLR guide §4, §10; Chen et al. 2020 Sec. 4.2",
         layouts=frozenset({"pairs", "views", "labels"}),
         same_dims=True,
     )

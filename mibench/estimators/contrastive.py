@@ -104,6 +104,12 @@ def per_row_dv(scores: Tensor) -> Tensor:
 
     References:
         [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (26)-(27), Corollary S5.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.contrastive import per_row_dv
+        >>> round(float(per_row_dv(torch.zeros(4, 4))), 4)  # the DV of each row, averaged
+        0.0
     """
     check_scores(scores)
     return (diag(scores) - lme_row_off(scores)).mean(dim=-1)
@@ -117,7 +123,7 @@ def infonce_lower_bound(scores: Tensor) -> Tensor:
 
     .. math::  \hat I = \frac1K \sum_i \big(S_{ii} - \log\sum_{j} e^{S_{ij}}\big) + \log K
 
-    Implements Eq. (1) of [1] (guide, seed 000, Eq. (5)); the positive stays in the denominator.
+    Implements Eq. (1) of [1] (InfoNCE guide, Eq. (5)); the positive stays in the denominator.
 
     Args:
         scores: ``(..., K, K)``, see :mod:`mibench.estimators`.
@@ -128,6 +134,15 @@ def infonce_lower_bound(scores: Tensor) -> Tensor:
         [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152.
         [2] van den Oord et al., Representation Learning with Contrastive Predictive Coding,
             2018, arXiv:1807.03748.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.contrastive import infonce_lower_bound
+        >>> scores = torch.zeros(4, 4)  # an uninformative critic: log K - log K
+        >>> round(float(infonce_lower_bound(scores)), 4)
+        0.0
+        >>> round(float(infonce_lower_bound(50.0 * torch.eye(4))), 4)  # a perfect critic reaches log 4
+        1.3863
     """
     return infonce_value(scores)
 
@@ -184,6 +199,13 @@ def infonce_drop_value(scores: Tensor) -> Tensor:
     References:
         [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, §3, Eq. (26).
         [4] Poole et al., On Variational Bounds of Mutual Information, 2019, §2.2 (TUBA).
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.contrastive import infonce_drop_value, infonce_lower_bound
+        >>> scores = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0], [0.0, -0.5, 1.0]])
+        >>> bool(torch.isclose(infonce_drop_value(scores), infonce_lower_bound(scores)))
+        False
     """
     K = check_scores(scores)
     return (diag(scores) - lse_row_off(scores)).mean(dim=-1) + math.log(K - 1)
@@ -224,6 +246,14 @@ def flo_lower_bound(scores: Tensor, *, dual: Tensor) -> Tensor:
     References:
         [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Prop. S6, Eq. (22), (24)-(27).
         [3] Guo et al., FLO, arXiv:2107.01131.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.contrastive import flo_lower_bound, flo_optimal_dual, infonce_lower_bound
+        >>> scores = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0], [0.0, -0.5, 1.0]])
+        >>> tight = flo_lower_bound(scores, dual=flo_optimal_dual(scores))  # FLO at its optimal u
+        >>> bool(torch.isclose(tight, infonce_lower_bound(scores)))
+        False
     """
     check_scores(scores)
     check_per_sample(scores, dual, name="dual")
@@ -286,6 +316,13 @@ def flatnce_value(scores: Tensor) -> Tensor:
 
     References:
         [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (1), Eq. (3), Appendix C.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.contrastive import flatnce_value, infonce_lower_bound
+        >>> scores = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0], [0.0, -0.5, 1.0]])
+        >>> bool(torch.isclose(flatnce_value(scores), infonce_lower_bound(scores)))  # read as InfoNCE
+        True
     """
     check_scores(scores)
     return infonce_value(scores)
@@ -337,6 +374,13 @@ def importance_weights(scores: Tensor, *, include_positive: bool = False) -> Ten
 
     References:
         [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Prop. S2, Eq. (4), (17).
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.contrastive import importance_weights
+        >>> weights = importance_weights(torch.zeros(4, 4))  # equal scores: uniform over the K - 1 negatives
+        >>> [round(float(w), 4) for w in weights[0]]
+        [0.0, 0.3333, 0.3333, 0.3333]
     """
     check_scores(scores)
     contrast = contrasts(scores)
@@ -381,7 +425,15 @@ def holder_flatnce_loss(scores: Tensor, *, gamma: float = DEFAULT_HOLDER_GAMMA) 
 
 
 def holder_flatnce_value(scores: Tensor, *, gamma: float = DEFAULT_HOLDER_GAMMA) -> Tensor:
-    """Reported Hölder-FlatNCE estimate: the InfoNCE value, as for FlatNCE (``gamma`` unused)."""
+    """Reported Hölder-FlatNCE estimate: the InfoNCE value, as for FlatNCE (``gamma`` unused).
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.contrastive import holder_flatnce_value, infonce_lower_bound
+        >>> scores = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0], [0.0, -0.5, 1.0]])
+        >>> bool(torch.isclose(holder_flatnce_value(scores), infonce_lower_bound(scores)))
+        True
+    """
     return flatnce_value(scores)
 
 

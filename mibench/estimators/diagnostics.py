@@ -16,7 +16,7 @@ def infonce_value(scores: Tensor) -> Tensor:
     .. math::  \hat I_{\rm NCE}(S) = \frac1K \sum_i \Big(S_{ii} - \log\sum_j e^{S_{ij}}\Big) + \log K
                \;\le\; \log K
 
-    Implements Eq. (1) of [1] (Eq. (5) of the InfoNCE guide, seed 000).
+    Implements Eq. (1) of [1] (Eq. (5) of the InfoNCE guide).
 
     Args:
         scores: ``(..., K, K)`` in the orientation of :mod:`mibench.estimators`.
@@ -26,6 +26,14 @@ def infonce_value(scores: Tensor) -> Tensor:
     References:
         [1] Chen et al., Simpler, Faster, Stronger: Breaking the log-K Curse on Contrastive
             Learners with FlatNCE, 2021, arXiv:2107.01152.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.diagnostics import infonce_value
+        >>> round(float(infonce_value(torch.zeros(4, 4))), 4)
+        0.0
+        >>> round(float(infonce_value(50.0 * torch.eye(4))), 4)  # log 4, the ceiling
+        1.3863
     """
     K = scores.shape[-1]
     return (diag(scores) - lse_row(scores)).mean(dim=-1) + math.log(K)
@@ -50,6 +58,15 @@ def ess(scores: Tensor) -> Tensor:
 
     References:
         [1] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (4) and Algorithm S2.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.diagnostics import ess
+        >>> round(float(ess(torch.zeros(4, 4))), 4)  # equal weights: every negative counts
+        1.0
+        >>> one_dominates = torch.tensor([[0.0, 9.0, 0.0], [0.0, 0.0, 9.0], [9.0, 0.0, 0.0]])
+        >>> round(float(ess(one_dominates)), 4)  # one of n = 2 negatives carries the weight: ~1/n
+        0.5001
     """
     K = scores.shape[-1]
     # The S_ii shift cancels in the normalised weights; only the off-diagonal entries carry weight.
@@ -65,9 +82,9 @@ def bank_infonce_value(logits: Tensor) -> Tensor:
     .. math::  \hat I = \frac1K\sum_{i=1}^K\Big(\ell_{i0} - \log\sum_{c=0}^{Q} e^{\ell_{ic}}\Big)
                + \log(Q+1) \;\le\; \log(Q+1)
 
-    The same bound as :func:`infonce_value` (Eq. (1) of [1], Eq. (5) of the InfoNCE guide, seed
-    000) with the candidates of Eq. (2) of [2]: row i holds its positive and Q negatives that are
-    not the batch's other samples, so the score block is ``(K, 1 + Q)`` instead of ``(K, K)``.
+    The same bound as :func:`infonce_value` (Eq. (1) of [1], Eq. (5) of the InfoNCE guide) with
+    the candidates of Eq. (2) of [2]: row i holds its positive and Q negatives that are not the
+    batch's other samples, so the score block is ``(K, 1 + Q)`` instead of ``(K, K)``.
     With the K − 1 in-batch negatives as the bank (Q = K − 1) it is :func:`infonce_value`.
 
     Args:
@@ -126,9 +143,9 @@ def alignment(fx: Tensor, gy: Tensor, *, alpha: float = DEFAULT_ALIGN_ALPHA) -> 
     .. math::  \mathcal L_{\rm align} = \frac1K\sum_{i=1}^K \big\|\bar f(x_i) - \bar g(y_i)\big\|_2^{\alpha},
                \qquad \bar u = u / \|u\|
 
-    Implements L_align of [1] (seed 001, "Alignment and Uniformity Decomposition"; Def. of
-    L_align in Sec. 4.1 of [2]) with the embeddings L2-normalised first, as [2] defines it on the
-    hypersphere (a no-op for the cosine/encoder critics, whose embeddings are unit vectors).
+    Implements L_align (Def. of L_align in Sec. 4.1 of [1]) with the embeddings L2-normalised
+    first, as [1] defines it on the hypersphere (a no-op for the cosine/encoder critics, whose
+    embeddings are unit vectors).
 
     Args:
         fx: ``(..., K, d)`` embeddings of x_i.
@@ -138,9 +155,15 @@ def alignment(fx: Tensor, gy: Tensor, *, alpha: float = DEFAULT_ALIGN_ALPHA) -> 
         ``(...)``, in [0, 2^α].
 
     References:
-        [1] Seed 001, contrastive-learning notes (alignment and uniformity).
-        [2] Wang & Isola, Understanding Contrastive Representation Learning through Alignment and
+        [1] Wang & Isola, Understanding Contrastive Representation Learning through Alignment and
             Uniformity on the Hypersphere, ICML 2020, arXiv:2005.10242.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.diagnostics import alignment
+        >>> z = torch.nn.functional.normalize(torch.ones(3, 2), dim=-1)
+        >>> round(float(alignment(z, z)), 4)  # identical embeddings: perfectly aligned
+        0.0
     """
     if fx.shape != gy.shape:
         raise ValueError(
@@ -156,7 +179,7 @@ def uniformity(z: Tensor, *, t: float = DEFAULT_UNIFORMITY_T) -> Tensor:
     .. math::  \mathcal L_{\rm unif} = \log \frac{1}{K(K-1)} \sum_{i \ne j}
                e^{-t\,\|\bar z_i - \bar z_j\|_2^2}, \qquad \bar u = u / \|u\|
 
-    Implements L_unif of [1] (Sec. 4.1 of [2], the Gaussian-potential form with t = 2) over the
+    Implements L_unif (Sec. 4.1 of [1], the Gaussian-potential form with t = 2) over the
     ordered pairs i ≠ j of the batch (the same mean as over unordered pairs), in log space:
     log-sum-exp of −t d_ij² minus log K(K−1). The squared distance of unit vectors is
     2 − 2 z̄_iᵀz̄_j, clamped at 0 against rounding.
@@ -168,8 +191,7 @@ def uniformity(z: Tensor, *, t: float = DEFAULT_UNIFORMITY_T) -> Tensor:
         ``(...)``, ≤ 0; 0 when every embedding coincides (collapse).
 
     References:
-        [1] Seed 001, contrastive-learning notes (alignment and uniformity).
-        [2] Wang & Isola, ICML 2020, arXiv:2005.10242.
+        [1] Wang & Isola, ICML 2020, arXiv:2005.10242.
     """
     K = z.shape[-2]
     if z.dim() < 2 or K < 2:

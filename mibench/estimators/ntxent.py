@@ -6,12 +6,12 @@ computed by the critic). The positive of row i is its mate m(i) = (i + N) mod 2N
 (self-similarity) is excluded; every row is an anchor, so both directions a→b and b→a count.
 
 Per anchor, the 2N − 1 candidates are the mate and 2N − 2 negatives, so each row is one InfoNCE
-row with K = 2N − 1 (guide, seed 000, after Eq. 10) and the MI reading is
+row with K = 2N − 1 (InfoNCE guide, after Eq. 10) and the MI reading is
 
 .. math::  \hat I = \log(2N - 1) - \mathcal L \;\le\; \log(2N - 1).
 
 References:
-    [1] A Guide to InfoNCE and Its Use in SimCLR (seed 000), Eq. (8)–(10).
+    [1] A Guide to InfoNCE and Its Use in SimCLR, Eq. (8)–(10).
     [2] Chen, Kornblith, Norouzi, Hinton, A Simple Framework for Contrastive Learning of Visual
         Representations, 2020, arXiv:2002.05709, Eq. (1) and Algorithm 1.
 """
@@ -81,7 +81,7 @@ def ntxent_loss(scores: Tensor) -> Tensor:
         ``(...)``, nats, ≥ 0.
 
     References:
-        [1] InfoNCE/SimCLR guide (seed 000). [2] Chen et al., SimCLR, 2020, arXiv:2002.05709.
+        [1] InfoNCE/SimCLR guide. [2] Chen et al., SimCLR, 2020, arXiv:2002.05709.
     """
     return ntxent_anchor_losses(scores).mean(dim=-1)
 
@@ -101,13 +101,27 @@ def ntxent_lower_bound(scores: Tensor) -> Tensor:
         ``(...)``, nats.
 
     References:
-        [1] InfoNCE/SimCLR guide (seed 000). [2] Chen et al., SimCLR, 2020, arXiv:2002.05709.
+        [1] InfoNCE/SimCLR guide. [2] Chen et al., SimCLR, 2020, arXiv:2002.05709.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.ntxent import ntxent_lower_bound
+        >>> scores = torch.zeros(4, 4)  # 2N = 4 views, equal similarities
+        >>> round(float(ntxent_lower_bound(scores)), 4)  # log(2N - 1) - log(2N - 1)
+        0.0
     """
     return math.log(scores.shape[-1] - 1) - ntxent_loss(scores)
 
 
 def ntxent_ceiling(K: int) -> float:
-    """log(K − 1) for a ``K x K`` views matrix (K = 2N): the InfoNCE cap with 2N − 1 candidates."""
+    """log(K − 1) for a ``K x K`` views matrix (K = 2N): the InfoNCE cap with 2N − 1 candidates.
+
+    Examples:
+        >>> import torch
+        >>> from mibench.estimators.ntxent import ntxent_ceiling
+        >>> round(ntxent_ceiling(64), 4)  # log(K - 1) with K = 2N views
+        4.1431
+    """
     return math.log(K - 1)
 
 
@@ -117,7 +131,7 @@ register(
         family="contrastive",
         value_fn=ntxent_lower_bound,
         loss_fn=ntxent_loss,
-        citation="SimCLR (Chen et al. 2020) Eq. (1); InfoNCE guide (seed 000) Eq. (9)-(10)",
+        citation="SimCLR (Chen et al. 2020) Eq. (1); InfoNCE guide Eq. (9)-(10)",
         kind="lower_bound",
         layout="views",
         ceiling_fn=ntxent_ceiling,

@@ -201,7 +201,7 @@ def build_summary(prepared: Prepared) -> pd.DataFrame:
     frames = {r: store.read_columns(prepared.suite_dir, r, SUMMARY_COLUMNS) for r in run_ids}
     sidecars = {r: store.read_sidecar(prepared.suite_dir, r) for r in run_ids}
     targets = {r: getattr(prepared.plan.tasks[r], "target", "mi") for r in run_ids}
-    return summarize(frames, sidecars, targets=targets)
+    return summarize(frames, sidecars, targets=targets, tasks=dict(prepared.plan.tasks))
 
 
 class _Bars:

@@ -40,9 +40,45 @@ def run_step_cost(config: RunConfig) -> float:
     return 1.0 + (matrix_size(config) / REFERENCE_MATRIX) ** 2
 
 
+# Sample estimators: thread-seconds of one estimate at n = SAMPLE_REFERENCE_N joint draws of a
+# 5 x 5 task (benchmarks/bench_sample_estimators.py), in the units of ``work``: one unit is a
+# run-step at K <= 128, about SECONDS_PER_UNIT thread-seconds (the measurements above).
+SECONDS_PER_UNIT = 5e-4
+SAMPLE_REFERENCE_N = 2000
+SAMPLE_SECONDS = {
+    "ksg": 0.05, "ksg2": 0.05, "kl": 0.02, "wkl": 0.03, "cca": 0.001, "histogram": 0.003,
+    "kde": 0.15, "sliced": 0.5, "gmm": 0.3, "flow": 3.0,
+}  # fmt: skip
+SAMPLE_SECONDS_UNKNOWN = 0.1  # a plug-in sample estimator
+QUADRATIC_IN_N = frozenset({"kde"})  # the n x n kernel matrix; the others grow about linearly
+
+
+def sample_estimates(config: RunConfig) -> int:
+    """Estimates one sample run makes: one per level of a schedule task (``levels``), else one."""
+    levels = dict(config.task_params).get("levels")
+    return len(levels) if isinstance(levels, tuple | list) and levels else 1
+
+
+def sample_run_cost(config: RunConfig) -> float:
+    """Relative cost (units of :func:`work`) of a sample-estimator run: its estimates' seconds."""
+    seconds = SAMPLE_SECONDS.get(config.estimator, SAMPLE_SECONDS_UNKNOWN)
+    growth = config.batch_size / SAMPLE_REFERENCE_N  # batch_size is the run's n
+    scale = growth**2 if config.estimator in QUADRATIC_IN_N else growth
+    return sample_estimates(config) * seconds * scale / SECONDS_PER_UNIT
+
+
+def _is_sample(config: RunConfig) -> bool:
+    from mibench import estimators
+
+    return config.estimator in estimators.names() and estimators.is_sample(config.estimator)
+
+
 def work(configs: Iterable[RunConfig]) -> float:
-    """Relative cost of training ``configs`` to the end: run-steps weighted by their step cost."""
-    return sum(c.n_steps * run_step_cost(c) for c in configs)
+    """Relative cost of ``configs``: trained runs' run-steps weighted by their step cost, sample
+    runs by :func:`sample_run_cost`."""
+    return sum(
+        sample_run_cost(c) if _is_sample(c) else c.n_steps * run_step_cost(c) for c in configs
+    )
 
 
 def max_stack_runs(config: RunConfig) -> int:

@@ -116,12 +116,26 @@ def default_critic_for(spec: Estimator, task: Task) -> str:
     return "encoder" if spec.layout in ("views", "labels") else "separable"
 
 
-def sample_compatibility(estimator_name: str, task: Task) -> str | None:
-    """None when a sample estimator applies to ``task``, else why not (paired MI tasks only)."""
+def sliced_truth(task: Task, step: int = 0, *, slice_dim: int = 1) -> float | None:
+    """The task's k-sliced MI at ``step`` (``task.sliced_mi``) where it is known, else None."""
+    sliced = getattr(task, "sliced_mi", None)
+    return None if sliced is None else sliced(step, slice_dim=slice_dim)
+
+
+def sample_compatibility(
+    estimator_name: str, task: Task, spec: SampleEstimator | None = None
+) -> str | None:
+    """None when a sample estimator applies to ``task``, else why not (paired MI tasks only;
+    an estimator of sliced MI also needs the task's sliced truth)."""
     if task.target != "mi":
         return f"{estimator_name} estimates MI; task {task.name} reports a {task.target} target"
     if not _task_outputs(task)[0]:
         return f"{estimator_name} needs paired samples (x, y); task {task.name} has no y"
+    if spec is not None and spec.target == "sliced" and sliced_truth(task) is None:
+        return (
+            f"{estimator_name} estimates sliced MI; task {task.name} has no sliced-MI truth "
+            "(known for the Gaussian tasks only)"
+        )
     return None
 
 
@@ -135,7 +149,7 @@ def compatibility(estimator: str | Spec, task: Task, critic: str | CriticSpec | 
     spec = estimator_spec(estimator)
     estimator_name = spec.name
     if isinstance(spec, SampleEstimator):
-        return sample_compatibility(estimator_name, task)
+        return sample_compatibility(estimator_name, task, spec)
     critic = critic_spec(critic)  # type: ignore[arg-type]  # None: unknown critic error
     critic_name = critic.name
     has_y, has_labels = _task_outputs(task)

@@ -78,7 +78,7 @@ def resolve_log_every(log_every: int | str, batch_size: int) -> int:
     return int(log_every)
 
 
-GRID_ONLY_KEYS = ("estimators", "tasks", "critics", "estimator_params", "systems")
+GRID_ONLY_KEYS = ("estimators", "exclude", "tasks", "critics", "estimator_params", "systems")
 
 
 class SuiteError(ValueError):
@@ -119,6 +119,8 @@ class Grid:
     estimator_params: Mapping[str, Mapping[str, Any]]
     settings: Mapping[str, Any]
     systems: tuple[SystemEntry, ...] = (SystemEntry(name="inbatch"),)
+    # Left out of "all" (also of --estimators all): a grid's budget may not fit every estimator.
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -382,6 +384,13 @@ def check_estimators(where: str, value: Any) -> str | tuple[str, ...]:
     return tuple(_check_name(f"{where}[{i}]", v) for i, v in enumerate(value))
 
 
+def _check_exclude(where: str, value: Any) -> tuple[str, ...]:
+    """A list of estimator names that ``"all"`` leaves out (checked against the registry later)."""
+    if not isinstance(value, list | tuple):
+        raise _fail(where, f"must be a list of estimator names, got {value!r}")
+    return tuple(_check_name(f"{where}[{i}]", v) for i, v in enumerate(value))
+
+
 def _check_estimator_params(where: str, value: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(value, Mapping):
         raise _fail(where, f"must be a table of estimator name -> parameter table, got {value!r}")
@@ -443,6 +452,7 @@ def parse_suite(document: Mapping[str, Any], *, source: str = "<memory>", name: 
                 ),
                 settings=settings,
                 systems=check_systems(f"{at}.systems", raw.get("systems", ["inbatch"])),
+                exclude=_check_exclude(f"{at}.exclude", raw.get("exclude", [])),
             )
         )
     return Suite(name=suite_name, description=description, grids=tuple(grids), source=source)
@@ -733,8 +743,10 @@ def _expand_estimator_params(name: str, params: Mapping[str, Any]) -> list[dict[
 def _estimator_names(grid: Grid) -> list[str]:
     from mibench import estimators
 
+    for name in grid.exclude:
+        estimators.get(name)  # UnknownNameError lists the valid names
     if grid.estimators == ALL:
-        return estimators.registration_order()
+        return [n for n in estimators.registration_order() if n not in grid.exclude]
     for name in grid.estimators:
         estimators.get(name)  # UnknownNameError lists the valid names
     return list(grid.estimators)
@@ -937,6 +949,7 @@ def suite_record(suite: Suite) -> dict[str, Any]:
         "grids": [
             {
                 "estimators": grid.estimators if grid.estimators == ALL else list(grid.estimators),
+                **({"exclude": list(grid.exclude)} if grid.exclude else {}),
                 "tasks": [{"name": e.name, **e.params} for e in grid.tasks],
                 "critics": [{"name": c.name, **c.params} for c in grid.critics],
                 "estimator_params": {k: dict(v) for k, v in grid.estimator_params.items()},

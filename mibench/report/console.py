@@ -234,10 +234,11 @@ def truth_comparison_table(summary: pd.DataFrame) -> Table | None:
 
     if summary.empty:
         return None
-    present = [e for e in estimators.registration_order() if e in set(summary[schema.ESTIMATOR])]
+    # I(X; Y) rows only: the sliced-MI estimator (target "sliced") measures another quantity.
+    frame = summary[summary[schema.TARGET] == "mi"]
+    present = [e for e in estimators.registration_order() if e in set(frame[schema.ESTIMATOR])]
     if not any(estimators.is_sample(e) for e in present):
         return None
-    frame = summary[summary[schema.TARGET] == "mi"]
     # An unstable cell (an exploding readout decides a mean: the default suite printed -4e53)
     # shows its median readout, truth + median bias, as the figures do.
     frame = frame.assign(

@@ -109,6 +109,9 @@ class Verdict:
 def findings_frame(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary rows the findings read: fixed levels, the figures' setting, tasks labelled."""
     labelled = label_tasks(summary)
+    if schema.TARGET in labelled.columns:
+        # Sliced-MI cells are scored on another quantity: never ranked against MI estimators.
+        labelled = labelled[labelled[schema.TARGET] != "sliced"]
     fixed = labelled[np.isfinite(labelled[schema.MI_LEVEL].astype(float))]
     data, _ = main_setting(fixed, SUMMARY_SETTING_COLUMNS)
     # One row per (task, estimator, level): hyperparameter sets of one estimator keep the first.

@@ -107,7 +107,7 @@ N_SEEDS = "n_seeds"
 # Further summary.parquet columns (added by the results store; definitions in
 # mibench/results/summary.py). Identification of the cell and its evaluation window:
 CELL_ID = "cell_id"  # 16 hex digits of SHA-256 of the config minus seed/device/suite
-TARGET = "target"  # what true_mi measures: "mi" or "kl" (SINCERE/SupCon tasks)
+TARGET = "target"  # what true_mi measures: "mi", "kl" (SINCERE/SupCon tasks) or "sliced" (sliced MI)
 SEGMENT = "segment"  # index of the fixed-MI segment (staircase levels; 0 otherwise)
 WINDOW_START = "window_start"  # first step of the evaluation window
 WINDOW_END = "window_end"  # one past the last step of the segment
@@ -133,6 +133,9 @@ WILD_FRACTION = "wild_fraction"  # share of window readouts non-finite or |estim
 UNSTABLE = "unstable"  # wild_fraction > WILD_THRESHOLD: tables show median bias + wild share
 HELDOUT_MEDIAN_BIAS = "heldout_median_bias"
 HELDOUT_WILD_FRACTION = "heldout_wild_fraction"
+# Standard deviation of the task's pointwise MI at the segment (mibench.tasks.pmi): how hard the
+# task is beyond its MI (every Monte Carlo estimate of I over n pairs has variance Var[PMI]/n).
+PMI_STD = "pmi_std"
 # A readout is wild when it is non-finite or farther than max(WILD_NATS, true_mi) from the
 # truth: for I <= 10 an estimate outside [I - 10, I + 10], for larger I outside [0, 2I]. Honest
 # saturation (InfoNCE at log K << I) is never wild: log K > 0 = I - I.

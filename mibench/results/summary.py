@@ -51,7 +51,9 @@ The held-out readout (``readout == "eval"``, a fresh batch every ``eval_every`` 
 ``heldout_*`` columns with the same definitions over its rows in the window (robust ones:
 ``heldout_median_bias``, ``heldout_wild_fraction``). f-MICL runs add
 ``f_value`` (window mean), ``f_value_median``, ``true_f_mi`` and ``f_bias`` when their frames carry
-those columns.
+those columns. ``pmi_std`` is the standard deviation of the task's pointwise MI at the segment's
+last step (:mod:`mibench.tasks.pmi`; NaN where the task has no density ratio): a task-difficulty
+column by which findings and figures can order tasks.
 """
 
 from __future__ import annotations
@@ -66,7 +68,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from mibench.core.interface import Task
 from mibench.results import schema
+from mibench.tasks import pmi
 
 STEPS_TO_90_SMOOTH = 0.05
 STEPS_TO_90_FRACTION = 0.9
@@ -290,7 +294,10 @@ def _cell_rows(
         log_k = float(ref.train[schema.LOG_K][-1])
         ceiling = float(ref.train[schema.CEILING][-1])
         median_90 = float(np.median(to_90)) if to_90 else math.nan
-        mi_level = float(ref.train[schema.MI_LEVEL][0])
+        # The level at the segment's first row (constant over a run except where the truth
+        # scored is not the level's I, as for the sliced-MI estimator on a staircase).
+        levels = ref.train[schema.MI_LEVEL][ref.train_step >= start]
+        mi_level = float(levels[0]) if len(levels) else math.nan
         row: dict[str, Any] = {
             schema.CELL_ID: meta["cell_id"],
             schema.ESTIMATOR: config["estimator"],
@@ -365,6 +372,7 @@ def summarize(
     sidecars: Mapping[str, Mapping[str, Any]],
     *,
     targets: Mapping[str, str] | None = None,
+    tasks: Mapping[str, Task] | None = None,
 ) -> pd.DataFrame:
     """Summary table, one row per cell and segment, from per-run frames and their sidecars.
 
@@ -373,7 +381,11 @@ def summarize(
             its ``SUMMARY_COLUMNS`` as NumPy arrays (:func:`frame_columns`).
         sidecars: run id -> sidecar record (needs ``config``; ``critic_architecture`` and
             ``n_parameters`` are copied when present).
-        targets: optional run id -> ``"mi"``/``"kl"`` (what ``true_mi`` measures).
+        targets: optional run id -> ``"mi"``/``"kl"`` (what ``true_mi`` measures); a sidecar's
+            own ``target`` (``"sliced"`` for the sliced-MI estimator) takes precedence.
+        tasks: optional run id -> task; gives each row the ``pmi_std`` of its task at the
+            segment's last step (:func:`mibench.tasks.pmi.pmi_std`; NaN without a task or a
+            density ratio).
     Returns:
         DataFrame sorted by estimator, task, MI level, batch size, critic and segment.
     """
@@ -385,12 +397,18 @@ def summarize(
         first = sidecars[run_ids[0]]
         meta = {
             schema.CELL_ID: json_hash(key),
-            schema.TARGET: (targets or {}).get(run_ids[0], "mi"),
+            # A sample estimator of another quantity (sliced MI) records it in its sidecar.
+            schema.TARGET: first.get("target") or (targets or {}).get(run_ids[0], "mi"),
             schema.CRITIC_ARCHITECTURE: first.get("critic_architecture", ""),
             schema.N_PARAMETERS: first.get("n_parameters", -1),
         }
         runs = [_as_columns(frames[r]) for r in run_ids]
-        rows.extend(_cell_rows(runs, first["config"], meta))
+        cell = _cell_rows(runs, first["config"], meta)
+        task = (tasks or {}).get(run_ids[0])
+        for row in cell:
+            end = int(row[schema.WINDOW_END]) - 1
+            row[schema.PMI_STD] = math.nan if task is None else pmi.pmi_std(task, end)
+        rows.extend(cell)
     if not rows:
         return pd.DataFrame(columns=[schema.ESTIMATOR, schema.TASK, schema.MI_LEVEL])
     out = pd.DataFrame(rows)

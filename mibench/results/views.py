@@ -58,11 +58,9 @@ def build_summary(suite_dir: Path, run_ids: list[str]) -> pd.DataFrame:
 
     frames = {r: store.read_columns(suite_dir, r, SUMMARY_COLUMNS) for r in run_ids}
     sidecars = {r: store.read_sidecar(suite_dir, r) for r in run_ids}
-    targets = {
-        r: getattr(build_task(RunConfig.make(**sidecars[r]["config"])), "target", "mi")
-        for r in run_ids
-    }
-    return summarize(frames, sidecars, targets=targets)
+    tasks = {r: build_task(RunConfig.make(**sidecars[r]["config"])) for r in run_ids}
+    targets = {r: getattr(task, "target", "mi") for r, task in tasks.items()}
+    return summarize(frames, sidecars, targets=targets, tasks=tasks)
 
 
 def refresh_summary(suite_dir: Path) -> str | None:

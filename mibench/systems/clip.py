@@ -5,8 +5,7 @@ recorded (``estimate_xy``, ``estimate_yx``). Scores, diagnostics and state are i
 No parameters; applies to pairs-layout estimators of the scores alone with ``offdiag`` negatives.
 
 References:
-    [1] Seed 001, contrastive-learning notes: SimCLR, MoCo, CLIP.
-    [2] Radford et al., Learning Transferable Visual Models From Natural Language Supervision
+    [1] Radford et al., Learning Transferable Visual Models From Natural Language Supervision
         (CLIP), 2021, arXiv:2103.00020, Fig. 3 (symmetric loss).
 """
 
@@ -61,7 +60,7 @@ def symmetric_estimator(spec: Estimator) -> Estimator:
                \mathcal L_{\rm CLIP}(S) = \tfrac12\big(\mathcal L(S) + \mathcal L(S^\top)\big)
 
     For InfoNCE, Î(S) normalises row i over the candidates y_j (anchor x_i) and Î(Sᵀ) column j
-    over the x_i (anchor y_j): the symmetric cross-entropy of [2] (Fig. 3). Each direction is a
+    over the x_i (anchor y_j): the symmetric cross-entropy of [1] (Fig. 3). Each direction is a
     lower bound on I(X; Y) = I(Y; X), so their mean is one, with the same ceiling. The
     extras ``estimate_xy`` and ``estimate_yx`` record the two directions.
     """

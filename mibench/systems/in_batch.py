@@ -2,7 +2,7 @@ r"""The in-batch system (the default, ``"inbatch"``): the estimator sees the bat
 matrix. It applies to every run and has no parameters.
 
 With the ``ntxent`` estimator (views layout, shared encoder) this *is* SimCLR: 2N − 1 candidates
-per anchor, ceiling log(2N − 1) (guide, seed 000, Eq. 9–10). Nothing persists between steps.
+per anchor, ceiling log(2N − 1) (InfoNCE guide, Eq. 9–10). Nothing persists between steps.
 
 Negatives (``config.negatives``, pairs layout):
 
@@ -22,7 +22,7 @@ In the ``views`` layout the InfoNCE/ESS diagnostics are those of the N x N cross
 a_i·b_j/τ (pairs orientation); in the ``labels`` layout they are NaN (no pair structure).
 
 References:
-    [1] Seed 000, A Guide to InfoNCE and Its Use in SimCLR, Eq. (5), (8)–(10).
+    [1] A Guide to InfoNCE and Its Use in SimCLR, Eq. (5), (8)–(10).
     [2] Chen et al., FlatNCE, 2021, arXiv:2107.01152, Eq. (4) (ESS).
 """
 

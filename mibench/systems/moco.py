@@ -1,5 +1,5 @@
 r"""MoCo: a queue of the last Q key embeddings, produced by a momentum (EMA) copy of the encoder,
-serves as the negatives (He et al. 2020; seed 001, "MoCo").
+serves as the negatives (He et al. 2020).
 
 Each query x_i is scored against its own key and the Q queued keys, so K_eff = Q + 1 and the
 InfoNCE ceiling is log(Q + 1), independent of the batch size. Parameters ``queue`` (Q ≥ K,
@@ -33,8 +33,8 @@ The loss and the readouts are the estimators package's bank forms of InfoNCE
 :func:`~mibench.estimators.diagnostics.bank_ess`).
 
 References:
-    [1] Seed 000, A Guide to InfoNCE and Its Use in SimCLR, Eq. (5).
-    [2] Seed 001, contrastive-learning notes: SimCLR, MoCo, CLIP.
+    [1] A Guide to InfoNCE and Its Use in SimCLR, Eq. (5).
+    [2] He et al., Momentum Contrast (MoCo), 2020, arXiv:1911.05722.
     [3] He et al., Momentum Contrast for Unsupervised Visual Representation Learning, CVPR 2020,
         arXiv:1911.05722, Eq. (1)–(2) and Algorithm 1.
 """
@@ -141,7 +141,7 @@ class MoCo:
             loss_fn=lambda logits, **_: bank_infonce_loss(logits),
             ceiling_fn=lambda n_candidates, **_: math.log(n_candidates),
             caps_at_log_k=True,
-            citation="MoCo (He et al. 2020) Eq. (1)-(2) over a queue; InfoNCE guide (seed 000) Eq. (5)",
+            citation="MoCo (He et al. 2020) Eq. (1)-(2) over a queue; InfoNCE guide Eq. (5)",
         )
 
     @classmethod

@@ -74,7 +74,7 @@ transformed marginals, so every value here also holds for the transformed Gaussi
 
 References:
     [1] Lu, Zhang, Sun, Guo, Yu, f-MICL: Understanding and Generalizing InfoNCE-based
-        Contrastive Learning, 2023 (seed 003), Definition 1 and the table of f-divergences.
+        Contrastive Learning, 2023, Definition 1 and the table of f-divergences.
     [2] Csiszár, Information-type measures of difference of probability distributions, 1967.
 """
 
@@ -184,7 +184,7 @@ def gaussian_f_mi(name: str, rho: float, dim: int, *, alpha: float | None = None
         :class:`FValue` (value in nats; standard error 0 for closed forms).
 
     References:
-        [1] Lu et al., f-MICL, 2023 (seed 003), Definition 1.
+        [1] Lu et al., f-MICL, 2023, Definition 1.
     """
     name = validate_f_name(name)
     if name == "kl":

@@ -33,6 +33,7 @@ from mibench.core.interface import Batch
 from mibench.tasks._validation import validate_dim, validate_mi, validate_rho
 from mibench.tasks.f_information import gaussian_f_mi
 from mibench.tasks.registry import TaskSpec, register
+from mibench.tasks.sliced_truth import gaussian_sliced_mi
 
 __all__ = [
     "GaussianTask",
@@ -161,6 +162,10 @@ class GaussianTask:
     def log_ratio(self, x: Tensor, y: Tensor, *, steps: Tensor | None = None) -> Tensor:
         """Oracle critic log p(x,y)/(p(x)p(y)), ``x.shape[:-1]`` and ``y.shape[:-1]`` broadcast."""
         return gaussian_log_ratio(x, y, self.rho)
+
+    def sliced_mi(self, step: int = 0, *, slice_dim: int = 1) -> float:
+        """k-sliced MI in nats (:func:`~mibench.tasks.sliced_truth.gaussian_sliced_mi`)."""
+        return gaussian_sliced_mi(self.rho, self.dim, slice_dim).value
 
     def entropy_y(self) -> float:
         """H(Y) of y ~ N(0, I_d): (d/2) log(2πe) nats (for the Barber–Agakov bound)."""

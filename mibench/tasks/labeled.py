@@ -36,7 +36,7 @@ noise distribution of the SINCERE bound [1, Theorem 3, Eq. (15)],
 
 References:
     [1] Feeney & Hughes, SINCERE: Supervised Information Noise-Contrastive Estimation
-        REvisited (seed 004), Theorem 3, Eq. (15) and its proof, Eq. (29)-(32).
+        REvisited, Theorem 3, Eq. (15) and its proof, Eq. (29)-(32).
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from mibench.tasks.gaussian import (
     sample_correlated_gaussian,
 )
 from mibench.tasks.registry import TaskSpec, register
+from mibench.tasks.sliced_truth import gaussian_sliced_mi
 from mibench.tasks.transforms import (
     APPLY_TO,
     DEFAULT_APPLY_TO,
@@ -172,6 +173,13 @@ class StaircaseTask:
         x0, y0 = invert_pair(x, y, self.transform_x, self.transform_y)
         rho = self._rho_per_sample(steps, x0.dtype, x0.device)
         return gaussian_log_ratio(x0, y0, rho)
+
+    def sliced_mi(self, step: int = 0, *, slice_dim: int = 1) -> float | None:
+        """k-sliced MI at the level of ``step`` for the Gaussian staircase; None under a
+        transform (sliced MI is not invariant under nonlinear maps)."""
+        if self.transform_x is not None or self.transform_y is not None:
+            return None
+        return gaussian_sliced_mi(self.rhos[self._level(step)], self.dim, slice_dim).value
 
     def entropy_y(self) -> float | None:
         """H(Y) = (d/2) log(2πe) at every level (y ~ N(0, I) whatever ρ) when y is untransformed.

@@ -4,7 +4,7 @@ The system's :meth:`~mibench.systems.base.System.embeddings` says which embeddin
 forward pass produced; these functions turn them into per-run float64 columns.
 
 References:
-    [1] Seed 000, A Guide to InfoNCE and Its Use in SimCLR, §10 (the reading before the head).
+    [1] A Guide to InfoNCE and Its Use in SimCLR, §10 (the reading before the head).
     [2] Wang & Isola, Understanding Contrastive Representation Learning through Alignment and
         Uniformity on the Hypersphere, ICML 2020, arXiv:2005.10242.
 """

@@ -18,6 +18,12 @@ estimate used), ``dtype = "float64"``, ``n_steps = 1`` (the suite's ``steps`` on
 tasks, whose levels depend on it) and the default lr and logging settings, so changing a neural
 setting never recomputes a sample estimate. The sidecar adds ``kind``, ``sample_size``,
 ``readout`` and, for Monte Carlo truths, ``true_mi_standard_error``.
+
+An estimator of another quantity than I(X; Y) (``spec.target``: ``"sliced"`` for sliced MI) is
+scored against the task's value of that quantity: its ``true_mi`` column holds the task's sliced
+MI at each level, its ``mi_level`` stays the level's I(X; Y) (so its rows line up with the other
+estimators' levels) and its sidecar records ``target``, which the summary copies into its
+``target`` column; tables that compare estimates with I(X; Y) leave such rows out.
 """
 
 from __future__ import annotations
@@ -41,12 +47,11 @@ from mibench.core.interface import RunConfig, SampleEstimator, Task
 from mibench.plan.resolve import SAMPLE_CRITIC as SAMPLE_CRITIC
 from mibench.plan.resolve import SAMPLE_DEVICE as SAMPLE_DEVICE
 from mibench.plan.resolve import SAMPLE_DTYPE as SAMPLE_DTYPE
-from mibench.plan.resolve import build_task, is_schedule
+from mibench.plan.resolve import build_task, is_schedule, sliced_truth
 from mibench.plan.resolve import sample_config as sample_config
 from mibench.results import schema, store
 from mibench.train import frames
 
-DEFAULT_SAMPLE_SIZE = 5000  # BMI's benchmark draws 5000 points per task and seed
 READOUT_NOTE = "one estimate from sample_size fresh joint draws per level (no training)"
 
 
@@ -76,13 +81,15 @@ def run_one(config: RunConfig, task: Task) -> tuple[pd.DataFrame, dict[str, Any]
     generator = rng.generator(config, rng.STREAM_DATA)
     started = time.perf_counter()
     steps, estimates, truths, times = [], [], [], []
+    levels = []
     for step in _levels(task, config.n_steps):
         at = torch.full((config.batch_size,), step, dtype=torch.int64)
         batch = task.sample(config.batch_size, generator, steps=at, dtype=torch.float64)
         assert batch.y is not None
         estimates.append(spec.estimate(batch.x.numpy(), batch.y.numpy()))
         steps.append(step)
-        truths.append(float(task.true_mi(step)))
+        truths.append(scored_truth(spec, task, step))
+        levels.append(float(task.true_mi(step)))
         times.append(time.perf_counter() - started)
     wall = time.perf_counter() - started
     estimate = np.asarray(estimates, dtype=np.float64)
@@ -100,9 +107,13 @@ def run_one(config: RunConfig, task: Task) -> tuple[pd.DataFrame, dict[str, Any]
          for readout in (schema.READOUT_TRAIN, schema.READOUT_EVAL)],
         ignore_index=True,
     )  # fmt: skip
-    constants = frames.run_constants(config, task, truth)
+    constants = frames.run_constants(config, task, np.asarray(levels, dtype=np.float64))
     for name, value in constants.items():
         frame[name] = value
+    if spec.target != "mi" and not np.isfinite(frame[schema.MI_LEVEL].iloc[0]):
+        # A schedule task: each row's level is its I(X; Y), while true_mi holds what the
+        # estimate is scored on (the sliced MI), so the levels line up with the other estimators.
+        frame[schema.MI_LEVEL] = np.tile(np.asarray(levels, dtype=np.float64), 2)
     for name in (schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.LOG_K, schema.CEILING,
                  schema.GRAD_NORM):  # fmt: skip
         frame[name] = math.nan  # no score matrix, no training
@@ -119,8 +130,21 @@ def run_one(config: RunConfig, task: Task) -> tuple[pd.DataFrame, dict[str, Any]
         n_rows=len(frame),
     )
     sidecar.update({"kind": spec.kind, "sample_size": config.batch_size, "readout": READOUT_NOTE})
+    if spec.target != "mi":
+        sidecar["target"] = spec.target  # the summary's target column (what true_mi measures)
     sidecar.update(truth_metadata(task))
     return frame, sidecar
+
+
+def scored_truth(spec: SampleEstimator, task: Task, step: int) -> float:
+    """What ``spec``'s estimate at ``step`` is scored against: the task's I(X; Y), or its sliced
+    MI at the estimator's ``slice_dim`` for an estimator of sliced MI (``spec.target``)."""
+    if spec.target == "mi":
+        return float(task.true_mi(step))
+    value = sliced_truth(task, step, slice_dim=int(spec.hyper.get("slice_dim", 1)))
+    if value is None:
+        raise ValueError(f"{spec.name} estimates sliced MI; task {task.name} has no sliced truth")
+    return float(value)
 
 
 def truth_metadata(task: Task) -> dict[str, float]:

@@ -1,5 +1,5 @@
 """Tests of mibench/estimators/contrastive.py: InfoNCE, term-dropping InfoNCE, FLO, FlatNCE,
-Hölder-FlatNCE and the gradient identities of the FlatNCE paper (seed 002).
+Hölder-FlatNCE and the gradient identities of the FlatNCE paper.
 
 References are scalar loops written from the paper's equations (NumPy float64, or mpmath at 50
 digits for scores of magnitude 1e3). Gradient identities are checked with autograd in float64,

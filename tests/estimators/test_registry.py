@@ -135,6 +135,9 @@ def test_with_hyper_rejects_unknown_names() -> None:
         estimators.get("smile").with_hyper(tau=2.0)
     # Sample estimators share the rule: a copy, and one line naming the unknown and the valid.
     ksg = estimators.get("ksg")
-    assert ksg.with_hyper(k=5).hyper == {"k": 5} and ksg.hyper == {"k": 3}
-    with pytest.raises(ValueError, match=r"'ksg' has no hyperparameter 'clip'; valid: k"):
+    assert ksg.with_hyper(k=5).hyper == {"k": 5, "ensemble": 0} and ksg.hyper == {
+        "k": 3,
+        "ensemble": 0,
+    }
+    with pytest.raises(ValueError, match=r"'ksg' has no hyperparameter 'clip'; valid: ensemble, k"):
         ksg.with_hyper(clip=1.0)

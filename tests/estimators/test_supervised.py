@@ -1,4 +1,4 @@
-"""Tests of SINCERE / SupCon (mibench/estimators/supervised.py) against the SINCERE paper (seed 004)."""
+"""Tests of SINCERE / SupCon (mibench/estimators/supervised.py) against the SINCERE paper."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import distributed
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -22,7 +23,8 @@ from mibench.execute import executor, jobs, runner
 from mibench.plan import cost
 from mibench.results import schema, store
 
-distributed = pytest.importorskip("distributed")
+# Every test here trains on (or beside) a live Dask LocalCluster of worker processes.
+pytestmark = pytest.mark.integration
 
 # 8 runs of 640 steps in one stack key: blocks of 128 steps (K=8, d=2), so every stack writes
 # checkpoints at steps 128 ... 512 when checkpoint_every_s=0; cut into 2 stacks for 2 workers.

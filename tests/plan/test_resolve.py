@@ -152,6 +152,7 @@ def test_declared_checks_reject_what_the_build_rejects(name: str, params: dict) 
     assert str(checked.value) == str(built.value)
 
 
+@pytest.mark.integration
 def test_the_planner_imports_nothing_from_the_trainer() -> None:
     script = textwrap.dedent(
         """

@@ -342,3 +342,37 @@ def test_suite_name_of_reads_the_name_without_validating(tmp_path):
     not_a_table = tmp_path / "flat.toml"
     not_a_table.write_text('suite = "x"\n')
     assert suite_name_of(not_a_table) == "flat"
+
+
+def test_exclude_leaves_names_out_of_all_even_under_the_all_override() -> None:
+    from mibench.plan.suite import Overrides, apply_overrides, parse_suite, plan
+
+    document = {
+        "suite": {"name": "ex", "steps": 4, "sample_size": 50},
+        "grid": [
+            {
+                "estimators": "all",
+                "exclude": ["flow", "kde"],
+                "tasks": [{"name": "gaussian", "dim": 2, "mi": 1}],
+            }
+        ],
+    }
+    suite = parse_suite(document)
+    names = {c.estimator for c in plan(suite).configs}
+    assert "infonce" in names and not names & {"flow", "kde"}
+    overridden = apply_overrides(suite, Overrides(estimators="all"))
+    assert not {c.estimator for c in plan(overridden).configs} & {"flow", "kde"}
+
+
+def test_exclude_names_are_checked() -> None:
+    from mibench.plan.suite import SuiteError, parse_suite, plan
+
+    document = {
+        "suite": {"name": "ex"},
+        "grid": [{"estimators": "all", "exclude": "flow", "tasks": ["gaussian"]}],
+    }
+    with pytest.raises(SuiteError, match=r"exclude: must be a list of estimator names"):
+        parse_suite(document)
+    document["grid"][0]["exclude"] = ["no_such_estimator"]
+    with pytest.raises((SuiteError, ValueError), match="no_such_estimator"):
+        plan(parse_suite(document))

@@ -137,6 +137,7 @@ critics = [{ name = "separable", hidden = [8], embed_dim = 4 }]
 _TOTALS = re.compile(r"(\d+) runs \((\d+) trained, (\d+) already finished\)")
 
 
+@pytest.mark.integration
 def test_two_concurrent_runs_on_one_folder_train_each_run_once(tmp_path: Path) -> None:
     suite = tmp_path / "shared.toml"
     suite.write_text(textwrap.dedent(SUITE))

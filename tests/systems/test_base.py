@@ -263,6 +263,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.integration
 def test_a_new_module_in_the_package_is_a_new_system_with_no_other_edit(tmp_path) -> None:
     (tmp_path / "reversed.py").write_text(textwrap.dedent(NEW_MODULE))
     out = subprocess.run(

@@ -154,6 +154,7 @@ critics = [{ name = "separable", hidden = [16], embed_dim = 8 }]
 """
 
 
+@pytest.mark.integration
 def test_one_process_and_two_workers_store_identical_frames(tmp_path: Path) -> None:
     """The issue's measurement: ``--workers 1`` (one 12-run stack per K, two torch threads)
     against ``--workers 2`` (stacks of at most 5 runs over two one-thread processes)."""
