@@ -308,7 +308,7 @@ def run_command(
     plots: Annotated[bool, typer.Option(help="Draw the figures at the end.")] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     workers: Annotated[
-        int | None,
+        str | None,
         typer.Option(
             help="Dask LocalCluster of N single-thread processes training stacks in parallel "
             "(default: one per CPU core for large plans, else 1 = train in this process, no "
@@ -335,6 +335,7 @@ def run_command(
     from mibench.execute.executor import ExecutorError, Target
     from mibench.plan import suite as suite_schema
     from mibench.report.console import print_report
+    from mibench.results.store import DamagedFileError
 
     try:
         overrides = suite_schema.overrides_from_options(
@@ -346,12 +347,11 @@ def run_command(
             dtype=dtype,
             device=device,
         )
+        n_workers = _workers_option(workers)
         prepared = runner.prepare(suite, overrides=overrides, out=_out_path(out))
-        if workers is None:
-            workers = 1 if scheduler or cluster else runner.default_workers(prepared, force=force)
-        if workers < 1:
-            raise suite_schema.SuiteError(f"--workers: must be an integer >= 1, got {workers}")
-        Target(workers=workers, scheduler=scheduler, cluster=cluster).validate()
+        if n_workers is None:
+            n_workers = 1 if scheduler or cluster else runner.default_workers(prepared, force=force)
+        Target(workers=n_workers, scheduler=scheduler, cluster=cluster).validate()
     except (suite_schema.SuiteError, ExecutorError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
@@ -362,7 +362,7 @@ def run_command(
             console=console,
             show_progress=progress,
             figures=_figure_hook() if plots else None,
-            workers=workers,
+            workers=n_workers,
             scheduler=scheduler,
             cluster=cluster,
         )
@@ -375,10 +375,25 @@ def run_command(
     except OSError as error:  # checked up front; this is a file system failing mid-run
         typer.echo(f"error: {_run_os_error(error, prepared)}", err=True)
         raise typer.Exit(code=2 if _user_fixable(error) else 1) from None
-    except ValueError as error:  # a run file damaged while this run read it (DamagedFileError)
+    except DamagedFileError as error:  # a run file damaged while this run read it
         typer.echo(f"error: {error}; run again to retrain it", err=True)
         raise typer.Exit(code=1) from None
     print_report(report, console)
+
+
+def _workers_option(text: str | None) -> int | None:
+    """``--workers``: an integer >= 1 (the value typed is echoed when it is not one)."""
+    from mibench.plan.suite import SuiteError
+
+    if text is None:
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise SuiteError(f"--workers: must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise SuiteError(f"--workers: must be an integer >= 1, got {text!r}")
+    return value
 
 
 def _path_error(error: OSError) -> str:

@@ -126,6 +126,7 @@ def prepare(
     checks.check_suite_folder_name(loaded.name)
     expanded = plan(loaded, overrides)
     checks.check_plan_size(expanded)
+    checks.check_plan_memory(expanded)
     suite_dir = checks.check_out(out) / expanded.suite.name
     checks.check_results_folder(suite_dir)
     problems = store.layout_problems(suite_dir) if suite_dir.is_dir() else []

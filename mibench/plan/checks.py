@@ -44,6 +44,27 @@ def check_plan_size(plan: Plan) -> None:
             )
 
 
+def check_plan_memory(plan: Plan, *, available: float | None = None) -> None:
+    """SuiteError when the plan's largest stack would not fit in memory
+    (:func:`mibench.plan.resources.check_plan_memory`)."""
+    from mibench import estimators
+    from mibench.plan import resolve, resources
+
+    runs = (
+        (
+            run.config,
+            run.task.dim_x,
+            run.task.dim_y or 0,
+            estimators.is_sample(run.config.estimator),
+            (run.config.device, *resolve.stack_key(run.config, run.task, run.estimator)),
+        )
+        for run in plan.runs.values()
+    )
+    refusal = resources.check_plan_memory(runs, available=available)
+    if refusal is not None:
+        raise SuiteError(refusal)
+
+
 def check_suite_folder_name(name: str) -> None:
     """SuiteError when the file system cannot hold a folder named ``name``."""
     size = len(os.fsencode(name))
@@ -101,6 +122,7 @@ __all__ = [
     "MAX_LOGGED_ROWS",
     "NAME_MAX_BYTES",
     "check_out",
+    "check_plan_memory",
     "check_plan_size",
     "check_results_folder",
     "check_suite_folder_name",
