@@ -215,13 +215,16 @@ def estimate_mi(
         TrainingDivergedError: (a ValueError) training turned NaN/Inf, naming ``lr``.
     """
     from mibench import critics, train
+    from mibench.api import arguments
     from mibench.plan import resolve
 
+    arguments.check_estimate_arguments(locals())
     x_all, y_all = api_data.to_float64("x", x), api_data.to_float64("y", y)
     if x_all.shape[0] != y_all.shape[0]:
         raise ValueError(
             f"x and y need the same number of rows, got {x_all.shape[0]} and {y_all.shape[0]}"
         )
+    arguments.check_sample_size(x_all.shape[0], heldout_fraction)
     if not 0.0 < heldout_fraction < 1.0:
         raise ValueError(f"heldout_fraction must lie in (0, 1), got {heldout_fraction!r}")
     steps = _int_at_least("steps", steps, 4)
