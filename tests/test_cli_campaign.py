@@ -244,7 +244,7 @@ def _apply(suite_dir: Path, damage: tuple) -> None:
         path.write_bytes(b"{}")
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=8, deadline=None,  # each example retrains what it damaged
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(damages=st.lists(_DAMAGE, min_size=1, max_size=3))
 def test_any_damage_is_named_and_the_next_run_repairs_it(
