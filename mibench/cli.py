@@ -98,23 +98,37 @@ class ListWhat(StrEnum):
     suites = "suites"
 
 
+def _estimator_row(spec: Any) -> list[str]:
+    if spec.ceiling_fn is not None:
+        ceiling = "see citation (hyper-dependent)"
+        with contextlib.suppress(TypeError, ValueError):
+            ceiling = f"{spec.ceiling(64):.3g} at K=64"
+    else:
+        ceiling = "log K" if spec.caps_at_log_k else "-"
+    needs = ", ".join(sorted(spec.needs)) or "-"
+    return [spec.family, spec.kind, spec.readout, needs, ceiling, spec.citation]
+
+
 def _estimator_table() -> Table:
+    """Built-in estimators, then the entry points of installed plug-in packages (a broken one
+    listed with its error: it never stops mibench)."""
+    from rich.text import Text
+
     from mibench.estimators import get, names
+    from mibench.plan.plugins import ORIGIN_BUILT_IN, entry_point_rows
 
     table = Table(title="estimators")
     columns = ("name", "family", "kind", "readout (the reported number)", "needs", "ceiling")
-    for column in (*columns, "citation"):
+    for column in (*columns, "citation", "origin"):
         table.add_column(column, overflow="fold")
     for name in names():
-        spec = get(name)
-        if spec.ceiling_fn is not None:
-            ceiling = "see citation (hyper-dependent)"
-            with contextlib.suppress(TypeError, ValueError):
-                ceiling = f"{spec.ceiling(64):.3g} at K=64"
+        table.add_row(name, *_estimator_row(get(name)), ORIGIN_BUILT_IN)
+    for row in entry_point_rows():
+        if row.plugin is not None:
+            cells = [row.name, *_estimator_row(row.plugin.spec), row.origin]
         else:
-            ceiling = "log K" if spec.caps_at_log_k else "-"
-        needs = ", ".join(sorted(spec.needs)) or "-"
-        table.add_row(name, spec.family, spec.kind, spec.readout, needs, ceiling, spec.citation)
+            cells = [row.name, "-", "broken", row.error, "-", "-", "-", row.origin]
+        table.add_row(*(Text(cell) for cell in cells))
     return table
 
 

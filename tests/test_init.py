@@ -12,10 +12,21 @@ import mibench
 
 def test_lazy_names_are_the_api_objects() -> None:
     from mibench import api
+    from mibench.api.results import Results
+    from mibench.api.run import run
+    from mibench.core import interface
+    from mibench.estimators.command import CommandEstimator
 
     assert mibench.estimate_mi is api.estimate_mi
     assert mibench.MIEstimate is api.MIEstimate
-    assert set(mibench.__all__) == {"MIEstimate", "__version__", "estimate_mi"}
+    assert mibench.run is run and mibench.Results is Results
+    assert mibench.Estimator is interface.Estimator
+    assert mibench.SampleEstimator is interface.SampleEstimator
+    assert mibench.CommandEstimator is CommandEstimator
+    assert set(mibench.__all__) == {
+        "CommandEstimator", "Estimator", "MIEstimate", "Results", "SampleEstimator",
+        "__version__", "estimate_mi", "run",
+    }  # fmt: skip
 
 
 def test_an_unknown_attribute_raises_attribute_error() -> None:

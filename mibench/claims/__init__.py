@@ -12,7 +12,9 @@ and why). Modules, in the order of DESIGN.md's list:
   tightness, f-MICL <= f-MI, NWJ/DV variance growth, float32 vs float64 gradient SNR);
 * :mod:`.supervised`: SINCERE's gradient coefficients and its KL bound;
 * :mod:`.training`: claims about training dynamics, run with the stacked trainer (log-K curse,
-  ESS trajectories, ESS scheduling).
+  ESS trajectories, ESS scheduling);
+* :mod:`.results` and :mod:`.consistency`: findings judged on a finished suite's stored results
+  (``mibench verify --results DIR``), the latter Song & Ermon's self-consistency tests.
 
 Public API::
 
@@ -32,7 +34,14 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from mibench.claims import analytic, gradients, statistical, supervised, training  # noqa: F401
+from mibench.claims import (  # noqa: F401
+    analytic,
+    consistency,
+    gradients,
+    statistical,
+    supervised,
+    training,
+)
 from mibench.claims.base import Claim, ClaimContext, ClaimResult, get, names, register
 from mibench.core.interface import UnknownNameError
 from mibench.results import store

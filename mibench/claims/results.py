@@ -455,12 +455,15 @@ def _in_windows(rows: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def judge(suite_dir: str | Path, ids: Sequence[str] | None = None) -> list[ClaimResult]:
-    """Run the result claims (all, or ``ids``) on the suite folder ``suite_dir``.
+    """Run the result claims (all, or ``ids``) on the suite folder ``suite_dir`` (with the
+    plug-in claims of :mod:`mibench.claims.plugin_claims`).
 
     Raises:
         FileNotFoundError: ``suite_dir`` has no ``summary.parquet`` (not a finished suite).
         UnknownNameError: an unknown claim id (the message lists the valid ones).
     """
+    from mibench.claims import plugin_claims  # noqa: F401  (registers the plug-in claims)
+
     results = SuiteResults(Path(suite_dir))
     _ = results.summary  # fail early, before any claim, on a folder that is not a suite
     chosen = result_claims()

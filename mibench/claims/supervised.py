@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -64,6 +65,51 @@ def _anchor_coefficients(loss, scores: Tensor, labels: Tensor) -> Tensor:
     return gradient(lambda s: loss(s, labels=labels), scores) * anchors[..., None, None]
 
 
+@dataclass
+class _CoefficientTally:
+    """The same-class multipliers of SINCERE and SupCon over every setting checked so far."""
+
+    above_zero: Worst = field(default_factory=Worst)
+    below_minus_one: Worst = field(default_factory=Worst)
+    helper: Worst = field(default_factory=Worst)
+    supcon_range: Worst = field(default_factory=Worst)
+    supcon_max: float = -math.inf
+    supcon_positive: int = 0
+    supcon_pairs: int = 0
+    checked: int = 0
+
+    def add(self, label: str, scores: Tensor, labels: Tensor, ctx: ClaimContext) -> None:
+        """Eq. (13)-(14) of Feeney & Hughes 2023 on one batch of Gram scores."""
+        sincere, supcon = ctx.estimator("sincere"), ctx.estimator("supcon")
+        closed_form = ctx.function("sincere_coefficients")
+        n = scores.shape[-1]
+        tol = rounding_tolerance(scores)[..., None, None].expand_as(scores)
+        same = labels[..., :, None] == labels[..., None, :]
+        positive = same & ~torch.eye(n, dtype=torch.bool)
+        n_pos = positive.sum(dim=-1, keepdim=True).expand_as(scores).to(scores.dtype)
+        c_sincere = _anchor_coefficients(sincere.loss, scores, labels)
+        c_supcon = _anchor_coefficients(supcon.loss, scores, labels)
+        # Eq. (13): g_p's multiplier of z_p is σ_tp − 1 = |P_t| C_tp.
+        bracket = (n_pos * c_sincere)[positive]
+        self.above_zero.update(label, bracket, tol[positive])
+        self.below_minus_one.update(label, -1.0 - bracket, tol[positive])
+        # Eq. (14): the multiplier of z_p is π_tp − 1/|P_t| = C_tp.
+        multiplier = c_supcon[positive]
+        self.supcon_range.update(label, multiplier - (1.0 - 1.0 / n_pos[positive]), tol[positive])
+        self.supcon_max = max(self.supcon_max, float(multiplier.max()))
+        self.supcon_positive += int((multiplier > tol[positive]).sum())
+        self.supcon_pairs += multiplier.numel()
+        self.checked += bracket.numel()
+        self.helper.update(
+            label,
+            torch.maximum(
+                (closed_form(scores, labels, method="sincere") - c_sincere).abs(),
+                (closed_form(scores, labels, method="supcon") - c_supcon).abs(),
+            ),
+            tol,
+        )
+
+
 @claim(
     id="sincere-coefficient",
     statement="In ∂L_t/∂z_t the multiplier of a same-class z_p is in [−1, 0] for SINCERE (same-class "
@@ -73,44 +119,20 @@ def _anchor_coefficients(loss, scores: Tensor, labels: Tensor) -> Tensor:
     uses=("sincere", "supcon", "sincere_coefficients"),
 )
 def sincere_coefficient(ctx: ClaimContext) -> ClaimResult:
-    sincere, supcon = ctx.estimator("sincere"), ctx.estimator("supcon")
-    closed_form = ctx.function("sincere_coefficients")
     generator = ctx.generator("sincere-coefficient")
-    above_zero, below_minus_one, helper = Worst(), Worst(), Worst()
-    supcon_max, supcon_positive, supcon_pairs, checked = -math.inf, 0, 0, 0
-    supcon_range = Worst()
+    tally = _CoefficientTally()
     for n in COEFFICIENT_SIZES:
         for classes in COEFFICIENT_CLASSES:
             for tau in COEFFICIENT_TEMPERATURES:
-                label = f"n={n} C={classes} τ={tau:g}"
                 scores, labels = _embeddings_gram(generator, n, classes, tau)
-                tol = rounding_tolerance(scores)[..., None, None].expand_as(scores)
-                same = labels[..., :, None] == labels[..., None, :]
-                positive = same & ~torch.eye(n, dtype=torch.bool)
-                n_pos = positive.sum(dim=-1, keepdim=True).expand_as(scores).to(scores.dtype)
-                c_sincere = _anchor_coefficients(sincere.loss, scores, labels)
-                c_supcon = _anchor_coefficients(supcon.loss, scores, labels)
-                # Eq. (13): g_p's multiplier of z_p is σ_tp − 1 = |P_t| C_tp.
-                bracket = (n_pos * c_sincere)[positive]
-                above_zero.update(label, bracket, tol[positive])
-                below_minus_one.update(label, -1.0 - bracket, tol[positive])
-                # Eq. (14): the multiplier of z_p is π_tp − 1/|P_t| = C_tp.
-                multiplier = c_supcon[positive]
-                supcon_range.update(
-                    label, multiplier - (1.0 - 1.0 / n_pos[positive]), tol[positive]
-                )
-                supcon_max = max(supcon_max, float(multiplier.max()))
-                supcon_positive += int((multiplier > tol[positive]).sum())
-                supcon_pairs += multiplier.numel()
-                checked += bracket.numel()
-                helper.update(
-                    label,
-                    torch.maximum(
-                        (closed_form(scores, labels, method="sincere") - c_sincere).abs(),
-                        (closed_form(scores, labels, method="supcon") - c_supcon).abs(),
-                    ),
-                    tol,
-                )
+                tally.add(f"n={n} C={classes} τ={tau:g}", scores, labels, ctx)
+    above_zero, below_minus_one, helper = tally.above_zero, tally.below_minus_one, tally.helper
+    supcon_range, supcon_max = tally.supcon_range, tally.supcon_max
+    supcon_positive, supcon_pairs, checked = (
+        tally.supcon_positive,
+        tally.supcon_pairs,
+        tally.checked,
+    )
     sincere_ok = above_zero.ok and below_minus_one.ok
     supcon_repels = supcon_positive > 0
     # The closed forms are reported, not required: the loss's softplus linearises above 20

@@ -23,9 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, get_args, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -41,6 +42,8 @@ Need = Literal["dual", "labels", "state", "entropy_y"]
 ScoreKind = Literal["critic", "log_conditional"]
 SampleEstimatorKind = Literal["sample"]
 SampleTarget = Literal["mi", "sliced"]
+# The family of an estimator written outside mibench when it names none.
+PLUGIN_FAMILY = "plugin"
 
 
 class UnknownNameError(KeyError, ValueError):
@@ -52,6 +55,88 @@ class UnknownNameError(KeyError, ValueError):
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return str(self.args[0])
+
+
+class EstimatorFailedError(RuntimeError):
+    """A plug-in estimator could not produce an estimate (an external command exited non-zero,
+    timed out or printed no number; a user function raised). The run is recorded as *failed*
+    with ``reason`` (one line) and ``detail`` (e.g. the tail of the program's standard error),
+    and the sweep goes on."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason, self.detail = reason, detail
+        super().__init__(reason if not detail else f"{reason}: {detail}")
+
+
+def _check_type(owner: str, name: str, value: Any, expected: type | tuple[type, ...]) -> None:
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in _flat(expected)):
+        wanted = " or ".join(t.__name__ for t in _flat(expected))
+        raise TypeError(f"{owner}.{name} must be {wanted}, got {type(value).__name__} {value!r}")
+
+
+def _flat(expected: type | tuple[type, ...]) -> tuple[type, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+def _check_callable(owner: str, name: str, value: Any, *, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if not callable(value):
+        what = "a callable or None" if optional else "a callable"
+        raise TypeError(f"{owner}.{name} must be {what}, got {type(value).__name__} {value!r}")
+
+
+def _check_choice(
+    owner: str, name: str, value: Any, literal: Any, *, optional: bool = False
+) -> None:
+    choices = get_args(literal)
+    if value is None and optional:
+        return
+    if value not in choices:
+        raise ValueError(
+            f"{owner}.{name}: invalid value {value!r}; valid choices: {', '.join(choices)}"
+        )
+
+
+def _checked_needs(owner: str, needs: Any) -> frozenset[str]:
+    """``needs`` as a frozenset of valid names (a set, list or tuple is accepted)."""
+    if isinstance(needs, str) or not isinstance(needs, set | frozenset | list | tuple):
+        raise TypeError(
+            f"{owner}.needs must be a set of names ({', '.join(get_args(Need))}), got "
+            f"{type(needs).__name__} {needs!r}"
+        )
+    for need in needs:
+        _check_choice(owner, "needs", need, Need)
+    return frozenset(needs)
+
+
+def _check_hyper(owner: str, hyper: Any) -> None:
+    _check_type(owner, "hyper", hyper, Mapping)
+    for key in hyper:
+        if not isinstance(key, str):
+            raise TypeError(f"{owner}.hyper keys must be str, got {type(key).__name__} {key!r}")
+
+
+def _check_text_fields(owner: str, spec: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        _check_type(owner, name, getattr(spec, name), str)
+
+
+def _check_name(owner: str, name: Any) -> None:
+    _check_type(owner, "name", name, str)
+    if not name or name != name.strip() or "," in name:
+        raise ValueError(f"{owner}.name must be a non-empty name without commas, got {name!r}")
+
+
+@dataclass(frozen=True)
+class NegatedValue:
+    """The default training loss of an estimator: minus its reported value (train the bound
+    itself). A class, not a lambda, so that the spec pickles to Dask workers."""
+
+    value_fn: Callable[..., Tensor]
+
+    def __call__(self, scores: Tensor, **inputs: Any) -> Tensor:
+        return -self.value_fn(scores, **inputs)
 
 
 def _with_hyper(spec: Any, overrides: Mapping[str, float]) -> Any:
@@ -87,10 +172,10 @@ class Estimator:
     """
 
     name: str
-    family: str
     value_fn: Callable[..., Tensor]
-    loss_fn: Callable[..., Tensor]
-    citation: str
+    loss_fn: Callable[..., Tensor] = None  # type: ignore[assignment]  # None: -value_fn
+    family: str = PLUGIN_FAMILY
+    citation: str = ""
     kind: EstimatorKind = "lower_bound"
     layout: Layout = "pairs"
     needs: frozenset[str] = frozenset()
@@ -113,6 +198,26 @@ class Estimator:
     # ...); None for the others. Where it is set, a run's frame also gets the task's true
     # f-information at each step (``true_f_mi``, from ``task.f_mi(f_information, ...)``).
     f_information: str | None = None
+
+    def __post_init__(self) -> None:
+        owner = "Estimator"
+        _check_name(owner, self.name)
+        _check_callable(owner, "value_fn", self.value_fn, optional=False)
+        _check_callable(owner, "loss_fn", self.loss_fn, optional=True)
+        if self.loss_fn is None:
+            object.__setattr__(self, "loss_fn", NegatedValue(self.value_fn))
+        _check_text_fields(owner, self, ("family", "citation", "description", "readout"))
+        _check_choice(owner, "kind", self.kind, EstimatorKind)
+        _check_choice(owner, "layout", self.layout, Layout)
+        object.__setattr__(self, "needs", _checked_needs(owner, self.needs))
+        _check_choice(owner, "dual_of", self.dual_of, DualOf, optional=True)
+        _check_type(owner, "caps_at_log_k", self.caps_at_log_k, bool)
+        for name in ("ceiling_fn", "state_fn", "extras_fn"):
+            _check_callable(owner, name, getattr(self, name), optional=True)
+        _check_hyper(owner, self.hyper)
+        _check_type(owner, "default_critic", self.default_critic, (str, type(None)))
+        _check_choice(owner, "score_kind", self.score_kind, ScoreKind)
+        _check_type(owner, "f_information", self.f_information, (str, type(None)))
 
     def value(self, scores: Tensor, **inputs: Any) -> Tensor:
         """The reported estimate, one per leading index of ``scores``."""
@@ -152,12 +257,29 @@ class SampleEstimator:
     the estimator registry (``kind == "sample"``): the runner sends such estimators through its
     sample path (:mod:`mibench.train.sample_runs`) instead of the stacked trainer, and
     ``mibench list estimators`` shows the kind beside every name.
+
+    ``sample_fn`` may also be an object with an ``estimate(x, y)`` method (BMI's and
+    scikit-learn-style estimators plug in unchanged); ``name`` defaults to the function's
+    ``__name__`` (an object's class name). Fields are checked on construction as
+    :class:`Estimator`'s are.
+
+    Examples:
+        >>> import numpy as np
+        >>> def correlation_mi(x, y):
+        ...     rho = np.corrcoef(x[:, 0], y[:, 0])[0, 1]
+        ...     return -0.5 * np.log(1 - rho**2)
+        >>> spec = SampleEstimator(correlation_mi)
+        >>> spec.name, spec.kind
+        ('correlation_mi', 'sample')
+        >>> x = np.array([[0.0], [1.0], [2.0], [3.0]])
+        >>> round(spec.estimate(x, x + np.array([[0.1], [-0.1], [0.1], [-0.1]])), 3)
+        2.488
     """
 
-    name: str
-    family: str
-    sample_fn: Callable[..., float]
-    citation: str
+    sample_fn: Callable[..., float] | Any
+    name: str = ""  # "": the function's __name__, or the object's class name
+    family: str = PLUGIN_FAMILY
+    citation: str = ""
     kind: SampleEstimatorKind = "sample"
     hyper: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
@@ -172,9 +294,25 @@ class SampleEstimator:
     caps_at_log_k: bool = False
     ceiling_fn: Callable[[int], float] | None = None
 
+    def __post_init__(self) -> None:
+        owner = "SampleEstimator"
+        if not callable(self.sample_fn) and not has_estimate_method(self.sample_fn):
+            raise TypeError(
+                f"{owner}.sample_fn must be a callable f(x, y) -> float or an object with an "
+                f"estimate(x, y) method, got {type(self.sample_fn).__name__} {self.sample_fn!r}"
+            )
+        if self.name == "":
+            object.__setattr__(self, "name", default_name(self.sample_fn))
+        _check_name(owner, self.name)
+        _check_text_fields(owner, self, ("family", "citation", "description", "readout"))
+        _check_choice(owner, "kind", self.kind, SampleEstimatorKind)
+        _check_hyper(owner, self.hyper)
+
     def estimate(self, x: Any, y: Any) -> float:
         """The MI estimate (nats) from joint samples ``x`` ``(n, dim_x)``, ``y`` ``(n, dim_y)``."""
-        return float(self.sample_fn(x, y, **self.hyper))
+        fn = self.sample_fn
+        call = fn.estimate if has_estimate_method(fn) else fn
+        return float(call(x, y, **self.hyper))
 
     def ceiling(self, K: int) -> float | None:
         """Sample estimators have no score-matrix ceiling."""
@@ -183,6 +321,20 @@ class SampleEstimator:
     def with_hyper(self, **overrides: float) -> SampleEstimator:
         """A copy with some hyperparameters changed; unknown names are an error."""
         return _with_hyper(self, overrides)
+
+
+def has_estimate_method(obj: Any) -> bool:
+    """Whether ``obj`` is an estimator object with an ``estimate(x, y)`` method (a function or
+    class is not, even when it carries such an attribute)."""
+    if isinstance(obj, types.FunctionType | types.BuiltinFunctionType | type):
+        return False
+    return callable(getattr(obj, "estimate", None))
+
+
+def default_name(obj: Any) -> str:
+    """A plug-in's default name: a function's ``__name__``, else its class name."""
+    name = getattr(obj, "__name__", None)
+    return name if isinstance(name, str) and name != "<lambda>" else type(obj).__name__
 
 
 class Batch(NamedTuple):
@@ -275,11 +427,17 @@ class RunConfig:
     # (both directions) or "moco" (momentum encoder + queue), and its parameters.
     system: str = "inbatch"
     system_params: Params = ()
+    # A plug-in estimator's fingerprint (its name's code and version: mibench.plan.fingerprint);
+    # "" for a built-in one. Part of the hash, so editing a plug-in retrains exactly its runs.
+    estimator_fingerprint: str = ""
 
     HASH_EXCLUDE = ("device",)
     # Left out of the hash payload while at their default, so every cell hashed before these
     # fields existed keeps its hash (and its stored results).
-    HASH_OMIT_DEFAULT = ("system", "system_params")
+    HASH_OMIT_DEFAULT = ("system", "system_params", "estimator_fingerprint")
+    # Left out of as_dict() (sidecars, cell keys) while at their default: built-in runs written
+    # before the field existed and after are seeds of one cell.
+    RECORD_OMIT_DEFAULT = ("estimator_fingerprint",)
 
     @classmethod
     def make(cls, **kwargs: Any) -> RunConfig:
@@ -293,6 +451,8 @@ class RunConfig:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name in self.RECORD_OMIT_DEFAULT and value == f.default:
+                continue
             if f.name.endswith("_params"):
                 value = {k: _jsonable(v) for k, v in value}
             out[f.name] = value

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mibench.core.interface import Estimator, RunConfig, SampleEstimator, Task
-from mibench.plan import cost
+from mibench.core.interface import Estimator, EstimatorFailedError, RunConfig, SampleEstimator, Task
+from mibench.plan import cost, plugins
 from mibench.results import schema, store
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ class StackJob:
     configs: tuple[RunConfig, ...]
     checkpoint_path: str | None = None
     checkpoint_every_s: float = DEFAULT_CHECKPOINT_EVERY_S
+    # The plug-in estimators the configs name, found again where the stack trains.
+    plugins: tuple[plugins.PluginPayload, ...] = ()
 
     @property
     def device(self) -> str:
@@ -114,6 +116,7 @@ def make_job(
         if checkpoint_every_s is None
         else str(folder / f"{stack_id(stack)}{CHECKPOINT_SUFFIX}"),
         checkpoint_every_s=0.0 if checkpoint_every_s is None else float(checkpoint_every_s),
+        plugins=plugins.payloads(stack),
     )
 
 
@@ -236,6 +239,36 @@ def train_job(
 ) -> list[FinishedRun]:
     """Train one stack (resuming from its checkpoint) with ``threads`` torch threads (None: leave
     the process's setting) and return its runs, in the stack's order."""
+    if not job.plugins:
+        return _train_stack(job, progress, threads)
+    # A plug-in's stack holds that plug-in's runs only (the runner's make_stacks): whatever its
+    # code raises, or a worker that cannot load it, fails those runs and the sweep goes on.
+    try:
+        plugins.install(job.plugins)
+        return _train_stack(job, progress, threads)
+    except Exception as error:  # the plug-in's code or its import: recorded with the runs
+        return failed_runs(job, error)
+
+
+def failed_runs(job: StackJob, error: BaseException) -> list[FinishedRun]:
+    """Every run of ``job`` recorded as failed with ``error`` (:mod:`mibench.train.failures`)."""
+    from mibench.plan.resolve import build_task
+    from mibench.train import failures
+
+    failure = failures.failure_of(error)
+    if isinstance(error, plugins.PluginError):  # one line says it all; no traceback to keep
+        failure = EstimatorFailedError(str(error))
+    logger.warning("stack %d failed: %s", job.index, failure.reason)
+    out = []
+    for config in job.configs:
+        frame, sidecar = failures.failed_run(config, build_task(config), failure)
+        out.append(FinishedRun(config.cell_hash(), frame, sidecar))
+    return out
+
+
+def _train_stack(
+    job: StackJob, progress: Callable[[int], None] | None, threads: int | None
+) -> list[FinishedRun]:
     import torch
 
     from mibench import train

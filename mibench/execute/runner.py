@@ -158,7 +158,15 @@ def pending_configs(prepared: Prepared, *, force: bool = False) -> list[RunConfi
     if force:
         return configs
     trusted = integrity.TrustedRuns(prepared.suite_dir)
-    return [c for c in configs if not trusted(c.cell_hash())]
+    return [c for c in configs if not _is_done(prepared.suite_dir, c.cell_hash(), trusted)]
+
+
+def _is_done(suite_dir: Path, run_id: str, trusted: integrity.TrustedRuns) -> bool:
+    """Stored, trusted (:mod:`mibench.results.integrity`) and not failed: a failed run
+    (mibench.train.failures) is trained again, a damaged one quarantined and trained again."""
+    from mibench.train import failures
+
+    return trusted(run_id) and not failures.is_failed(suite_dir, run_id)
 
 
 def make_stacks(
@@ -177,7 +185,9 @@ def make_stacks(
     """
     groups: dict[tuple[Any, ...], list[RunConfig]] = {}
     for config in configs:
-        groups.setdefault((config.device, *resolve.stack_key(config)), []).append(config)
+        # A plug-in trains in stacks of its own, so that its failure fails its runs only.
+        key = (config.device, config.estimator_fingerprint, *resolve.stack_key(config))
+        groups.setdefault(key, []).append(config)
     share = cost.work(configs) / max(1, workers)
     stacks = []
     for members in groups.values():
@@ -280,7 +290,7 @@ class _Finished:
 
     def __call__(self, run_id: str) -> bool:
         if not self.force:
-            return self.trusted(run_id)
+            return _is_done(self.suite_dir, run_id, self.trusted)
         now = _mtime_ns(store.run_path(self.suite_dir, run_id))
         return now is not None and now != self.before.get(run_id) and self.trusted(run_id)
 
@@ -482,6 +492,7 @@ def execute(
     run_ids = [c.cell_hash() for c in prepared.plan.configs]
     store.write_manifest(suite_dir, run_ids)
     store.write_suite_record(suite_dir, suite_record(prepared.plan.suite))
+    store.write_plugins(suite_dir, [p.record() for p in prepared.plan.plugins.values()])
     skipped = [s.as_dict() for s in prepared.plan.skipped]
     store.write_skipped(suite_dir, skipped)
     summary = build_summary(prepared)

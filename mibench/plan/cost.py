@@ -29,9 +29,10 @@ MAX_STACK_SCORE_ELEMENTS = 2**21
 def matrix_size(config: RunConfig) -> int:
     """Side of the score matrix a run's estimator sees: 2K in the views layout (both views)."""
     from mibench import estimators
+    from mibench.plan import plugins
 
-    registered = config.estimator in estimators.names()
-    layout = estimators.get(config.estimator).layout if registered else None
+    registered = config.estimator in estimators.names() or config.estimator_fingerprint
+    layout = plugins.spec_for(config).layout if registered else None
     return 2 * config.batch_size if layout == "views" else config.batch_size
 
 
@@ -69,7 +70,11 @@ def sample_run_cost(config: RunConfig) -> float:
 
 def _is_sample(config: RunConfig) -> bool:
     from mibench import estimators
+    from mibench.core.interface import SampleEstimator
+    from mibench.plan import plugins
 
+    if config.estimator_fingerprint:  # a plug-in (mibench.plan.plugins)
+        return isinstance(plugins.spec_for(config), SampleEstimator)
     return config.estimator in estimators.names() and estimators.is_sample(config.estimator)
 
 

@@ -15,7 +15,9 @@ and :func:`stack_runs` puts them in stack order (:class:`StackRun`: dual-head ki
 estimator), the order in which the trainer's estimator groups and dual heads are slices.
 
 A user-written :class:`~mibench.core.interface.Estimator` resolves like a registered one (pass it as
-``estimator=``); nothing is registered globally. Stacks of records cross to Dask workers as their
+``estimator=``); nothing is registered globally. A plan's plug-in estimators
+(:mod:`mibench.plan.plugins`) are found from a config by its name and
+``estimator_fingerprint``. Stacks of records cross to Dask workers as their
 configs (:mod:`mibench.execute.jobs`): a worker resolves each config once, from the registries, without
 checking it again (the plan did).
 """
@@ -35,6 +37,7 @@ from mibench import systems
 from mibench import tasks as task_registry
 from mibench.core.interface import Estimator, RunConfig, SampleEstimator, Task
 from mibench.critics import CriticSpec
+from mibench.plan import plugins
 
 Spec = Estimator | SampleEstimator
 
@@ -78,7 +81,7 @@ def resolve_estimator(config: RunConfig, spec: Spec | None = None) -> Spec:
     This is the spec as the estimator package defines it; the trainer presents it to the run's
     contrastive system (CLIP's symmetric form, MoCo's queue) itself.
     """
-    spec = estimator_registry.get(config.estimator) if spec is None else spec
+    spec = plugins.spec_for(config) if spec is None else spec
     overrides = config.kwargs("estimator")
     return spec.with_hyper(**overrides) if overrides else spec
 
@@ -210,7 +213,7 @@ def stack_key(
     ``task`` and ``spec`` override the registry's task and estimator of ``config``.
     """
     task = build_task(config) if task is None else task
-    spec = estimator_registry.get(config.estimator) if spec is None else spec
+    spec = plugins.spec_for(config) if spec is None else spec
     return (
         config.critic,
         config.critic_params,
@@ -421,6 +424,7 @@ def sample_config(
     sample_size: int,
     steps: int,
     suite: str,
+    estimator_fingerprint: str = "",
 ) -> RunConfig:
     """The canonical cell of a sample-estimator run (see :mod:`mibench.train.sample_runs`)."""
     return RunConfig.make(
@@ -435,4 +439,5 @@ def sample_config(
         dtype=SAMPLE_DTYPE,
         suite=suite,
         device=SAMPLE_DEVICE,
+        estimator_fingerprint=estimator_fingerprint,
     )

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from mibench.core.interface import RunConfig, SampleEstimator, Task
 
 if TYPE_CHECKING:
+    from mibench.plan.plugins import Plugin, Resolved
     from mibench.plan.resolve import ResolvedRun
 
 SUITE_DIR_NAME = "tasks"
@@ -120,7 +121,7 @@ class SystemEntry:
 class Grid:
     """One ``[[grid]]`` block after validation (``settings`` already merged over ``[suite]``)."""
 
-    estimators: str | tuple[str, ...]
+    estimators: str | tuple[Any, ...]  # "all", or names (and objects from mibench.run)
     tasks: tuple[TaskEntry, ...]
     critics: tuple[CriticEntry, ...]
     estimator_params: Mapping[str, Mapping[str, Any]]
@@ -145,7 +146,7 @@ class Overrides:
     """Command-line overrides; None leaves the suite's value. ``estimators``/``tasks`` replace
     (estimators) or select (task names) what every grid lists; see :func:`apply_overrides`."""
 
-    estimators: str | tuple[str, ...] | None = None
+    estimators: str | tuple[Any, ...] | None = None  # names, or estimator objects (mibench.run)
     tasks: tuple[str, ...] | tuple[TaskEntry, ...] | None = None
     steps: int | None = None
     seeds: int | tuple[int, ...] | None = None
@@ -181,6 +182,7 @@ class Plan:
     suite: Suite
     runs: Mapping[str, ResolvedRun]  # run id -> resolved cell
     skipped: tuple[Skipped, ...]
+    plugins: Mapping[str, Plugin] = field(default_factory=dict)  # name -> non-built-in estimator
 
     @cached_property
     def configs(self) -> tuple[RunConfig, ...]:
@@ -393,15 +395,19 @@ def expand_system_params(where: str, entry: SystemEntry) -> list[dict[str, Any]]
     return combos
 
 
-def check_estimators(where: str, value: Any) -> str | tuple[str, ...]:
-    """``"all"`` or a non-empty list of estimator names (checked against the registry later)."""
-    if value == ALL:
+def check_estimators(where: str, value: Any) -> str | tuple[Any, ...]:
+    """``"all"`` or a non-empty list of estimator names (``all`` among them: every built-in
+    one), checked against the registry and the plug-ins later (:mod:`mibench.plan.plugins`).
+    From Python (:func:`mibench.run`) the list may also hold estimator objects."""
+    if isinstance(value, str) and value == ALL:
         return ALL
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list | tuple) or not value:
         raise _fail(where, f"must be 'all' or a non-empty list of estimator names, got {value!r}")
-    return tuple(_check_name(f"{where}[{i}]", v) for i, v in enumerate(value))
+    return tuple(
+        _check_name(f"{where}[{i}]", v) if isinstance(v, str) else v for i, v in enumerate(value)
+    )
 
 
 def _check_exclude(where: str, value: Any) -> tuple[str, ...]:
@@ -771,11 +777,9 @@ def expand_task_params(entry: TaskEntry) -> list[dict[str, Any]]:
     return combos
 
 
-def _expand_estimator_params(name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    from mibench import estimators
+def _expand_estimator_params(spec: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     from mibench.plan import hyper
 
-    spec = estimators.get(name)
     axes = [
         [(k, v) for v in (value if _is_sequence(value) else [value])] for k, value in params.items()
     ]
@@ -789,16 +793,40 @@ def _expand_estimator_params(name: str, params: Mapping[str, Any]) -> list[dict[
     return combos
 
 
-def _estimator_names(grid: Grid) -> list[str]:
+def _grid_estimators(grid: Grid) -> list[Resolved]:
+    """The grid's estimators resolved (:mod:`mibench.plan.plugins`): ``all`` is every built-in
+    one the grid does not ``exclude``, in registration order; a name or object given twice
+    counts once."""
     from mibench import estimators
+    from mibench.plan import plugins
 
     for name in grid.exclude:
         estimators.get(name)  # UnknownNameError lists the valid names
-    if grid.estimators == ALL:
-        return [n for n in estimators.registration_order() if n not in grid.exclude]
-    for name in grid.estimators:
-        estimators.get(name)  # UnknownNameError lists the valid names
-    return list(grid.estimators)
+    every = [n for n in estimators.registration_order() if n not in grid.exclude]
+    entries = (ALL,) if grid.estimators == ALL else grid.estimators
+    resolved: list[Resolved] = []
+    for entry in entries:
+        names = every if entry == ALL else [entry]
+        resolved.extend(plugins.resolve(name) for name in names)
+    plugins.check_unique(resolved)
+    unique = {(r.spec.name, r.fingerprint): r for r in resolved}
+    return list(unique.values())
+
+
+def _estimator_params_of(grid: Grid, resolved: Sequence[Resolved]) -> dict[str, Mapping]:
+    """``estimator_params`` by estimator name: a key names a grid estimator (as given, or by
+    its name) or a built-in one; anything else is an error naming the valid keys."""
+    from mibench import estimators
+
+    by_key = {r.given: r.spec.name for r in resolved} | {r.spec.name: r.spec.name for r in resolved}
+    out: dict[str, Mapping] = {}
+    for key, params in grid.estimator_params.items():
+        if key in by_key:
+            out[by_key[key]] = params
+        elif key not in estimators.names():
+            valid = sorted(set(by_key) | set(estimators.names()))
+            raise ValueError(f"unknown estimator {key!r}; valid choices: {', '.join(valid)}")
+    return out
 
 
 def _resolve_critic(entry: CriticEntry) -> dict[str, Any]:
@@ -817,13 +845,13 @@ def _resolve_critic(entry: CriticEntry) -> dict[str, Any]:
     return dict(entry.params)
 
 
-def _auto_critic(estimator: str, task: Task, params: Mapping[str, Any]) -> tuple[str, dict]:
+def _auto_critic(spec: Any, task: Task, params: Mapping[str, Any]) -> tuple[str, dict]:
     """The trainer's default critic for the estimator's layout, with the ``auto`` parameters
     that critic accepts over its defaults."""
-    from mibench import critics, estimators
+    from mibench import critics
     from mibench.plan import resolve
 
-    name = resolve.default_critic_for(estimators.get(estimator), task)
+    name = resolve.default_critic_for(spec, task)
     accepted = critics.get(name).defaults
     return name, critics.resolve_params(name, {k: v for k, v in params.items() if k in accepted})
 
@@ -838,6 +866,7 @@ def _add_sample_cells(
     suite_name: str,
     runs: dict[str, ResolvedRun],
     skipped: dict[tuple[str, str, str, str], Skipped],
+    fingerprint: str = "",
 ) -> None:
     """The cells of a sample estimator on one task (one per hyperparameter set and seed), or a
     skipped note; see :mod:`mibench.train.sample_runs` for the canonical cell."""
@@ -860,6 +889,7 @@ def _add_sample_cells(
             sample_size=settings["sample_size"],
             steps=settings["steps"],
             suite=suite_name,
+            estimator_fingerprint=fingerprint,
         )
         if config.cell_hash() not in runs:
             runs[config.cell_hash()] = resolve.ResolvedRun(
@@ -872,9 +902,9 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
 
     Raises SuiteError (one line) on any invalid input; builds no files.
     """
-    from mibench import critics, estimators, systems
+    from mibench import critics, systems
     from mibench import tasks as task_registry
-    from mibench.plan import resolve
+    from mibench.plan import plugins, resolve
 
     if overrides is not None:
         suite = apply_overrides(suite, overrides)
@@ -882,17 +912,21 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
         raise SuiteError(f"suite {suite.source}: no grid has a task left after --tasks")
     runs: dict[str, ResolvedRun] = {}
     skipped: dict[tuple[str, str, str, str], Skipped] = {}
+    every: list[Resolved] = []
     for index, grid in enumerate(suite.grids, start=1):
         at = f"suite {suite.source}: grid {index}"
         try:
-            names = _estimator_names(grid)
-        except ValueError as error:
+            chosen = _grid_estimators(grid)
+            plugins.check_unique([*every, *chosen])  # one name, one estimator, in every grid
+        except ValueError as error:  # PluginError, UnknownNameError
             raise _fail(f"{at}.estimators", str(error)) from None
-        for name in grid.estimator_params:
-            try:
-                _estimator_names(replace(grid, estimators=(name,)))
-            except ValueError as error:
-                raise _fail(f"{at}.estimator_params", str(error)) from None
+        every.extend(chosen)
+        try:
+            params_of = _estimator_params_of(grid, chosen)
+        except ValueError as error:
+            raise _fail(f"{at}.estimator_params", str(error)) from None
+        specs = {r.spec.name: r for r in chosen}
+        names = list(specs)
         critic_params: list[dict[str, Any]] = []
         for c_index, entry in enumerate(grid.critics):
             try:
@@ -912,7 +946,7 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
         for name in names:
             try:
                 hyper_sets[name] = _expand_estimator_params(
-                    name, grid.estimator_params.get(name, {})
+                    specs[name].spec, params_of.get(name, {})
                 )
             except (ValueError, TypeError) as error:
                 raise _fail(f"{at}.estimator_params.{name}", str(error)) from None
@@ -926,15 +960,15 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
         for name, (entry, params, task), (c_index, critic) in product(
             names, task_cells, critic_items
         ):
-            spec = estimators.get(name)
+            spec, fingerprint = specs[name].spec, specs[name].fingerprint
             if isinstance(spec, SampleEstimator):  # no critic: one set of cells per task
                 if c_index == 0:
                     _add_sample_cells(spec, entry, params, task, hyper_sets[name], s, suite.name,
-                                      runs, skipped)  # fmt: skip
+                                      runs, skipped, fingerprint)  # fmt: skip
                 continue
             critic_name, chosen_params = critic.name, critic_params[c_index]
             if critic_name == AUTO_CRITIC:
-                critic_name, chosen_params = _auto_critic(name, task, chosen_params)
+                critic_name, chosen_params = _auto_critic(spec, task, chosen_params)
             critic_spec = critics.get(critic_name)
             reason = resolve.compatibility(spec, task, critic_spec)
             if reason is not None:
@@ -971,6 +1005,7 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                     device=s["device"],
                     system=system,
                     system_params=system_params if system != "inbatch" else {},
+                    estimator_fingerprint=fingerprint,
                 )
                 resolved = resolve.resolve_estimator(config, spec)
                 system_reason = systems.system_compatibility(config, resolved)
@@ -991,7 +1026,17 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
         raise SuiteError(
             f"suite {suite.source}: nothing to run: every combination was skipped ({reasons})"
         )
-    return Plan(suite=suite, runs=runs, skipped=tuple(skipped.values()))
+    used = {(run.config.estimator, run.config.estimator_fingerprint) for run in runs.values()}
+    found = {r.spec.name: r.plugin for r in every if r.plugin is not None}
+    kept = {name: p for name, p in found.items() if (name, p.fingerprint) in used}
+    return Plan(suite=suite, runs=runs, skipped=tuple(skipped.values()), plugins=kept)
+
+
+def _estimator_label(entry: Any) -> str:
+    """How suite.json names a grid's estimator: as written, or an object by its name."""
+    if isinstance(entry, str):
+        return entry
+    return str(getattr(entry, "name", None) or getattr(entry, "__name__", type(entry).__name__))
 
 
 def suite_record(suite: Suite) -> dict[str, Any]:
@@ -1002,7 +1047,9 @@ def suite_record(suite: Suite) -> dict[str, Any]:
         "source": suite.source,
         "grids": [
             {
-                "estimators": grid.estimators if grid.estimators == ALL else list(grid.estimators),
+                "estimators": grid.estimators
+                if grid.estimators == ALL
+                else [_estimator_label(e) for e in grid.estimators],
                 **({"exclude": list(grid.exclude)} if grid.exclude else {}),
                 "tasks": [{"name": e.name, **e.params} for e in grid.tasks],
                 "critics": [{"name": c.name, **c.params} for c in grid.critics],

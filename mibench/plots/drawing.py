@@ -21,7 +21,9 @@ from mibench.plots import readings
 from mibench.plots.accuracy import bias_variance, divergence_heatmap, mse_heatmap
 from mibench.plots.batch_size import estimate_vs_batch_size
 from mibench.plots.brackets import sandwich_figure, sandwich_reading
+from mibench.plots.consistency import self_consistency_figure, self_consistency_reading
 from mibench.plots.curves import ess_curves, training_curves
+from mibench.plots.standing import standing_curves, standing_reading
 from mibench.results import load_runs, schema, store, tempfiles
 from mibench.results.selection import FigureNotApplicableError, label_tasks, load_summary
 
@@ -130,6 +132,31 @@ FIGURES: tuple[FigureSpec, ...] = (
         draw=sandwich_figure,
         what="[best lower bound, best upper bound] per level against the true MI (black).",
         reading=sandwich_reading,
+    ),
+    FigureSpec(  # hook: mibench.plots.consistency (tasks with a consistency parameter: digits)
+        name="self_consistency",
+        source="summary",
+        draw=self_consistency_figure,
+        what=(
+            "Song & Ermon's (2020, §6) self-consistency tests: each cell's estimate against its "
+            "exact truth (one panel per task; marker = test: plain, independence at 0, data "
+            "processing at I, additivity at 2I; black = the truth, dashed = log K), then the "
+            "data processing ratio Î([X, h(X)]; Y) / Î(X; Y) (target 1) and the additivity "
+            "ratio (target 2) per estimator, ±10 % of the target shaded; error bars: standard "
+            "errors over seeds."
+        ),
+        reading=self_consistency_reading,
+    ),
+    FigureSpec(  # hook: mibench.plots.standing (suites with plug-in estimators)
+        name="standing",
+        source="runs",
+        draw=standing_curves,
+        what=(
+            "Each plug-in estimator's median estimate over training (markers: one estimate per "
+            "level of a sample estimator) over the grey band from the lowest to the highest "
+            "median curve of the built-in estimators; black = true MI."
+        ),
+        reading=standing_reading,
     ),
 )
 

@@ -6,8 +6,8 @@ estimator keeps its style whichever subset of estimators a figure shows.
 
 Twenty-odd estimators cannot all get clearly different hues, so the palette is the nine
 saturated tab10 colours (tab10's grey is left out: grey and black are the reference lines) used
-four times: plain with solid lines, darkened with dashed lines, lightened with dotted lines,
-slightly darkened with dash-dot lines (36 looks for the 31 registered estimators).
+five times: plain with solid lines, darkened with dashed lines, lightened with dotted lines,
+slightly darkened with dash-dot lines, tinted with densely dashed lines (45 looks).
 Line plots use the line style too, so two estimators never look alike.
 """
 
@@ -27,7 +27,8 @@ BASE_COLOURS = (
 DARKEN = 0.55  # second cycle: colour * DARKEN
 LIGHTEN = 0.5  # third cycle: colour mixed halfway with white
 SHADE = 0.8  # fourth cycle: colour * SHADE
-LINESTYLES = ("-", "--", ":", "-.")
+TINT = 0.25  # fifth cycle: colour mixed a quarter with white
+LINESTYLES: tuple[str | tuple[int, tuple[int, ...]], ...] = ("-", "--", ":", "-.", (0, (5, 1)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h", "*")
 
 RGB = tuple[float, float, float]
@@ -49,6 +50,8 @@ def _colour(index: int) -> RGB:
         base = base + (1.0 - base) * LIGHTEN
     elif cycle == 3:
         base = base * SHADE
+    elif cycle == 4:
+        base = base + (1.0 - base) * TINT
     r, g, b = (float(v) for v in np.clip(base, 0.0, 1.0))
     return (r, g, b)
 
@@ -65,8 +68,9 @@ def estimator_colours(names: Iterable[str]) -> dict[str, RGB]:
     return {n: _colour(i) for n, i in _positions(names).items()}
 
 
-def estimator_linestyles(names: Iterable[str]) -> dict[str, str]:
-    """``{name: line style}``: solid, dashed, dotted, dash-dot for the four colour cycles."""
+def estimator_linestyles(names: Iterable[str]) -> dict[str, str | tuple[int, tuple[int, ...]]]:
+    """``{name: line style}``: solid, dashed, dotted, dash-dot, densely dashed for the five
+    colour cycles."""
     return {
         n: LINESTYLES[(i // len(BASE_COLOURS)) % len(LINESTYLES)]
         for n, i in _positions(names).items()

@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 
 def print_report(report: RunReport, console: Console) -> None:
     """Summary tables, skipped combinations and the run totals."""
+    from mibench.report import failed, standing  # hook: plug-ins first, their failures below
+
+    ranked = standing.console_table(report.summary)
+    if ranked is not None:
+        print_wide(console, ranked)
     tables = summary_tables(report.summary)
     if tables:
         console.print(SUMMARY_LEGEND, soft_wrap=True)
@@ -63,6 +68,8 @@ def print_report(report: RunReport, console: Console) -> None:
             console.print(f"  {line}", soft_wrap=True)
     for line in diverged_lines(report.summary):
         console.print(line, soft_wrap=True)
+    for line in failed.failed_lines(report.summary):
+        console.print(line, soft_wrap=True, markup=False)
     if report.n_by_others:
         console.print(
             f"{report.n_by_others} runs were trained by another mibench run meanwhile",

@@ -765,6 +765,23 @@ def _every_cell(summary: pd.DataFrame | None, suite_dir: Path) -> list[Block]:
     return blocks
 
 
+def _standing(summary: pd.DataFrame | None) -> list[Block]:
+    """Where each plug-in estimator stands (:mod:`mibench.report.standing`) and its failed runs;
+    nothing for a suite of built-in estimators only."""
+    from mibench.report import failed, standing
+
+    frame = standing.standing(summary) if summary is not None else pd.DataFrame()
+    if frame.empty:
+        return []
+    blocks: list[Block] = [
+        Heading("Where the plug-in estimators stand"),
+        Paragraph(standing.TITLE[0].upper() + standing.TITLE[1:] + "; figure: `standing`."),
+        Table(standing.HEADERS, standing.table_rows(frame), nowrap=True),
+    ]
+    lines = failed.failed_lines(summary) if summary is not None else []
+    return [*blocks, Bullets(lines)] if lines else blocks
+
+
 APPENDIX_TITLE = "Appendix: configuration, resolved suite, environment, every summary cell"
 
 
@@ -786,6 +803,7 @@ def build_report(
     suite = suite_dir.name
     paper = [findings.verdict_of(c) for c in verify] if verify is not None else None
     body: list[Block] = [
+        *_standing(summary),  # hook: plug-in estimators against the built-in ones, first
         *_findings(summary, result_verdicts, paper, suite),
         *_headline(drawn),
         *_summary_tables(summary, suite_dir),

@@ -103,6 +103,10 @@ STEPS_TO_90 = "steps_to_90"
 ESS_MEAN = "ess_mean"
 DIVERGED_FRACTION = "diverged_fraction"
 N_SEEDS = "n_seeds"
+# Failed runs (a plug-in produced no estimate: mibench.train.failures): their share of the
+# cell's seeds and the first one's reason ("" when none failed).
+FAILED_FRACTION = "failed_fraction"
+FAILURE = "failure"
 
 # Further summary.parquet columns (added by the results store; definitions in
 # mibench/results/summary.py). Identification of the cell and its evaluation window:
@@ -143,8 +147,9 @@ WILD_NATS = 10.0
 # A cell is unstable when more than this share of its window readouts is wild. Zero: one
 # exploding readout already decides a mean (a single 1e61 among 10^4 readouts moves it by 1e57).
 WILD_THRESHOLD = 0.0
-# Task parameters that set the MI level: what changes along one estimator's curve over levels.
-SWEPT_TASK_PARAMS = ("mi", "rho")
+# Task parameters that set the MI level: what changes along one estimator's curve over levels
+# (``reroll`` and ``pixels``: the levels of the digits tasks, whose truth they fix).
+SWEPT_TASK_PARAMS = ("mi", "rho", "reroll", "pixels")
 # The sandwich table (mibench.results.brackets): per cell group, the best lower and upper bound.
 SANDWICH_LOWER = "lower"
 SANDWICH_UPPER = "upper"

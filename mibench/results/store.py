@@ -10,6 +10,8 @@ Layout of a suite directory (``<out>/<suite>/``)::
     summary.parquet          one row per cell and readout (see :mod:`mibench.results.summary`)
     skipped.json             estimator-task-critic combinations that do not apply, with the reason
     suite.json               the resolved suite (after command-line overrides)
+    plugins.json             the plan's estimators from outside mibench: kind, origin, version,
+                             fingerprint (mibench.plan.plugins); [] when there are none
     figures/                 the figures of :mod:`mibench.plots`
     report.md, report.html   the report of :mod:`mibench.report.document`
     verify.json              optional: ``mibench verify --json`` results the report shows
@@ -56,6 +58,7 @@ FIGURES_DIR = "figures"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 VERIFY_FILE = "verify.json"
+PLUGINS_FILE = "plugins.json"
 PARTIAL_SUFFIX = tempfiles.PARTIAL_SUFFIX
 PARQUET_METADATA_KEY = b"mibench"
 _VERSIONED_PACKAGES = ("mibench", "torch", "numpy", "pandas", "pyarrow", "scipy")
@@ -571,3 +574,21 @@ __all__ = [
     "write_suite_record",
     "write_summary",
 ]
+
+
+def plugins_path(suite_dir: Path) -> Path:
+    """``<suite_dir>/plugins.json``."""
+    return Path(suite_dir) / PLUGINS_FILE
+
+
+def write_plugins(suite_dir: Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """Record the plan's plug-in estimators (one JSON object each), atomically."""
+    write_json_atomic(plugins_path(suite_dir), [dict(r) for r in records])
+
+
+def read_plugins(suite_dir: Path) -> dict[str, dict[str, Any]]:
+    """The recorded plug-in estimators by name ({} when the folder has none or predates them)."""
+    path = plugins_path(suite_dir)
+    if not path.is_file():
+        return {}
+    return {str(r["name"]): dict(r) for r in _read_json(path)}

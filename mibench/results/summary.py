@@ -26,7 +26,10 @@ and over the :math:`n` seeds of the cell that have not diverged by the window's 
 
 ``std`` = sqrt(var_within + var_across) (var_across counted as 0 with a single seed),
 ``mse`` = mean_s e_s, ``saturation_gap`` = log K - mean_s m_s, ``ess_mean`` = mean of ``ess``
-over the window rows, ``diverged_fraction`` = share of seeds diverged by the window's end.
+over the window rows, ``diverged_fraction`` = share of seeds diverged by the window's end,
+``failed_fraction`` = share of seeds that failed (a plug-in that produced no estimate:
+:mod:`mibench.train.failures`; left out of every other metric) and ``failure`` the first failed
+seed's reason ("" when none failed).
 ``steps_to_90``: per seed, the first step (counted from the segment's start) at which the
 trailing moving average of the estimate over ``STEPS_TO_90_SMOOTH`` (5 %) of the segment's rows
 reaches 0.9 min(I, ceiling); the cell value is the median over seeds, a seed that never reaches it
@@ -72,6 +75,7 @@ from mibench.core.interface import Task
 from mibench.results import schema
 from mibench.tasks import pmi
 
+FAILURE_KEY = "failure"  # the sidecar key of a failed run's reason (mibench.train.failures)
 STEPS_TO_90_SMOOTH = 0.05
 STEPS_TO_90_FRACTION = 0.9
 # Config fields that identify a cell: everything but the seed (and device/suite, not in the maths).
@@ -247,9 +251,12 @@ def _window_stats(per_seed: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, fl
 def _cell_rows(
     cell_runs: list[Columns], config: Mapping[str, Any], meta: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """Summary rows (one per segment) of one cell whose seeds' columns are ``cell_runs``."""
+    """Summary rows (one per segment) of one cell whose seeds' columns are ``cell_runs``
+    (failed runs, ``meta["n_failed"]`` of them, last: they count in no metric)."""
+    n_failed = int(meta.get("n_failed", 0))
     runs = [_Run(columns) for columns in cell_runs]
     ref = runs[0]
+    counted = runs[: len(runs) - n_failed]
     has_f = schema.F_VALUE in ref.train
     rows = []
     for index, (start, end, truth) in enumerate(
@@ -258,7 +265,7 @@ def _cell_rows(
         w0 = window_start(start, end)
         train_win, eval_win, ess, f_values, f_truths, to_90 = [], [], [], [], [], []
         n_diverged = 0
-        for run in runs:
+        for run in counted:
             if run.diverged_before(end):
                 n_diverged += 1
                 continue
@@ -334,6 +341,8 @@ def _cell_rows(
             schema.STEPS_TO_90: median_90 if np.isfinite(median_90) else math.nan,
             schema.ESS_MEAN: float(ess_all.mean()) if len(ess_all) else math.nan,
             schema.DIVERGED_FRACTION: n_diverged / len(cell_runs),
+            schema.FAILED_FRACTION: n_failed / len(cell_runs),
+            schema.FAILURE: meta.get("failure", ""),
             schema.HELDOUT_MEAN: held_stats["mean"],
             schema.HELDOUT_BIAS: held_stats["bias"],
             schema.HELDOUT_STD: held_stats["std"],
@@ -394,6 +403,9 @@ def summarize(
         groups.setdefault(cell_key(sidecars[run_id]["config"]), []).append(run_id)
     rows: list[dict[str, Any]] = []
     for key, run_ids in groups.items():
+        failures = {r: sidecars[r].get(FAILURE_KEY) for r in run_ids}
+        run_ids = sorted(run_ids, key=lambda r: failures[r] is not None)  # failed ones last
+        failed = [failures[r] for r in run_ids if failures[r] is not None]
         first = sidecars[run_ids[0]]
         meta = {
             schema.CELL_ID: json_hash(key),
@@ -401,6 +413,8 @@ def summarize(
             schema.TARGET: first.get("target") or (targets or {}).get(run_ids[0], "mi"),
             schema.CRITIC_ARCHITECTURE: first.get("critic_architecture", ""),
             schema.N_PARAMETERS: first.get("n_parameters", -1),
+            "n_failed": len(failed),
+            "failure": str(failed[0].get("reason", "")) if failed else "",
         }
         runs = [_as_columns(frames[r]) for r in run_ids]
         cell = _cell_rows(runs, first["config"], meta)

@@ -34,7 +34,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -122,42 +122,14 @@ def ess_scheduled(
     """
     _check_wrappable(spec)
     validate_schedule(target, rate, direction)
-    inner_keys = frozenset(spec.hyper)
-
-    def inner(hyper: dict[str, float]) -> Estimator:
-        own = {k: v for k, v in hyper.items() if k in inner_keys}
-        return spec.with_hyper(**own) if own else spec
-
-    def state_fn(scores: Tensor, state: Tensor | None, **hyper: float) -> Tensor:
-        validate_schedule(hyper["target"], hyper["rate"], hyper["direction"])
-        beta = _initial_beta(scores) if state is None else state[..., 1]
-        ess = ess_fn(beta[..., None, None] * scores.detach())
-        following = ess_schedule_step(
-            beta, ess, target=hyper["target"], rate=hyper["rate"], direction=hyper["direction"]
-        )
-        return torch.stack([beta, following], dim=-1).detach()
-
-    def value_fn(scores: Tensor, *, state: Tensor | None, **hyper: float) -> Tensor:
-        return inner(hyper).value(_tempered(scores, state))
-
-    def loss_fn(scores: Tensor, *, state: Tensor | None, **hyper: float) -> Tensor:
-        return inner(hyper).loss(_tempered(scores, state))
-
-    def extras_fn(scores: Tensor, *, state: Tensor | None, **hyper: float) -> dict[str, Tensor]:
-        scaled = _tempered(scores, state)
-        return {
-            **inner(hyper).extras(scaled),
-            BETA_COLUMN: _beta_of(scores, state),
-            SCHEDULED_ESS_COLUMN: ess_fn(scaled),
-        }
-
+    schedule = _Schedule(spec=spec, ess_fn=ess_fn)
     return replace(
         spec,
         name=name or f"{spec.name}_ess",
-        value_fn=value_fn,
-        loss_fn=loss_fn,
-        extras_fn=extras_fn,
-        state_fn=state_fn,
+        value_fn=schedule.value,
+        loss_fn=schedule.loss,
+        extras_fn=schedule.extras,
+        state_fn=schedule.next_state,
         needs=frozenset({"state"}),
         hyper={
             **spec.hyper,
@@ -170,6 +142,42 @@ def ess_scheduled(
         citation=f"{spec.citation}; ESS scheduling: FlatNCE (Chen et al. 2021) Algorithm S2",
         description=f"{spec.name} on beta*S, beta adapted by Algorithm S2 towards ESS = target.",
     )
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """The four functions of a scheduled spec: the inner spec on β·S, and β's next value."""
+
+    spec: Estimator
+    ess_fn: Callable[[Tensor], Tensor]
+
+    def inner(self, hyper: dict[str, float]) -> Estimator:
+        """``spec`` at its own hyperparameters among ``hyper`` (the schedule's are dropped)."""
+        own = {k: v for k, v in hyper.items() if k in self.spec.hyper}
+        return self.spec.with_hyper(**own) if own else self.spec
+
+    def next_state(self, scores: Tensor, state: Tensor | None, **hyper: float) -> Tensor:
+        validate_schedule(hyper["target"], hyper["rate"], hyper["direction"])
+        beta = _initial_beta(scores) if state is None else state[..., 1]
+        ess = self.ess_fn(beta[..., None, None] * scores.detach())
+        following = ess_schedule_step(
+            beta, ess, target=hyper["target"], rate=hyper["rate"], direction=hyper["direction"]
+        )
+        return torch.stack([beta, following], dim=-1).detach()
+
+    def value(self, scores: Tensor, *, state: Tensor | None, **hyper: float) -> Tensor:
+        return self.inner(hyper).value(_tempered(scores, state))
+
+    def loss(self, scores: Tensor, *, state: Tensor | None, **hyper: float) -> Tensor:
+        return self.inner(hyper).loss(_tempered(scores, state))
+
+    def extras(self, scores: Tensor, *, state: Tensor | None, **hyper: float) -> dict[str, Tensor]:
+        scaled = _tempered(scores, state)
+        return {
+            **self.inner(hyper).extras(scaled),
+            BETA_COLUMN: _beta_of(scores, state),
+            SCHEDULED_ESS_COLUMN: self.ess_fn(scaled),
+        }
 
 
 def _check_wrappable(spec: Estimator) -> None:

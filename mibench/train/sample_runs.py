@@ -28,7 +28,6 @@ estimators' levels) and its sidecar records ``target``, which the summary copies
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,26 +37,26 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mibench import estimators as estimator_registry
 from mibench.core import rng
-from mibench.core.interface import RunConfig, SampleEstimator, Task
+from mibench.core.interface import EstimatorFailedError, RunConfig, SampleEstimator, Task
+from mibench.plan import plugins
 
 # The canonical sample cell and the compatibility rule are the planner's (mibench.plan.resolve);
 # re-exported here for this path's callers.
 from mibench.plan.resolve import SAMPLE_CRITIC as SAMPLE_CRITIC
 from mibench.plan.resolve import SAMPLE_DEVICE as SAMPLE_DEVICE
 from mibench.plan.resolve import SAMPLE_DTYPE as SAMPLE_DTYPE
-from mibench.plan.resolve import build_task, is_schedule, sliced_truth
+from mibench.plan.resolve import build_task, sliced_truth
 from mibench.plan.resolve import sample_config as sample_config
 from mibench.results import schema, store
-from mibench.train import frames
+from mibench.train import failures
 
 READOUT_NOTE = "one estimate from sample_size fresh joint draws per level (no training)"
 
 
 def is_sample_config(config: RunConfig) -> bool:
-    """Whether ``config`` is a sample-estimator cell."""
-    return estimator_registry.is_sample(config.estimator)
+    """Whether ``config`` is a sample-estimator cell (built-in or plug-in)."""
+    return isinstance(plugins.spec_for(config), SampleEstimator)
 
 
 def split(configs: Sequence[RunConfig]) -> tuple[list[RunConfig], list[RunConfig]]:
@@ -66,58 +65,47 @@ def split(configs: Sequence[RunConfig]) -> tuple[list[RunConfig], list[RunConfig
     return sample, [c for c in configs if not is_sample_config(c)]
 
 
-def _levels(task: Task, n_steps: int) -> list[int]:
-    """The step each estimate is drawn at: each level's last step (0 for a fixed task)."""
-    if not is_schedule(task):
-        return [0]
-    return [segment.end - 1 for segment in task.segments(n_steps)]  # type: ignore[attr-defined]
+def _estimate(spec: SampleEstimator, config: RunConfig, x: np.ndarray, y: np.ndarray) -> float:
+    """One estimate; a plug-in's own exception becomes a failure (its run is recorded as failed
+    and the sweep goes on), a built-in estimator's propagates (a bug in mibench)."""
+    if not config.estimator_fingerprint:
+        return spec.estimate(x, y)
+    try:
+        return spec.estimate(x, y)
+    except EstimatorFailedError:
+        raise
+    except Exception as error:  # user code: any exception is its failure, recorded with it
+        raise failures.failure_of(error) from None
 
 
 def run_one(config: RunConfig, task: Task) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Estimate once per level of ``task``; the run's frame and its sidecar (not yet written)."""
-    spec = estimator_registry.get(config.estimator)
+    """Estimate once per level of ``task``; the run's frame and its sidecar (not yet written).
+    A plug-in that produces no estimate gives a failed run (:mod:`mibench.train.failures`)."""
+    spec = plugins.spec_for(config)
     assert isinstance(spec, SampleEstimator), config.estimator
     spec = spec.with_hyper(**config.kwargs("estimator"))
     generator = rng.generator(config, rng.STREAM_DATA)
     started = time.perf_counter()
-    steps, estimates, truths, times = [], [], [], []
-    levels = []
-    for step in _levels(task, config.n_steps):
+    steps, estimates, truths, levels, times = [], [], [], [], []
+    for step in failures.level_steps(task, config.n_steps):
         at = torch.full((config.batch_size,), step, dtype=torch.int64)
         batch = task.sample(config.batch_size, generator, steps=at, dtype=torch.float64)
         assert batch.y is not None
-        estimates.append(spec.estimate(batch.x.numpy(), batch.y.numpy()))
+        try:
+            estimates.append(_estimate(spec, config, batch.x.numpy(), batch.y.numpy()))
+        except EstimatorFailedError as failure:
+            return failures.failed_run(config, task, failure, time.perf_counter() - started)
         steps.append(step)
         truths.append(scored_truth(spec, task, step))
         levels.append(float(task.true_mi(step)))
         times.append(time.perf_counter() - started)
     wall = time.perf_counter() - started
-    estimate = np.asarray(estimates, dtype=np.float64)
-    truth = np.asarray(truths, dtype=np.float64)
-    diverged = ~np.isfinite(estimate)
-    level_rows = {
-        schema.STEP: np.asarray(steps, dtype=np.int64),
-        schema.TRUE_MI: truth,
-        schema.ESTIMATE: estimate,
-        schema.DIVERGED: np.maximum.accumulate(diverged),
-        schema.TIME_S: np.asarray(times, dtype=np.float64),
-    }
-    frame = pd.concat(
-        [pd.DataFrame({**level_rows, schema.READOUT: readout})
-         for readout in (schema.READOUT_TRAIN, schema.READOUT_EVAL)],
-        ignore_index=True,
-    )  # fmt: skip
-    constants = frames.run_constants(config, task, np.asarray(levels, dtype=np.float64))
-    for name, value in constants.items():
-        frame[name] = value
+    frame = failures.level_frame(config, task, steps, estimates, times, truths=truths)
     if spec.target != "mi" and not np.isfinite(frame[schema.MI_LEVEL].iloc[0]):
         # A schedule task: each row's level is its I(X; Y), while true_mi holds what the
         # estimate is scored on (the sliced MI), so the levels line up with the other estimators.
         frame[schema.MI_LEVEL] = np.tile(np.asarray(levels, dtype=np.float64), 2)
-    for name in (schema.LOSS, schema.INFONCE_VALUE, schema.ESS, schema.LOG_K, schema.CEILING,
-                 schema.GRAD_NORM):  # fmt: skip
-        frame[name] = math.nan  # no score matrix, no training
-    frame = frame[list(schema.COLUMNS)]
+    diverged = ~np.isfinite(np.asarray(estimates, dtype=np.float64))
     first_bad = np.flatnonzero(diverged)
     sidecar = store.sidecar_record(
         config=config.as_dict(),

@@ -45,6 +45,15 @@ critics = [{ name = "separable", hidden = [8], embed_dim = 4 }]
 """
 
 
+# A user's own module of estimators, as the docs name it: stands for any importable plug-in.
+MY_BOUNDS = """
+import mibench
+from mibench.estimators.contrastive import infonce_lower_bound
+
+my_bound = mibench.Estimator(name="my_bound", value_fn=infonce_lower_bound, kind="lower_bound")
+"""
+
+
 def _blocks(language: str) -> list[tuple[str, str]]:
     found = []
     for readme in READMES:
@@ -52,6 +61,11 @@ def _blocks(language: str) -> list[tuple[str, str]]:
             if lang == language:
                 found.append((readme.relative_to(ROOT).as_posix(), body))
     return found
+
+
+def _suite_blocks() -> list[tuple[str, str]]:
+    """TOML blocks that are suite files (a ``[[grid]]``); others show e.g. a pyproject table."""
+    return [(where, body) for where, body in _blocks("toml") if "[[grid]]" in body]
 
 
 def _mibench_commands() -> list[tuple[str, str]]:
@@ -90,7 +104,7 @@ def _expand(command: str) -> list[str]:
     return [command]
 
 
-TOML_BLOCKS = _blocks("toml")
+TOML_BLOCKS = _suite_blocks()
 COMMANDS = _mibench_commands()
 
 
@@ -133,11 +147,16 @@ def test_mibench_commands_are_valid(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     monkeypatch.chdir(ROOT)  # the README's relative paths (benchmarks/..., tasks/...)
+    # the example plug-in the README names by module:attribute, as if installed
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "mibench-example-plugin"))
     args = shlex.split(re.sub(r"^/usr/bin/time( -v)? ", "", command))[1:]
     if "my_suite.toml" in args:
         suite = tmp_path / "my_suite.toml"
         suite.write_text(textwrap.dedent(MY_SUITE))
         args[args.index("my_suite.toml")] = str(suite)
+    if any("mybounds:" in arg for arg in args):
+        (tmp_path / "mybounds.py").write_text(textwrap.dedent(MY_BOUNDS))
+        monkeypatch.syspath_prepend(str(tmp_path))
     if args[0] == "run":  # results go to a scratch folder, whatever --out the README shows
         if "--out" in args:
             del args[args.index("--out") : args.index("--out") + 2]

@@ -286,13 +286,15 @@ def test_default_suite_is_the_canonical_staircase_comparison():
         by_estimator.setdefault(config.estimator, set()).add(
             (config.task, dict(config.task_params).get("base"), config.critic, config.seed)
         )
-    assert set(by_estimator) == set(estimators.names())
+    # every registered estimator but the grid's exclude list (the flow fits: their own suite)
+    assert set(by_estimator) == set(estimators.names()) - {"flow"}
     for name in ("flatnce", "holder_flatnce", "infonce_drop"):
         assert {critic for _, _, critic, _ in by_estimator[name]} == {"cosine"}
     for name, cells in by_estimator.items():
         assert {seed for *_, seed in cells} == {0, 1, 2}, name
         spec = estimators.get(name)
-        if "entropy_y" in spec.needs:  # Barber-Agakov needs H(Y): unknown for y^3
+        # Barber-Agakov needs H(Y) and sliced MI its sliced truth: both unknown for y^3
+        if "entropy_y" in spec.needs or name == "sliced":
             assert {base for _, base, _, _ in cells} == {"gaussian"}, name
         elif spec.layout != "labels":
             assert {base for _, base, _, _ in cells} == {"gaussian", "cubic"}, name

@@ -20,6 +20,8 @@ EXPECTED_TASKS = [
     "asinh",
     "bimodal",
     "cubic",
+    "digits_label",
+    "digits_pixels",
     "gaussian",
     "halfcube",
     "labeled_gaussians",
@@ -36,7 +38,7 @@ EXPECTED_TASKS = [
     "wiggly",
 ]
 # Tasks whose support is not the whole product space: the oracle is -inf on impossible pairs.
-BOUNDED_SUPPORT = {"additive_uniform"}
+BOUNDED_SUPPORT = {"additive_uniform", "digits_pixels"}
 
 
 def test_every_task_is_registered_with_description_and_truth_source() -> None:
