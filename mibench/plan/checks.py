@@ -47,7 +47,7 @@ def check_plan_size(plan: Plan) -> None:
 def check_plan_memory(plan: Plan, *, available: float | None = None) -> None:
     """SuiteError when the plan's largest stack would not fit in memory
     (:func:`mibench.plan.resources.check_plan_memory`)."""
-    from mibench import estimators
+    from mibench.core.interface import SampleEstimator
     from mibench.plan import resolve, resources
 
     runs = (
@@ -55,7 +55,7 @@ def check_plan_memory(plan: Plan, *, available: float | None = None) -> None:
             run.config,
             run.task.dim_x,
             run.task.dim_y or 0,
-            estimators.is_sample(run.config.estimator),
+            isinstance(run.estimator, SampleEstimator),
             (run.config.device, *resolve.stack_key(run.config, run.task, run.estimator)),
         )
         for run in plan.runs.values()
