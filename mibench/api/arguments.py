@@ -20,7 +20,14 @@ MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds
 MIN_TRAIN_ROWS = 2  # a training batch needs two pairs
 MIN_HELDOUT_ROWS = 4  # two validation and two test rows (mibench.api.estimate's split)
 BOOL_ARGUMENTS = ("early_stopping", "gaussianize", "standardize")
-INT_ARGUMENTS = {"steps": 4, "batch_size": 2, "seed": 0, "eval_every": 1, "patience": 1, "window": 1}
+INT_ARGUMENTS = {
+    "steps": 4,
+    "batch_size": 2,
+    "seed": 0,
+    "eval_every": 1,
+    "patience": 1,
+    "window": 1,
+}
 
 
 def _is_int(value: Any) -> bool:
