@@ -269,3 +269,33 @@ def test_any_damage_is_named_and_the_next_run_repairs_it(
     store.read_summary(suite_dir), store.read_skipped(suite_dir), store.read_suite_record(suite_dir)
     assert not [p for p in suite_dir.rglob(".*") if p.is_file()]
     assert os.listdir(store.runs_dir(suite_dir))
+
+
+def test_a_full_disk_names_the_file_keeps_the_folder_resumable_and_sizes_the_rest(
+    tmp_path, monkeypatch
+):
+    from mibench.results import store as results_store
+
+    suite = tmp_path / "c.toml"
+    suite.write_text(_suite_text({**BASE, "seeds": "2"}))
+    out = tmp_path / "out"
+    real = results_store.pq.write_table
+    written: list[str] = []
+
+    def fills_up(table, where, **kwargs):  # the first run fits, then the disk is full
+        if written:
+            raise OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+        written.append(str(where))
+        real(table, where, **kwargs)
+
+    monkeypatch.setattr(results_store.pq, "write_table", fills_up)
+    args = [str(suite), "--out", str(out), "--workers", "1"]
+    result = _invoke(args)
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    line = result.output
+    assert line.startswith(f"error: cannot write {out / 'c' / 'runs'}/") and ".parquet" in line
+    assert "No space left on device" in line and "finished runs are kept" in line
+    assert "the 1 runs left need about" in line and " MB free" in line
+    monkeypatch.setattr(results_store.pq, "write_table", real)
+    again = _invoke(args)  # space freed: the folder resumes
+    assert again.exit_code == 0 and "2 runs (1 trained, 1 already finished)" in again.output
