@@ -204,11 +204,12 @@ def list_command(
         console.print(claim_table())
 
 
-def _figure_hook() -> Callable[[Path], Sequence[Path]]:
-    """``mibench.plots.draw_all``, imported only when figures are drawn (matplotlib is slow)."""
-    from mibench.plots import draw_all
+def _figures_and_report(suite_dir: Path) -> Sequence[Path]:
+    """The run's ``figures`` hook: draw the figures and write report.md and report.html
+    (imported only when figures are drawn: matplotlib is slow to import)."""
+    from mibench.report.document import write_report_files
 
-    return draw_all
+    return write_report_files(suite_dir).figures
 
 
 def _out_path(text: str) -> Path:
@@ -292,24 +293,53 @@ def _profile_table(task_id: str, profile: Any) -> Table:
     return table
 
 
+SuiteArg = Annotated[
+    str | None,
+    typer.Argument(help="Suite name in tasks/ or path to a .toml (default: tasks/default.toml)."),
+]
+EstimatorsOption = Annotated[
+    str | None, typer.Option(help="'all' or comma-separated names; replaces every grid's list.")
+]
+TasksOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Comma-separated task names (keep/add those), or TOML tables replacing every "
+        "grid's tasks: '{name=\"gaussian\", dim=3, mi=[2, 4]}'."
+    ),
+]
+WorkersOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Dask LocalCluster of N single-thread processes training stacks in parallel "
+        "(default: one per CPU core for large plans, else 1 = train in this process, no "
+        "Dask); with --cluster, the number of job-queue workers."
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Train on the existing Dask cluster whose scheduler is at this address "
+        "(tcp://HOST:8786); results are written here."
+    ),
+]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Start a dask-jobqueue cluster of this kind (slurm, pbs, sge, lsf, htcondor, "
+        "oar, moab) from its jobqueue.yaml; needs the 'cluster' extra."
+    ),
+]
+TablesOption = Annotated[
+    bool,
+    typer.Option(help="Also print every per-setting table (bias/std/MSE, f-MICL, truth)."),
+]
+
+
 @app.command("run")
 def run_command(
-    suite: Annotated[
-        str | None,
-        typer.Argument(
-            help="Suite name in tasks/ or path to a .toml (default: tasks/default.toml)."
-        ),
-    ] = None,
-    estimators: Annotated[
-        str | None, typer.Option(help="'all' or comma-separated names; replaces every grid's list.")
-    ] = None,
-    tasks: Annotated[
-        str | None,
-        typer.Option(
-            help="Comma-separated task names (keep/add those), or TOML tables replacing every "
-            "grid's tasks: '{name=\"gaussian\", dim=3, mi=[2, 4]}'."
-        ),
-    ] = None,
+    suite: SuiteArg = None,
+    estimators: EstimatorsOption = None,
+    tasks: TasksOption = None,
     steps: Annotated[int | None, typer.Option(help="Training steps per run.")] = None,
     seeds: Annotated[str | None, typer.Option(help="N (seeds 0..N-1), a,b,c or a-b.")] = None,
     batch_sizes: Annotated[
@@ -319,67 +349,80 @@ def run_command(
     dtype: Annotated[str | None, typer.Option(help="float32 or float64.")] = None,
     out: Annotated[str, typer.Option(help="Results root; writes OUT/<suite>/.")] = "results",
     force: Annotated[bool, typer.Option(help="Recompute finished cells.")] = False,
-    plots: Annotated[bool, typer.Option(help="Draw the figures at the end.")] = True,
+    plots: Annotated[
+        bool, typer.Option(help="Draw the figures and write the report at the end.")
+    ] = True,
+    tables: TablesOption = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
-    workers: Annotated[
-        str | None,
-        typer.Option(
-            help="Dask LocalCluster of N single-thread processes training stacks in parallel "
-            "(default: one per CPU core for large plans, else 1 = train in this process, no "
-            "Dask); with --cluster, the number of job-queue workers."
-        ),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="Train on the existing Dask cluster whose scheduler is at this address "
-            "(tcp://HOST:8786); results are written here."
-        ),
-    ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            help="Start a dask-jobqueue cluster of this kind (slurm, pbs, sge, lsf, htcondor, "
-            "oar, moab) from its jobqueue.yaml; needs the 'cluster' extra."
-        ),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
-    """Train a suite's cells (finished ones are skipped), store them and print the summary."""
+    """Train a suite's cells (finished ones are skipped), store them, write the figures and the
+    report, and print the findings: the best estimator per task and MI level, where each family
+    saturates or turns unstable, the result claims, and where everything was written."""
     from mibench.execute import runner
-    from mibench.execute.executor import ExecutorError, Target
     from mibench.plan import suite as suite_schema
     from mibench.report.console import print_report
-    from mibench.results.store import DamagedFileError
 
-    try:
-        overrides = suite_schema.overrides_from_options(
-            estimators=estimators,
-            tasks=tasks,
-            steps=steps,
-            seeds=seeds,
-            batch_sizes=batch_sizes,
-            dtype=dtype,
-            device=device,
-        )
-        n_workers = _workers_option(workers)
-        prepared = runner.prepare(suite, overrides=overrides, out=_out_path(out))
-        if n_workers is None:
-            n_workers = 1 if scheduler or cluster else runner.default_workers(prepared, force=force)
-        Target(workers=n_workers, scheduler=scheduler, cluster=cluster).validate()
-    except (suite_schema.SuiteError, ExecutorError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=2) from None
-    try:
-        report = runner.execute(
+    options = {"estimators": estimators, "tasks": tasks, "steps": steps, "seeds": seeds,
+               "batch_sizes": batch_sizes, "dtype": dtype, "device": device}  # fmt: skip
+    overrides = _checked(lambda: suite_schema.overrides_from_options(**options))
+    n_workers = _checked(lambda: _workers_option(workers))
+    prepared = _checked(lambda: runner.prepare(suite, overrides=overrides, out=_out_path(out)))
+    if n_workers is None:
+        n_workers = 1 if scheduler or cluster else runner.default_workers(prepared, force=force)
+    target = _checked(lambda: _target(n_workers, scheduler, cluster))
+    report = _execute(
+        lambda: runner.execute(
             prepared,
             force=force,
             console=console,
             show_progress=progress,
-            figures=_figure_hook() if plots else None,
-            workers=n_workers,
+            figures=_figures_and_report if plots else None,
+            workers=target.workers,
             scheduler=scheduler,
             cluster=cluster,
-        )
+        ),
+        prepared,
+    )
+    print_report(report, console, tables=tables)
+
+
+def _target(workers: int, scheduler: str | None, cluster: str | None) -> Any:
+    """The validated executor target of ``--workers``/``--scheduler``/``--cluster``."""
+    from mibench.execute.executor import Target
+    from mibench.plan.suite import SuiteError
+
+    if workers < 1:
+        raise SuiteError(f"--workers: must be an integer >= 1, got {workers}")
+    target = Target(workers=workers, scheduler=scheduler, cluster=cluster)
+    target.validate()
+    return target
+
+
+def _checked(step: Callable[[], _Read]) -> _Read:
+    """``step()``; bad input (a suite error, an executor that cannot exist) exits 2 with one
+    line, before anything is written."""
+    from mibench.execute.executor import ExecutorError
+    from mibench.plan.suite import SuiteError
+
+    try:
+        return step()
+    except (SuiteError, ExecutorError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _execute(step: Callable[[], _Read], prepared: Any = None) -> _Read:
+    """``step()`` (the training): an executor that cannot start exits 2, an interrupt 130 (the
+    finished runs are kept), a file system failing mid-run 2 where the user can fix it (full,
+    read-only, ...; else 1), a run file damaged meanwhile 1, each with one line naming the path."""
+    from mibench.execute.executor import ExecutorError
+    from mibench.results.store import DamagedFileError
+
+    try:
+        return step()
     except ExecutorError as error:  # unreachable scheduler, no dask-jobqueue: nothing written
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
@@ -392,7 +435,6 @@ def run_command(
     except DamagedFileError as error:  # a run file damaged while this run read it
         typer.echo(f"error: {error}; run again to retrain it", err=True)
         raise typer.Exit(code=1) from None
-    print_report(report, console)
 
 
 def _workers_option(text: str | None) -> int | None:
@@ -429,7 +471,7 @@ def _run_os_error(error: OSError, prepared: Any) -> str:
     from mibench.results import fserrors
 
     line = fserrors.describe(error, verb="cannot write")
-    if not fserrors.is_disk_full(error):
+    if prepared is None or not fserrors.is_disk_full(error):
         return line
     try:
         left, needed = runner.space_needed(prepared)
@@ -486,8 +528,7 @@ def _prepare_views(suite_dir: Path) -> None:
         return
     try:
         store.clean_leftovers(suite_dir)
-        notes = integrity.repair_folder(suite_dir)
-        for note in notes:
+        for note in integrity.repair_folder(suite_dir):
             typer.echo(f"warning: {note}", err=True)
         rebuilt = views.refresh_summary(suite_dir)
     except (OSError, ValueError) as error:
@@ -541,6 +582,27 @@ def report_command(
     console.print(f"wrote {markdown} and {page}", markup=False, soft_wrap=True)
 
 
+@app.command("show")
+def show_command(
+    suite: SuiteResultsArg = "default",
+    out: ResultsRootOption = "results",
+    tables: TablesOption = False,
+) -> None:
+    """Reprint the findings screen of a finished suite folder (nothing is recomputed)."""
+    from mibench.report.console import print_show
+    from mibench.results import store
+
+    suite_dir = _results_dir(suite, out)
+    if not store.has_summary(suite_dir):
+        _exit_bad_results(
+            ValueError(
+                f"{suite_dir} is not a finished suite folder (no {store.SUMMARY_FILE}); run "
+                "`mibench run` first"
+            )
+        )
+    print_show(suite_dir, console, tables=tables)
+
+
 @app.command("verify")
 def verify_command(
     claims: Annotated[
@@ -562,6 +624,10 @@ def verify_command(
             "(e.g. results/default) instead of running the paper claims.",
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Every claim's full evidence, tolerance and source."),
+    ] = False,
 ) -> None:
     """Check the papers' claims: table of id, claim, source, evidence, verdict; exit 1 if any fails.
 
@@ -569,39 +635,45 @@ def verify_command(
     growth, SMILE vs NWJ, ...) on that suite's stored runs: seconds, no training; a claim whose
     data the suite lacks is N/A.
     """
-    from mibench.claims import (
-        ClaimContext,
-        ClaimResult,
-        run_claims,
-        select_claims,
-        verdict_table,
-        write_results_json,
-    )
+    from mibench.claims import write_results_json
 
     ids = _claim_ids(claims)
     _check_json_target(json_file)
     _check_verify_device(device)
-    if results is not None:
-        from mibench.claims.results import judge
-        from mibench.results import store
+    verdicts = (
+        _judged(results, ids)
+        if results is not None
+        else _paper_claims(ids, quick, seed=seed, device=device)
+    )
+    _print_verdicts(verdicts, verbose=verbose)
+    if json_file is not None:
+        _write_verify_json(write_results_json, verdicts, json_file)
+    raise typer.Exit(code=0 if all(v.passed for v in verdicts) else 1)
 
-        _prepare_views(results)
-        if not store.has_summary(results):
-            raise typer.BadParameter(
-                f"{str(results)!r} is not a finished suite folder (no summary.parquet); run "
-                "`mibench run` first or pass e.g. results/default",
-                param_hint="--results",
-            )
-        from mibench.core.interface import UnknownNameError
 
-        try:
-            verdicts = judge(results, ids)
-        except UnknownNameError as error:
-            raise typer.BadParameter(str(error), param_hint="--claims") from None
-        console.print(verdict_table(verdicts))
-        if json_file is not None:
-            _write_verify_json(write_results_json, verdicts, json_file)
-        raise typer.Exit(code=0 if all(v.passed for v in verdicts) else 1)
+def _judged(results: Path, ids: list[str] | None) -> list[Any]:
+    """The result claims judged on the finished suite folder ``results`` (bad input: exit 2)."""
+    from mibench.claims.results import judge
+    from mibench.core.interface import UnknownNameError
+    from mibench.results import store
+
+    _prepare_views(results)
+    if not store.has_summary(results):
+        raise typer.BadParameter(
+            f"{str(results)!r} is not a finished suite folder (no summary.parquet); run "
+            "`mibench run` first or pass e.g. results/default",
+            param_hint="--results",
+        )
+    try:
+        return judge(results, ids)
+    except UnknownNameError as error:
+        raise typer.BadParameter(str(error), param_hint="--claims") from None
+
+
+def _paper_claims(ids: list[str] | None, quick: bool, *, seed: int, device: str) -> list[Any]:
+    """The paper claims run now, one progress line each as they finish (bad ids: exit 2)."""
+    from mibench.claims import ClaimContext, ClaimResult, run_claims, select_claims
+
     try:
         select_claims(ids, quick)
     except (KeyError, ValueError) as error:
@@ -610,13 +682,20 @@ def verify_command(
     def progress(result: ClaimResult) -> None:
         console.print(f"{result.verdict} {result.claim_id} ({result.seconds:.1f} s)", markup=False)
 
-    results = run_claims(
+    return run_claims(
         ids, quick, context=ClaimContext(seed=seed, device=device), on_result=progress
     )
-    console.print(verdict_table(results))
-    if json_file is not None:
-        _write_verify_json(write_results_json, results, json_file)
-    raise typer.Exit(code=0 if all(r.passed for r in results) else 1)
+
+
+def _print_verdicts(results: Sequence[Any], *, verbose: bool) -> None:
+    """The verdicts as a table of one line per claim, or every claim's full evidence."""
+    from mibench.report.console import print_items, print_table
+    from mibench.report.verify_views import verbose_lines, verdict_table
+
+    if verbose:
+        print_items(console, verbose_lines(results))
+    else:
+        print_table(console, verdict_table(results), crop_last=True)
 
 
 def _write_verify_json(write: Callable[..., Any], results: Any, json_file: Path) -> None:

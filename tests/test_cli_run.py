@@ -54,7 +54,8 @@ def test_run_end_to_end_then_resume_byte_identical(tmp_path, tiny, monkeypatch):
     out = tmp_path / "out"
     result = invoke(str(tiny), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "bias/std/MSE" in result.output and "I=1" in result.output
+    assert "Best stable estimator per level" in result.output and "I=1" in result.output
+    assert "bias/std/MSE" not in result.output  # the per-setting tables only with --tables
     assert "4 runs (4 trained, 0 already finished)" in result.output
     suite_dir = out / "tiny"
     assert len(store.finished_run_ids(suite_dir)) == 4
@@ -68,9 +69,10 @@ def test_run_end_to_end_then_resume_byte_identical(tmp_path, tiny, monkeypatch):
         raise AssertionError("a finished cell was retrained")
 
     monkeypatch.setattr(mibench.train, "train_stack", must_not_train)
-    again = invoke(str(tiny), "--out", str(out))
+    again = invoke(str(tiny), "--out", str(out), "--tables")
     assert again.exit_code == 0, again.output
     assert "4 runs (0 trained, 4 already finished)" in again.output
+    assert again.output.index("bias/std/MSE") < again.output.index("Best stable estimator")
     assert files(out) == before
 
 

@@ -111,3 +111,39 @@ def test_a_real_quick_claim_end_to_end(tmp_path: Path) -> None:
     assert outcome.exit_code == 0, outcome.output
     (record,) = json.loads(target.read_text())
     assert record["passed"] is True and record["evidence"]["max_abs_value_gap"] < 1e-12
+
+
+LONG_SUMMARY = "max excess over 200 score matrices of every K and both float types: " * 4
+
+
+@pytest.fixture
+def long_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_claims patched to return two claims, one with evidence far wider than 80 columns."""
+
+    def fake_run(ids: Any, quick: bool, *, context: Any, on_result: Any) -> list[ClaimResult]:
+        wide = ClaimResult(True, {}, LONG_SUMMARY, "1e-9", "rounding", "ess-range", "st", "src", 1)
+        return [wide, _result("dv-ge-nwj", passed=True)]
+
+    monkeypatch.setattr(claims, "run_claims", fake_run)
+    monkeypatch.setenv("COLUMNS", "80")
+
+
+def test_the_table_is_one_line_per_claim_at_80_columns(long_evidence: None) -> None:
+    outcome = runner.invoke(app, ["verify"])
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    (wide,) = [line for line in lines if line.startswith("ess-range")]
+    assert wide.rstrip().endswith("…")
+    assert [line.split()[:2] for line in lines if line.startswith("dv-ge-nwj")] == [
+        ["dv-ge-nwj", "PASS"]
+    ]
+
+
+def test_verbose_prints_every_claims_full_evidence(long_evidence: None) -> None:
+    outcome = runner.invoke(app, ["verify", "--verbose"])
+    assert outcome.exit_code == 0, outcome.output
+    assert max(len(line) for line in outcome.output.splitlines()) <= 80
+    words = " ".join(outcome.output.split())
+    assert " ".join(LONG_SUMMARY.split()) in words
+    assert "tolerance: 1e-9; rounding" in words

@@ -18,7 +18,7 @@ and why). Modules, in the order of DESIGN.md's list:
 
 Public API::
 
-    from mibench.claims import get, names, run_claims, claim_table, verdict_table
+    from mibench.claims import get, names, run_claims, claim_table
     results = run_claims(["infonce-le-log-k"], quick=False)
 """
 
@@ -31,7 +31,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from rich.markup import escape
 from rich.table import Table
 
 from mibench.claims import (  # noqa: F401
@@ -58,7 +57,6 @@ __all__ = [
     "register",
     "run_claims",
     "select_claims",
-    "verdict_table",
     "write_results_json",
 ]
 
@@ -134,33 +132,6 @@ def claim_table() -> Table:
         claim = get(claim_id)
         kind = f"{claim.kind} (--quick)" if claim.quick else claim.kind
         table.add_row(claim.id, kind, claim.statement, claim.source)
-    return table
-
-
-def verdict_table(results: Sequence[ClaimResult]) -> Table:
-    """The ``mibench verify`` table: id, claim, source, evidence (with tolerance), verdict."""
-    judged = [r for r in results if r.applicable]
-    passed = sum(r.passed for r in judged)
-    na = len(results) - len(judged)
-    title = f"mibench verify: {passed}/{len(judged)} claims pass" + (
-        f" ({na} not applicable)" if na else ""
-    )
-    table = Table(title=title, show_lines=True)
-    for column in ("id", "claim", "source", "evidence", "verdict"):
-        table.add_column(column, overflow="fold")
-    for r in results:
-        verdict = {"PASS": "[green]PASS[/green]", "N/A": "[dim]N/A[/dim]"}.get(
-            r.verdict, "[bold red]FAIL[/bold red]"
-        )
-        evidence = escape(r.summary)
-        evidence += (
-            f"\n[dim]tolerance: {escape(r.tolerance)} — {escape(r.why)}; {r.seconds:.1f} s[/dim]"
-        )
-        if r.differs_from_paper and not r.passed:
-            evidence += (
-                f"\n[yellow]our setting vs the paper's: {escape(r.differs_from_paper)}[/yellow]"
-            )
-        table.add_row(r.claim_id, r.statement, r.source, evidence, verdict)
     return table
 
 

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from mibench.core.interface import Estimator, Task
 from mibench.core.registry import Registry
+from mibench.results.formatting import significant
 
 ClaimKind = Literal["analytic", "statistical", "training"]
 EvidenceValue = float | int | str | bool | list[float] | list[int] | list[str] | None
@@ -263,10 +264,6 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def fmt(value: float, digits: int = 3) -> str:
-    """Compact number for summaries: 3 significant digits, scientific when tiny or huge."""
-    if value == 0 or not math.isfinite(value):
-        return str(value)
-    if 1e-3 <= abs(value) < 1e4:
-        return f"{value:.{digits}g}"
-    return f"{value:.{max(digits - 1, 1)}e}"
+# Evidence summaries write numbers with the project's one formatter (3 significant digits,
+# scientific when tiny or huge); claim modules import it under this short name.
+fmt = significant

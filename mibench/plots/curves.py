@@ -192,7 +192,10 @@ def _is_schedule(train: pd.DataFrame) -> bool:
 
 def _segments(steps: np.ndarray, truth: np.ndarray) -> list[tuple[int, int, float]]:
     """``(start, end, level)`` of each level from :func:`_truth_steps`' change points (whose
-    last entry is the run's final step)."""
+    last entry is the run's final step); none for a curve of one point (a sample estimator's
+    single readout at a level)."""
+    if len(steps) < 2:
+        return []
     ends = [*steps[1:-1], steps[-1] + 1]
     return [
         (int(a), int(b), float(v)) for a, b, v in zip(steps[:-1], ends, truth[:-1], strict=True)
@@ -317,8 +320,9 @@ def training_curves(
             ax.plot(centre[schema.STEP], shown, color=shade, lw=MEAN_LINEWIDTH)
             steps, truth = _truth_steps(curves[(curve,)])
             ax.plot(steps, truth, color=TRUTH_COLOUR, lw=1.0, drawstyle="steps-post")
-            if schedule and not levels_drawn:
-                _draw_levels(ax, _segments(steps, truth), label=index < wrap)
+            segments = _segments(steps, truth) if schedule and not levels_drawn else []
+            if segments:
+                _draw_levels(ax, segments, label=index < wrap)
                 levels_drawn = True
             if (curve,) in curves_eval:
                 held = curves_eval[(curve,)].groupby(schema.STEP)[schema.ESTIMATE].median()

@@ -14,8 +14,9 @@ An estimator with several cells at one level (critics, batch sizes, hyperparamet
 represented by its best stable one, built-in and plug-in alike; a plug-in with no stable cell at a
 level is listed with its state (``unstable``, ``diverged`` or ``failed``) and no rank. Tasks are
 labelled as in the figures (:func:`mibench.results.selection.label_tasks`); only MI targets
-are ranked. The console's first table, the report's first section and the ``standing`` figure
-(:mod:`mibench.plots.standing`) show it whenever a suite holds plug-ins.
+are ranked. The screen's first table (:mod:`mibench.report.screen`), the report's first section
+and the ``standing`` figure (:mod:`mibench.plots.standing`) show it whenever a suite holds
+plug-ins.
 
 Examples:
     >>> import pandas as pd
@@ -36,8 +37,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from rich.table import Table
 
+from mibench.report.tables import Table
 from mibench.results import schema
 from mibench.results.formatting import number
 from mibench.results.robust import robust_mse, unstable_mask
@@ -164,15 +165,10 @@ def table_rows(frame: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
-def console_table(summary: pd.DataFrame) -> Table | None:
-    """:func:`standing` as a rich table (the first one ``mibench run`` prints), or None when the
-    summary holds no plug-in."""
+def standing_table(summary: pd.DataFrame) -> Table | None:
+    """:func:`standing` as the table the screen and the report show first (rows keyed by
+    estimator, task and level), or None when the summary holds no plug-in."""
     frame = standing(summary)
     if frame.empty:
         return None
-    table = Table(title=TITLE, title_justify="left")
-    for index, header in enumerate(HEADERS):
-        table.add_column(header, justify="left" if index < 2 else "right", no_wrap=True)
-    for row in table_rows(frame):
-        table.add_row(*row)
-    return table
+    return Table(TITLE, HEADERS, table_rows(frame), key_columns=3)

@@ -32,7 +32,7 @@ READMES = [
     *sorted((ROOT / "docs").rglob("*.md")),
 ]
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
-_INLINE = re.compile(r"`([^`\n]*\bmibench (?:run|plot|report|list|verify)\b[^`\n]*)`")
+_INLINE = re.compile(r"`([^`\n]*\bmibench (?:run|plot|report|list|verify|show)\b[^`\n]*)`")
 # A user's own suite in the README's examples: stands for any valid suite file.
 MY_SUITE = """
 [suite]
@@ -163,6 +163,8 @@ def test_mibench_commands_are_valid(
         args += ["--out", str(tmp_path / "out"), "--workers", "1"]
     elif args[0] == "verify":
         pytest.skip("verify trains claims; tested in tests/claims")
+    elif args[0] == "show" and not (ROOT / args[1]).is_dir():
+        pytest.skip("show reads a finished suite folder; tested in tests/test_cli_show.py")
     elif args[0] in ("report", "plot") and not (ROOT / "results" / args[1]).is_dir():
         pytest.skip(
             f"{args[0]} reads a finished suite; tested in tests/test_report.py, tests/plots"

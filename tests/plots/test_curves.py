@@ -239,3 +239,25 @@ def test_training_curves_median_line_ignores_one_exploding_batch(runs_frame: pd.
     assert ax.get_ylim() == pytest.approx(reference.get_ylim())
     bold = [line.get_ydata() for line in ax.get_lines() if line.get_linewidth() > 1.5]
     assert np.isfinite(np.concatenate(bold)).all() and np.abs(np.concatenate(bold)).max() < 20
+
+
+def test_a_curve_of_one_point_per_run_draws_beside_the_staircase(
+    staircase_frame: pd.DataFrame,
+) -> None:
+    """A sample estimator reads each level once: its runs are one row each. Its panel draws
+    without level windows, and the other panels keep theirs (a one-point curve used to crash
+    the level shading)."""
+    from mibench.plots.curves import _segments
+
+    assert _segments(np.array([2000]), np.array([2.0])) == []
+    assert _segments(np.array([0, 500, 999]), np.array([2.0, 4.0, 4.0])) == [
+        (0, 500, 2.0),
+        (500, 1000, 4.0),
+    ]
+    frame = staircase_frame.copy()
+    first = sort_estimators(frame[schema.ESTIMATOR].unique())[0]
+    own = frame[schema.ESTIMATOR] == first
+    last_steps = frame.groupby(schema.RUN_ID)[schema.STEP].transform("max")
+    frame = frame[~own | (frame[schema.STEP] == last_steps)]
+    fig = training_curves(frame)
+    assert _panel(fig, first).get_lines()

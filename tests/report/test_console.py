@@ -1,210 +1,123 @@
-"""Console output of ``mibench run`` on hand-made summaries: tables never truncate a number or an
-estimator name, unstable cells never show their exploded mean, skipped and diverged lines say
-what tells cells apart. (The same tables on a real run: tests/test_runner.py.)"""
+"""Console rendering: a table wider than the terminal is split into blocks of columns (rich's own
+measurement) or grouped under its first key, never wrapped cell by cell; cropped lines end in
+"…"; ``print_report``/``print_show`` print the answer screen, after the tables with ``tables``."""
 
 from __future__ import annotations
 
-import pandas as pd
+import io
+import re
+from pathlib import Path
+
+import pytest
 from rich.console import Console
 
 from mibench.report import console
-from mibench.results import schema
+from mibench.report.screen import Line
+from mibench.report.tables import Table
+from tests.report._suites import write_staircase_suite
+
+WIDTHS = (80, 160)
 
 
-def test_summary_table_keeps_estimator_names_on_a_narrow_console():
-    """A log file is an 80-column console: wide cells must not squeeze the first column away
-    (rich collapses columns from the left; the staircase table printed no estimator names)."""
+def terminal(width: int) -> Console:
+    return Console(width=width, record=True, file=io.StringIO(), color_system=None)
+
+
+def printed(width: int, draw) -> list[str]:
+    screen = terminal(width)
+    draw(screen)
+    return screen.export_text().splitlines()
+
+
+def wide_table() -> Table:
+    """Nine columns of ~30-character cells, each cell different: ~270 characters wide."""
     cell = "+2.41e+11/3.05e+10/5.92e+22"
-    body = [[name, *[cell] * 5] for name in ("alpha", "dv", "flatnce")]
-    table = console.full_width_table("short title", ["estimator", *"ABCDE"], body)
-    terminal = Console(record=True, width=80)
-    console.print_wide(terminal, table)
-    text = terminal.export_text()
-    for name in ("alpha", "dv", "flatnce"):
-        assert f"│ {name} " in text, name
-    assert text.count(cell) == 15  # no number cropped either
-    assert terminal.width == 80  # the console is restored
+    rows = [[name, *(f"{cell}{name}{i}" for i in range(8))] for name in ("alpha", "dv", "flatnce")]
+    return Table("wide", ["estimator", *(f"I={i}" for i in range(8))], rows, ["a note"])
 
 
-def test_skipped_lines_group_estimators_by_reason():
-    skipped = [
-        {"estimator": "sincere", "task": "gaussian", "critic": "encoder",
-         "reason": "sincere needs labels; task gaussian has none"},
-        {"estimator": "supcon", "task": "gaussian", "critic": "encoder",
-         "reason": "supcon needs labels; task gaussian has none"},
-        {"estimator": "nwj", "task": "labeled", "critic": "separable",
-         "reason": "nwj needs paired samples (x, y); task labeled has no y"},
-    ]  # fmt: skip
-    assert console.skipped_lines(skipped) == [
-        "gaussian with encoder: sincere, supcon - needs labels; task gaussian has none",
-        "labeled with separable: nwj - needs paired samples (x, y); task labeled has no y",
-    ]
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_wide_table_splits_into_blocks_that_fit_and_keep_every_cell(width: int) -> None:
+    table = wide_table()
+    blocks = console.fit_to_width(terminal(width), table)
+    assert len(blocks) > 1
+    assert [b.title for b in blocks][:1] == [f"wide (1/{len(blocks)})"]
+    shown = [c for b in blocks for c in b.columns[1:]]
+    assert shown == list(table.columns[1:])  # each column once, in order
+    assert all(b.columns[0] == "estimator" for b in blocks)  # the key repeated in each
+    lines = printed(width, lambda screen: console.print_table(screen, table))
+    assert max(len(line) for line in lines) <= width
+    text = "\n".join(lines)
+    for row in table.rows:
+        for cell in row[1:]:
+            assert text.count(cell) == 1  # never cut, never wrapped, never repeated
+    assert text.count("│") == 0 and lines.count("a note") == 1  # the note once, after all blocks
 
 
-def _summary_row(**overrides) -> dict:
-    row = {
-        schema.CELL_ID: "c0",
-        schema.ESTIMATOR: "js",
-        schema.TASK: "gaussian",
-        schema.TASK_ID: "gaussian-d5-mi10",
-        schema.TARGET: "mi",
-        schema.DIM: 5,
-        schema.MI_LEVEL: 10.0,
-        schema.CRITIC: "separable",
-        schema.BATCH_SIZE: 64,
-        schema.DTYPE: "float32",
-        schema.NEGATIVES: "offdiag",
-        schema.N_STEPS: 600,
-        schema.LR: 1e-3,
-        schema.CRITIC_PARAMS: "{}",
-        schema.TASK_PARAMS: '{"dim": 5, "mi": 10}',
-        schema.ESTIMATOR_PARAMS: "{}",
-        schema.N_SEEDS: 3,
-        schema.BIAS: -9.8e61,
-        schema.STD: 1e62,
-        schema.MSE: 1e124,
-        schema.MEDIAN_BIAS: -1.234,
-        schema.WILD_FRACTION: 0.004,
-        schema.UNSTABLE: True,
-        schema.DIVERGED_FRACTION: 0.0,
-    }
-    return row | overrides
+def test_a_table_that_fits_prints_whole_with_its_title_and_notes() -> None:
+    table = Table("levels", ["estimator", "I=2"], [["infonce", "+0.10/0.20/0.05"]], ["n"])
+    assert console.fit_to_width(terminal(80), table) == [table]
+    lines = printed(80, lambda screen: console.print_table(screen, table))
+    assert lines[0] == "levels"
+    assert lines[-1] == "n"
+    assert any(line.startswith("infonce") and line.endswith("+0.10/0.20/0.05") for line in lines)
 
 
-def test_unstable_cells_show_median_and_wild_share_never_the_exploded_mean():
-    summary = pd.DataFrame(
-        [
-            _summary_row(),
-            _summary_row(
-                **{schema.CELL_ID: "c1", schema.ESTIMATOR: "infonce", schema.BIAS: -5.84},
-                **{schema.STD: 0.02, schema.MSE: 34.1, schema.UNSTABLE: False},
-            ),
-        ]
-    )
-    terminal = Console(record=True, width=200)
-    for table in console.summary_tables(summary):
-        console.print_wide(terminal, table)
-    text = terminal.export_text()
-    assert "unstable: median -1.23, wild 0.4%" in text
-    assert "e+61" not in text and "e+124" not in text
-    assert "-5.84/0.02/34.10" in text
+def test_a_wide_first_key_becomes_a_heading_per_group() -> None:
+    """A table keyed by (task, level) too wide for the terminal prints one heading per task over
+    aligned rows, before any block split."""
+    task = "a task label that is long enough to matter"
+    rows = [[task, f"I={i}", "x" * 20, "y" * 12] for i in (2, 4)] + [["other", "I=2", "z", "w"]]
+    table = Table("best", ["task", "level", "best", "runner-up"], rows, key_columns=2)
+    lines = printed(60, lambda screen: console.print_table(screen, table))
+    assert max(len(line) for line in lines) <= 60
+    assert lines[0] == "best" and lines[1] == task
+    assert sum(line.startswith("level") for line in lines) == 1  # the header once
+    assert lines.index("other") > lines.index(task)
+    starts = {line.index("x" * 20) for line in lines if "x" * 20 in line}
+    assert len(starts) == 1  # the groups' columns line up
 
 
-def test_diverged_lines_name_what_tells_two_cells_apart():
-    summary = pd.DataFrame(
-        [
-            _summary_row(**{schema.ESTIMATOR: "flo", schema.LR: 1e-3, schema.CELL_ID: "a"}),
-            _summary_row(
-                **{schema.ESTIMATOR: "flo", schema.LR: 0.1, schema.CELL_ID: "b"},
-                **{schema.DIVERGED_FRACTION: 2 / 3},
-            ),
-            # a second segment of the same cell: one line per cell, not per segment
-            _summary_row(
-                **{schema.ESTIMATOR: "flo", schema.LR: 0.1, schema.CELL_ID: "b"},
-                **{schema.DIVERGED_FRACTION: 1 / 3},
-            ),
-        ]
-    )
-    assert console.diverged_lines(summary) == [
-        "diverged: flo on gaussian-d5-mi10, lr=0.1: 67% of 3 seeds (left out of that cell's metrics)"
-    ]
+def test_cropped_lines_end_in_an_ellipsis_and_others_wrap_at_spaces() -> None:
+    text = "PASS  a-claim: " + " ".join(["evidence"] * 30)
+    lines = printed(80, lambda screen: console.print_line(screen, Line(text, crop=True)))
+    assert len(lines) == 1 and len(lines[0]) == 80 and lines[0].endswith("…")
+    lines = printed(80, lambda screen: console.print_line(screen, Line(text)))
+    assert len(lines) > 1 and max(map(len, lines)) <= 80
+    assert " ".join(lines).split() == text.split()
 
 
-def test_f_value_table_shows_the_gap_only_where_the_f_mi_is_known():
-    summary = pd.DataFrame(
-        [
-            _summary_row(**{schema.ESTIMATOR: "fmicl_kl", schema.F_VALUE: 1.0}),
-            _summary_row(**{schema.ESTIMATOR: "nwj", schema.F_VALUE: float("nan")}),
-        ]
-    ).assign(**{schema.F_VALUE_MEDIAN: [0.75, float("nan")], schema.TRUE_F_MI: [1.0, None]})
-    table = console.f_value_table(summary)
-    terminal = Console(record=True, width=200)
-    console.print_wide(terminal, table)
-    text = terminal.export_text()
-    assert "fmicl_kl" in text and "nwj" not in text  # rows without an f-value are left out
-    assert "0.75" in text and "-0.25" in text  # the median, and median - true f-MI
-    unknown = summary.assign(**{schema.TRUE_F_MI: [float("nan"), None]})
-    terminal = Console(record=True, width=200)
-    console.print_wide(terminal, console.f_value_table(unknown))
-    assert "unknown" in terminal.export_text()
-    assert console.f_value_table(summary.drop(columns=schema.F_VALUE)) is None
+def test_cells_are_text_not_markup_and_verdicts_are_coloured() -> None:
+    table = Table("claims", ["claim", "verdict"], [["[bold]x[/bold]", "FAIL"]])
+    rich_table = console.to_rich(table)
+    screen = Console(width=80, record=True, file=io.StringIO(), force_terminal=True)
+    screen.print(rich_table)
+    text = screen.export_text(styles=True)
+    assert "[bold]x[/bold]" in text and re.search(r"\x1b\[1;31m *FAIL", text)
 
 
-def test_truth_table_shows_an_unstable_cell_by_its_median_readout_and_flags_it():
-    # The default suite printed -4.0e+53 for flo on the cubic staircase: the window mean of a
-    # cell whose readouts exploded. Such a cell reads as true MI + median bias, marked "*".
-    summary = pd.DataFrame(
-        [
-            _summary_row(**{schema.MEAN_ESTIMATE: -4.0e53}),  # js: unstable, median bias -1.234
-            _summary_row(
-                **{schema.CELL_ID: "c1", schema.ESTIMATOR: "infonce", schema.UNSTABLE: False},
-                **{schema.MEAN_ESTIMATE: 4.16},
-            ),
-            _summary_row(
-                **{schema.CELL_ID: "c2", schema.ESTIMATOR: "ksg", schema.UNSTABLE: False},
-                **{schema.MEAN_ESTIMATE: 9.5, schema.MEDIAN_BIAS: float("nan")},
-            ),
-        ]
-    ).assign(**{schema.SEGMENT: 0, schema.TRUE_MI: 10.0})
-    terminal = Console(record=True, width=200)
-    console.print_wide(terminal, console.truth_comparison_table(summary))
-    text = terminal.export_text()
-    assert "8.77*" in text  # 10 - 1.234, flagged
-    assert "4.16" in text and "4.16*" not in text and "9.50" in text
-    assert "e+53" not in text
-    assert "* unstable" in text  # the caption says what the mark means
-    stable = summary.assign(**{schema.UNSTABLE: False})
-    terminal = Console(record=True, width=200)
-    console.print_wide(terminal, console.truth_comparison_table(stable))
-    text = terminal.export_text()
-    assert "-4e+53" in text and "*" not in text  # a stable cell keeps its mean (3 digits)
+def test_crop_last_cuts_the_last_column_to_fit() -> None:
+    rows = [["a-claim", "PASS", "e " * 60], ["another-claim", "N/A", "short"]]
+    table = Table("verify", ["claim", "verdict", "evidence"], rows)
+    lines = printed(80, lambda screen: console.print_table(screen, table, crop_last=True))
+    assert max(len(line) for line in lines) <= 80
+    assert any(line.startswith("a-claim") and line.endswith("…") for line in lines)
+    assert any(line.rstrip().endswith("short") for line in lines)
 
 
-def test_summary_titles_name_the_setting_and_one_legend_says_what_a_cell_holds(tmp_path):
-    from mibench.execute.runner import RunReport
-
-    summary = pd.DataFrame([_summary_row(**{schema.UNSTABLE: False, schema.BIAS: -0.5})])
-    summary = summary.assign(**{schema.SEGMENT: 0, schema.TRUE_MI: 10.0, schema.MEAN_ESTIMATE: 9.5})
-    (table,) = console.summary_tables(summary)
-    assert str(table.title) == "gaussian (d=5), separable critic, K=64"
-    report = RunReport(
-        suite_dir=tmp_path, n_cells=1, n_trained=1, n_reused=0, run_steps=600, wall_time_s=2.0,
-        summary=summary, skipped=[], figures=[], n_by_others=0,
-    )  # fmt: skip
-    terminal = Console(record=True, width=100)
-    console.print_report(report, terminal)
-    text = terminal.export_text()
-    assert text.count("bias/std/MSE") == 1 and text.index(console.SUMMARY_LEGEND) == 0
-    # The table is as wide as its cells or its short title, no longer as the legend sentence.
-    table_lines = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
-    assert table_lines and max(len(line.rstrip()) for line in table_lines) <= len(table.title)
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_staircase_suite(tmp_path_factory.mktemp("results"))
 
 
-def test_print_report_prints_tables_then_skipped_diverged_and_totals(tmp_path):
-    from mibench.execute.runner import RunReport
-
-    summary = pd.DataFrame(
-        [
-            _summary_row(**{schema.UNSTABLE: False, schema.BIAS: -0.5, schema.STD: 0.1}),
-            _summary_row(**{schema.CELL_ID: "c1", schema.DIVERGED_FRACTION: 1 / 3}),
-        ]
-    ).assign(**{schema.SEGMENT: 0, schema.TRUE_MI: 10.0, schema.MEAN_ESTIMATE: 9.5})
-    skipped = [{"estimator": "nwj", "task": "labeled", "critic": "separable", "reason": "no y"}]
-    report = RunReport(
-        suite_dir=tmp_path, n_cells=2, n_trained=1, n_reused=0, run_steps=600, wall_time_s=2.0,
-        summary=summary, skipped=skipped, figures=[tmp_path / "f.png"], n_by_others=1,
-    )  # fmt: skip
-    terminal = Console(record=True, width=100)
-    console.print_report(report, terminal)
-    text = terminal.export_text()
-    order = [
-        "bias/std/MSE",
-        f"skipped 1 estimator-task-critic combinations that do not apply (listed in {tmp_path}",
-        "  labeled with separable: nwj - no y",
-        "diverged: js on gaussian-d5-mi10",
-        "1 runs were trained by another mibench run meanwhile",
-        "2 runs (1 trained, 0 already finished), 600 run-steps in 2.0 s (300 run-steps/s)",
-        f"figure: {tmp_path / 'f.png'}",
-    ]
-    positions = [text.index(part) for part in order]
-    assert positions == sorted(positions)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_show_prints_the_screen_and_with_tables_every_table_first(suite: Path, width: int) -> None:
+    screen = printed(width, lambda s: console.print_show(suite, s))
+    full = printed(width, lambda s: console.print_show(suite, s, tables=True))
+    assert max(len(line) for line in full) <= width
+    assert screen[0].startswith("Best stable estimator per level")
+    assert full[-len(screen) + 1 :] == screen[-len(screen) + 1 :]  # the screen comes last
+    assert any(line.startswith("written to") for line in screen[-5:])
+    tables_part = "\n".join(full[: len(full) - len(screen)])
+    assert "staircase (d=5), separable critic, K=64" in tables_part
+    assert "--tables lists" not in "\n".join(full)  # the pointer is left out when they are shown

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from mibench.report.standing import STABLE, console_table, standing, table_rows
+from mibench.report.standing import STABLE, standing, standing_table, table_rows
 
 NORMAL_IQR = 1.349
 
@@ -69,5 +69,7 @@ def test_a_failed_plugin_is_listed_with_its_state_and_no_rank() -> None:
 
 def test_no_plugin_no_table() -> None:
     summary = _summary([("infonce", 1.0, -0.3, 0.1, False)])
-    assert standing(summary).empty and console_table(summary) is None
-    assert console_table(_summary([("mine_x", 1.0, 0.0, 0.1, False)])) is not None
+    assert standing(summary).empty and standing_table(summary) is None
+    table = standing_table(_summary([("mine_x", 1.0, 0.0, 0.1, False)]))
+    assert table is not None and table.check() is table
+    assert table.columns[:3] == ("estimator", "task", "I") and table.key_columns == 3

@@ -1,12 +1,14 @@
-"""Number and share formatting shared by the console tables, the report and the readings."""
+"""The one number formatter: the console tables, the report, the readings and the claims."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from mibench.results.formatting import LARGE_VALUE, number, share
+from mibench.results import formatting
+from mibench.results.formatting import LARGE_VALUE, number, share, significant, value
 
 
 @pytest.mark.parametrize(
@@ -58,3 +60,51 @@ def test_no_partial_share_reads_as_none_or_all() -> None:
     for step in range(1, 100_000):
         text = share(step / 100_000)
         assert text not in {"0%", "0.0%", "100%", "100.0%"}, (step, text)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.012345, "0.0123"),
+        (-0.5, "-0.5"),
+        (40.0, "40"),
+        (1e-3, "0.001"),  # the lower edge is still plain
+        (9.99e-4, "9.99e-04"),  # below it: scientific
+        (2e-9, "2.00e-09"),
+        (9999.0, "1e+04"),  # .3g rounds it up, still below the switch
+        (1e4, "1.00e+04"),
+        (123456.0, "1.23e+05"),
+        (0.0, "0.0"),
+        (math.nan, "nan"),
+        (-math.inf, "-inf"),
+    ],
+)
+def test_significant(value: float, text: str) -> None:
+    assert significant(value) == text
+
+
+def test_significant_digits() -> None:
+    assert significant(3.14159, digits=5) == "3.1416"
+    assert significant(3.14159e-7, digits=2) == "3.1e-07"
+
+
+@pytest.mark.parametrize(
+    ("item", "text"),
+    [
+        (None, "–"),
+        (math.nan, "–"),
+        (np.float32("nan"), "–"),
+        (True, "True"),
+        (np.bool_(False), "False"),
+        (7, "7"),
+        (np.int64(12000), "12000"),
+        (12000.0, "12000"),  # integer-valued floats whole, below 1e6
+        (2e6, "2.00e+06"),
+        (0.123456, "0.123"),
+        (1.5e-5, "1.50e-05"),
+        ({"b": 1, "a": [1, 2]}, '{"a": [1, 2], "b": 1}'),
+        ("text", "text"),
+    ],
+)
+def test_value(item: object, text: str) -> None:
+    assert value(item) == text

@@ -140,23 +140,18 @@ def test_execute_stores_summarises_and_resumes(tmp_path: Path) -> None:
 
 
 def test_comparison_table_puts_estimators_beside_the_truth(tmp_path: Path) -> None:
-    from rich.console import Console
-
-    from mibench.report.console import truth_comparison_table
+    from mibench.report.summary_tables import truth_tables
 
     text = SUITE.replace("steps = 30", "steps = 4").replace("seeds = 3", "seeds = 1")
     prepared = runner.prepare(write(tmp_path, text), out=tmp_path / "out")
     report = runner.execute(prepared, show_progress=False)
-    table = truth_comparison_table(report.summary)
-    assert table is not None
-    console = Console(width=300, record=True)
-    console.print(table)
-    text_out = console.export_text()
-    for name in ("ksg", "cca", "infonce", "truth", "gaussian-d1-mi0.5"):
-        assert name in text_out
+    (table,) = truth_tables(report.summary)
+    assert table.title == "estimate vs truth on gaussian"
+    assert table.columns == ("estimator", "I=0.50")  # the column is headed by the truth
+    assert [row[0] for row in table.rows] == ["ksg", "cca", "infonce"]  # registry order
     no_sample = report.summary[~report.summary[schema.ESTIMATOR].isin(["ksg", "cca"])]
-    assert truth_comparison_table(no_sample) is None
-    assert truth_comparison_table(replace_empty(report.summary)) is None
+    assert truth_tables(no_sample) == []
+    assert truth_tables(replace_empty(report.summary)) == []
 
 
 def replace_empty(frame):
