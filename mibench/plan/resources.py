@@ -1,13 +1,16 @@
 """Memory before work: the peak memory of a plan's largest stack, checked against the machine.
 
-A stack of R runs at batch size K (score-matrix side M: K, or 2K in the views layout) holds, per
-run, in the training dtype (b bytes; the held-out readout in float64):
+A stack of R runs at batch size K (score-matrix side M: K, or 2K in the views layout) holds, in
+the training dtype (b bytes; the held-out readout in float64):
 
-* score matrices: ``SCORE_COPIES`` M x M tensors of the step (scores, their exponentials and
-  gradients, the float64 readout) and ``SCORE_COPIES`` E x E of a held-out readout (E the eval
-  batch size);
-* activations: ``ACTIVATION_COPIES`` x rows x (sum of the critic's layer widths), where rows is
-  2M for a separable critic (each side's embeddings) and M^2 for a concat critic (every pair);
+* score matrices: ``SCORE_COPIES`` M x M tensors per run for the step (scores, their
+  exponentials and gradients, the float64 readout) and ``HELDOUT_SCORE_COPIES`` E x E for a
+  held-out readout (E the eval batch size; no gradients there);
+* activations: ``ACTIVATION_COPIES`` x rows x (sum of the critic's layer widths) per run, rows
+  being 2M for a separable critic (each side's embeddings) and M^2 for a concat critic (every
+  pair). A concat critic evaluates large pair sets tile by tile and held-out pairs in no-grad
+  chunks (:mod:`mibench.critics.tiled`, :mod:`mibench.critics.concat`), so its pair activations
+  are capped at ``PAIR_ACTIVATION_CAP`` bytes for the stack, beside its 2M split first-layer rows;
 * parameters: weights, gradients and Adam's two moments, 4 x the critic's parameter count;
 * logged rows: the preallocated per-step records, :func:`mibench.plan.checks.logged_rows` x
   ``LOGGED_COLUMNS`` float64 values.
@@ -16,7 +19,7 @@ The stack holds ``min(runs of that shape, MAX_STACK_RUNS, cost.max_stack_runs)``
 run trains as a stack of two copies of itself), as the runner cuts it. A plan whose largest
 stack would need more than ``MEMORY_FRACTION`` of the available memory is refused with one line
 naming the estimate, the limit and the value to lower (:func:`check_plan_memory`). The copy
-counts are upper estimates of what autograd keeps alive, so a refused plan would not have fit.
+counts are upper estimates of what autograd keeps alive.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from mibench.core.interface import RunConfig
 from mibench.plan import cost
 
 SCORE_COPIES = 6
+HELDOUT_SCORE_COPIES = 2
 ACTIVATION_COPIES = 4
+PAIR_ACTIVATION_CAP = 2**27 * 4  # a no-grad chunk of float32 pair activations (critics.concat)
 LOGGED_COLUMNS = 32
 MAX_STACK_RUNS = 256  # the runner's largest stack (mibench.execute.runner.DEFAULT_MAX_STACK)
 MEMORY_FRACTION = 0.8  # of the available memory a plan's largest stack may need
@@ -44,7 +49,7 @@ SAMPLE_QUADRATIC = frozenset({"kde"})  # sample estimators holding an n x n matr
 
 @dataclass(frozen=True)
 class Estimate:
-    """Peak bytes of one run by part, and the stack that multiplies them."""
+    """Peak bytes of one stack by part."""
 
     scores: float
     activations: float
@@ -53,12 +58,8 @@ class Estimate:
     stack_runs: int
 
     @property
-    def per_run(self) -> float:
-        return self.scores + self.activations + self.parameters + self.rows
-
-    @property
     def total(self) -> float:
-        return self.per_run * self.stack_runs
+        return self.scores + self.activations + self.parameters + self.rows
 
     def largest_part(self) -> str:
         """What to lower to make it fit, for the part that needs most."""
@@ -71,15 +72,16 @@ class Estimate:
         return max(parts, key=parts.__getitem__)
 
 
-def _widths(params: Mapping[str, Any]) -> list[int]:
+def _widths(params: Mapping[str, Any], *, pairs: bool) -> list[int]:
+    """Layer output widths: the hidden layers, then the embedding (1 score for a pair critic)."""
     hidden = params.get("hidden", DEFAULT_HIDDEN)
     widths = [int(h) for h in hidden] if isinstance(hidden, list | tuple) else list(DEFAULT_HIDDEN)
     embed = params.get("embed_dim")
-    return [*widths, int(embed) if isinstance(embed, int) else DEFAULT_EMBED]
+    return [*widths, 1 if pairs else int(embed) if isinstance(embed, int) else DEFAULT_EMBED]
 
 
 def run_estimate(config: RunConfig, dim_x: int, dim_y: int, stack_runs: int = 1) -> Estimate:
-    """Peak memory of one trained run of ``config`` by part (module docstring).
+    """Peak memory of a stack of ``stack_runs`` runs of ``config``'s shapes, by part.
 
     Examples:
         >>> from mibench.core.interface import RunConfig
@@ -89,15 +91,19 @@ def run_estimate(config: RunConfig, dim_x: int, dim_y: int, stack_runs: int = 1)
         >>> estimate.total < 50e6  # a Poole-size run needs well under 50 MB
         True
     """
+    runs = stack_runs
     bytes_per = 4 if config.dtype == "float32" else 8
     side = cost.matrix_size(config)
     held_out = config.resolved_eval_batch_size
-    scores = SCORE_COPIES * (side**2 * bytes_per + held_out**2 * 8)
-    params = dict(config.critic_params)
-    widths = _widths(params)
+    scores = runs * (SCORE_COPIES * side**2 * bytes_per + HELDOUT_SCORE_COPIES * held_out**2 * 8)
     pairs = config.critic in PAIR_CRITICS
-    rows = max(side**2 * bytes_per, held_out**2 * 8) if pairs else 2 * max(side, held_out) * 8
-    activations = ACTIVATION_COPIES * rows * sum(widths)
+    widths = _widths(dict(config.critic_params), pairs=pairs)
+    rows = 2 * max(side, held_out)  # per-side embeddings (a concat critic's split first layer)
+    side_widths = widths[:1] if pairs else widths
+    activations = runs * ACTIVATION_COPIES * rows * 8 * sum(side_widths)
+    if pairs:
+        plain = runs * ACTIVATION_COPIES * side**2 * bytes_per * sum(widths[1:])
+        activations += min(plain, PAIR_ACTIVATION_CAP)
     inputs = [dim_x + dim_y] if pairs else [dim_x, dim_y]
     n_parameters = sum(
         sum(a * b for a, b in zip([d, *widths[:-1]], widths, strict=True)) for d in inputs
@@ -107,9 +113,9 @@ def run_estimate(config: RunConfig, dim_x: int, dim_y: int, stack_runs: int = 1)
     return Estimate(
         scores=float(scores),
         activations=float(activations),
-        parameters=float(4 * n_parameters * bytes_per),
-        rows=float(logged_rows(config) * LOGGED_COLUMNS * 8),
-        stack_runs=stack_runs,
+        parameters=float(runs * 4 * n_parameters * bytes_per),
+        rows=float(runs * logged_rows(config) * LOGGED_COLUMNS * 8),
+        stack_runs=runs,
     )
 
 
@@ -179,8 +185,10 @@ def check_plan_memory(
 
 __all__ = [
     "ACTIVATION_COPIES",
+    "HELDOUT_SCORE_COPIES",
     "LOGGED_COLUMNS",
     "MEMORY_FRACTION",
+    "PAIR_ACTIVATION_CAP",
     "SCORE_COPIES",
     "Estimate",
     "available_bytes",
