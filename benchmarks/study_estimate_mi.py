@@ -1,24 +1,39 @@
-r"""The study behind ``estimate_mi``'s defaults: candidate settings on BMI's tasks, MAE and wall time.
+r"""The study behind ``estimate_mi(method="auto")`` and its interval: a development and an evaluation set.
 
-Data: six tasks of BMI's v1 list ("Beyond Normal", Czyż et al. 2023), sampled by BMI itself
-(n = 5000, seeds 0 and 1) and cached as ``.npz``; the same arrays go to every setting (and, with
-``--bmi-baseline``, to BMI's own ``InfoNCEEstimator`` at its defaults)::
+Protocol (fixed before any estimate was looked at):
+
+* Tasks are BMI's v1 benchmark tasks ("Beyond Normal", Czyż et al. 2023), sampled by BMI 0.1.3
+  itself (n = ``N_SAMPLES``), cached as ``.npz``; the same arrays go to every method.
+* DEVELOPMENT (chooses the rule's two thresholds and nothing else): the six tasks the previous
+  defaults were tuned on, plus four more; seeds 0 and 1.
+* EVALUATION (reported, never used for a choice): ten other tasks, seeds 10 and 11. The four extra
+  development tasks and the ten evaluation tasks are the first 14 of the remaining 34 in the order
+  of the SHA-256 of their names (no hand picking); the last 20 are unused.
+* Per array the study runs each component once (``<cache>/study.jsonl``, resumable): the rule's
+  diagnostics (:func:`mibench.api.auto.diagnose`), ``estimate_mi`` with ``estimator="ksg"``,
+  ``"cca"`` and ``method="neural"`` (InfoNCE), mibench's KSG on the raw arrays, and (evaluation set,
+  ``--bmi-python``) BMI's ``InfoNCEEstimator`` and ``KSGEnsembleFirstEstimator`` at their defaults.
+  ``auto`` is then the component the rule picks for that array: ``estimate_mi(x, y, seed=s)`` makes
+  the same choice and returns the same numbers (tests/api/test_estimate.py checks it).
+* Reported per method and set: mean |estimate - truth| (MAE), its worst case, the share of arrays
+  whose 95 % interval holds the truth (coverage), median wall seconds.
+
+Commands::
 
     python3 -m venv <bmi-venv>
     <bmi-venv>/bin/pip install "benchmark-mi==0.1.3" "jax==0.4.33" "jaxlib==0.4.33"
-    python benchmarks/study_estimate_mi.py --bmi-python <bmi-venv>/bin/python --cache <dir> \
-        [--settings default,separable] [--bmi-baseline]
+    python benchmarks/study_estimate_mi.py --bmi-python <bmi-venv>/bin/python --cache <dir> --set development
+    python benchmarks/study_estimate_mi.py --bmi-python <bmi-venv>/bin/python --cache <dir> --set evaluation --bmi
 
-Without ``--bmi-python`` the cache must already hold the arrays. Each (setting, task, seed)
-estimate is appended to ``<cache>/study.jsonl`` as it finishes, so an interrupted study resumes;
-the table (per task: mean |estimate - truth| over seeds; then MAE over the six tasks, median wall
-seconds and median steps trained) is printed at the end. Not part of the test suite.
+``--set development`` also prints the rule grid (MAE and worst case of every threshold pair on the
+development set). Not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -27,197 +42,294 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-TASKS = (
-    "1v1-normal-0.75",
-    "student-identity-2-2-1",
-    "half_cube-multinormal-sparse-5-5-2-2.0",
-    "spiral-multinormal-sparse-3-3-2-2.0",
-    "asinh-student-identity-5-5-2",
-    "multinormal-dense-25-25-0.5",
-)
-SHORT = ("1v1", "st2x2d1", "hcube5", "spiral3", "asinhst5", "dense25")
 N_SAMPLES = 5000
-SEEDS = (0, 1)
-CONCAT_16_8 = {"critic": "concat", "critic_params": {"hidden": [16, 8]}}
-SEPARABLE_SMALL = {"critic": "separable", "critic_params": {"hidden": [64, 64], "embed_dim": 16}}
+SETS: dict[str, dict[str, Any]] = {
+    "development": {
+        "tasks": (
+            "1v1-normal-0.75",
+            "student-identity-2-2-1",
+            "half_cube-multinormal-sparse-5-5-2-2.0",
+            "spiral-multinormal-sparse-3-3-2-2.0",
+            "asinh-student-identity-5-5-2",
+            "multinormal-dense-25-25-0.5",
+            "multinormal-sparse-25-25-2-2.0",
+            "spiral-normal_cdf-multinormal-sparse-5-5-2-2.0",
+            "multinormal-dense-3-3-0.5",
+            "student-identity-5-5-3",
+        ),
+        "seeds": (0, 1),
+    },
+    "evaluation": {
+        "tasks": (
+            "multinormal-dense-5-5-0.5",
+            "1v1-additive-0.75",
+            "student-identity-3-3-3",
+            "student-identity-5-5-2",
+            "spiral-multinormal-sparse-25-25-2-2.0",
+            "multinormal-dense-50-50-0.5",
+            "1v1-bimodal-0.75",
+            "student-identity-1-1-1",
+            "asinh-student-identity-3-3-2",
+            "normal_cdf-1v1-normal-0.75",
+        ),
+        "seeds": (10, 11),
+    },
+}
+# Fixed methods: component name -> estimate_mi keyword arguments.
+METHODS: dict[str, dict[str, Any]] = {
+    "ksg": {"estimator": "ksg"},
+    "infonce": {"method": "neural"},
+    "cca": {"estimator": "cca"},
+    "ksg-raw": {"estimator": "ksg", "gaussianize": False, "standardize": False, "interval": False},
+}
+BMI_METHODS = ("bmi-infonce", "bmi-ksg")
+GRID_DIMS = (2, 4, 6, 10, math.inf)
+GRID_GAPS = (0.02, 0.05, 0.1, math.inf)
+GRID_RATES = (1.0, 0.5)  # the interval's bias rate r (bias ~ N^-r)
 
 
-def _neural(estimator: str, critic: dict[str, Any], batch_size: int, lr: float,
-            gaussianize: bool) -> dict[str, Any]:  # fmt: skip
-    return {"estimator": estimator, **critic, "batch_size": batch_size, "lr": lr,
-            "gaussianize": gaussianize}  # fmt: skip
+def _arrays(sets: list[str]) -> list[tuple[str, str, int]]:
+    return [(s, t, seed) for s in sets for t in SETS[s]["tasks"] for seed in SETS[s]["seeds"]]
 
 
-SETTINGS: dict[str, dict[str, Any]] = {
-    # "default" is estimate_mi() with no keyword at all.
-    "default": {},
-    "default-no-gaussianize": {"gaussianize": False},  # robust standardisation instead
-    # The defaults before this study (smile, separable 256-256 -> 32, K = 128, 2000 steps, no early
-    # stopping); its readout is the new one (the old window mean no longer exists).
-    "old-defaults": {"estimator": "smile", "critic": "separable", "critic_params": {},
-                     "batch_size": 128, "lr": 5e-4, "steps": 2000, "early_stopping": False,
-                     "gaussianize": False},
-    "infonce-concat-k256-lr5e-4": _neural("infonce", CONCAT_16_8, 256, 5e-4, False),
-    "infonce-concat-k256-lr2e-3": _neural("infonce", CONCAT_16_8, 256, 2e-3, False),
-    "infonce-concat-k128-lr2e-3": _neural("infonce", CONCAT_16_8, 128, 2e-3, False),
-    "infonce-concat-k128-lr2e-3-gaussianize": _neural("infonce", CONCAT_16_8, 128, 2e-3, True),
-    "smile-concat-k256-lr2e-3": _neural("smile", CONCAT_16_8, 256, 2e-3, False),
-    "infonce-separable-k256-lr2e-3": _neural("infonce", SEPARABLE_SMALL, 256, 2e-3, False),
-    "infonce-separable-k256-lr2e-3-gaussianize": _neural("infonce", SEPARABLE_SMALL, 256, 2e-3, True),
-}  # fmt: skip
+def _npz(cache: Path, task: str, seed: int) -> Path:
+    return cache / f"{task}_s{seed}.npz"
 
 
-def bmi_sampler(cache: str) -> None:
-    """Runs inside BMI's virtual environment: writes ``<task>_s<seed>.npz`` (x, y, mi)."""
+def bmi_worker(cache: str, kind: str, items: list[list[Any]]) -> None:
+    """Runs inside BMI's virtual environment: samples arrays, or runs BMI's two estimators."""
     import numpy as np
     from bmi.benchmark import BENCHMARK_TASKS
+    from bmi.estimators import InfoNCEEstimator, KSGEnsembleFirstEstimator
 
-    for name in TASKS:
-        task = BENCHMARK_TASKS[name]
-        for seed in SEEDS:
+    for task_name, seed in items:
+        path = _npz(Path(cache), task_name, seed)
+        if kind == "sample":
+            task = BENCHMARK_TASKS[task_name]
             x, y = task.sample(N_SAMPLES, seed=seed)
-            np.savez(Path(cache) / f"{name}_s{seed}.npz", x=np.asarray(x), y=np.asarray(y),
-                     mi=task.mutual_information)  # fmt: skip
-
-
-def bmi_baseline(cache: str) -> list[dict[str, Any]]:
-    """Runs inside BMI's virtual environment: BMI's InfoNCE at its defaults on the cached arrays."""
-    import numpy as np
-    from bmi.estimators import InfoNCEEstimator
-
-    rows = []
-    for name in TASKS:
-        for seed in SEEDS:
-            data = np.load(Path(cache) / f"{name}_s{seed}.npz")
+            np.savez(path, x=np.asarray(x), y=np.asarray(y), mi=task.mutual_information)
+            continue
+        data = np.load(path)
+        for method, make in (("bmi-infonce", lambda s: InfoNCEEstimator(verbose=False, seed=s)),
+                             ("bmi-ksg", lambda s: KSGEnsembleFirstEstimator())):  # fmt: skip
             start = time.perf_counter()
-            result = InfoNCEEstimator(verbose=False, seed=seed).estimate_with_info(
-                data["x"], data["y"]
-            )
-            rows.append({"setting": "bmi-infonce-defaults", "task": name, "seed": seed,
-                         "truth": float(data["mi"]), "estimate": float(result.mi_estimate),
-                         "wall_s": time.perf_counter() - start,
-                         "steps": int(result.additional_information.get("n_training_steps", -1))})  # fmt: skip
-    return rows
+            value = float(make(seed).estimate(data["x"], data["y"]))
+            row = {"task": task_name, "seed": seed, "component": method, "estimate": value,
+                   "wall_s": time.perf_counter() - start}  # fmt: skip
+            sys.stdout.write(json.dumps(row) + "\n")
+            sys.stdout.flush()
 
 
-def run_setting(cache: Path, setting: str, done: set[tuple[str, str, int]], out: Path) -> None:
-    import numpy as np
-
+def run_component(component: str, x: Any, y: Any, seed: int) -> dict[str, Any]:
+    """One mibench component on one array (the diagnostics or a fixed method)."""
     from mibench import estimate_mi
+    from mibench.api import auto
 
-    for name in TASKS:
-        for seed in SEEDS:
-            if (setting, name, seed) in done:
+    start = time.perf_counter()
+    if component == "diagnostics":
+        d = auto.diagnose(x, y)
+        out = {"n": d.n, "dim_x": d.dim_x, "dim_y": d.dim_y, "ksg_small": d.ksg_small,
+               "ksg_large": d.ksg_large}  # fmt: skip
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = estimate_mi(x, y, seed=seed, **METHODS[component])
+        out = {"estimate": result.estimate, "interval": result.interval,
+               "extrapolated": result.extrapolated, "stderr": result.stderr,
+               "threads": result.threads, "steps": result.stopped_step,
+               "subsamples": None if result.subsamples is None else result.subsamples.estimates,
+               "noise_floor": result.stderr if result.method == "neural" else 0.0}  # fmt: skip
+    return {**out, "wall_s": time.perf_counter() - start}
+
+
+def load(out: Path) -> dict[tuple[str, int], dict[str, dict[str, Any]]]:
+    """(task, seed) -> component -> its row."""
+    table: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    if out.exists():
+        for line in out.read_text().splitlines():
+            row = json.loads(line)
+            table.setdefault((row["task"], row["seed"]), {})[row["component"]] = row
+    return table
+
+
+def auto_row(rows: dict[str, dict[str, Any]], max_dim: float, max_gap: float) -> dict[str, Any]:
+    """The component ``method="auto"`` runs on this array under the given thresholds."""
+    from mibench.api import auto
+
+    d = rows["diagnostics"]
+    diagnostics = auto.Diagnostics(d["n"], d["dim_x"], d["dim_y"], d["ksg_small"], d["ksg_large"])
+    choice = auto.choose(diagnostics, max_dim=max_dim, max_gap=max_gap)  # type: ignore[arg-type]
+    picked = rows["ksg" if choice.method == "sample" else "infonce"]
+    return {**picked, "wall_s": picked["wall_s"] + d["wall_s"], "picked": choice.estimator}
+
+
+def summary(cells: list[tuple[float, dict[str, Any]]]) -> dict[str, float]:
+    """MAE, worst |error|, coverage (NaN without intervals) and median wall of (truth, row) pairs."""
+    from mibench.api.interval import DEFAULT_RATE
+
+    errors = [abs(row["estimate"] - truth) for truth, row in cells]
+    # Intervals at the library's bias rate, refitted from the subset estimates (the development
+    # rows were computed before the rate was chosen).
+    if all(row.get("subsamples") for _, row in cells):
+        bounds = [refit(row, DEFAULT_RATE) for _, row in cells]
+    else:
+        bounds = [row["interval"] for _, row in cells if row.get("interval")]
+    held = [low <= truth <= high for (truth, _), (low, high) in zip(cells, bounds, strict=False)]
+    return {"mae": statistics.fmean(errors), "worst": max(errors),
+            "coverage": statistics.fmean(held) if len(held) == len(cells) else math.nan,
+            "wall": statistics.median(row["wall_s"] for _, row in cells)}  # fmt: skip
+
+
+def method_table(name: str, table: dict, truths: dict) -> str:
+    keys = [(t, s) for _, t, s in _arrays([name])]
+    if not all("diagnostics" in table.get(k, {}) for k in keys):
+        return f"({name}: incomplete)"
+    from mibench.api import auto
+
+    lines = [f"{name} set ({len(keys)} arrays, n = {N_SAMPLES})",
+             "| method | MAE | worst abs error | 95 % interval coverage | median s |",
+             "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for method in ("auto", *METHODS, *BMI_METHODS):
+        if method == "auto":
+            if not all({"ksg", "infonce"} <= table[k].keys() for k in keys):
                 continue
-            data = np.load(cache / f"{name}_s{seed}.npz")
-            start = time.perf_counter()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = estimate_mi(data["x"], data["y"], seed=seed, **SETTINGS[setting])
-            row = {"setting": setting, "task": name, "seed": seed, "truth": float(data["mi"]),
-                   "estimate": result.estimate, "stderr": result.stderr,
-                   "wall_s": time.perf_counter() - start, "steps": result.stopped_step + 1,
-                   "best_step": result.best_step, "overfit_drop": result.overfit_drop,
-                   "wild": result.wild_readouts, "warnings": len(caught)}  # fmt: skip
+            cells = [
+                (truths[k], auto_row(table[k], auto.KSG_MAX_DIM, auto.KSG_MAX_GAP)) for k in keys
+            ]
+        elif all(method in table[k] for k in keys):
+            cells = [(truths[k], table[k][method]) for k in keys]
+        else:
+            continue
+        m = summary(cells)
+        coverage = "-" if math.isnan(m["coverage"]) else f"{100 * m['coverage']:.0f} %"
+        lines.append(
+            f"| {method} | {m['mae']:.3f} | {m['worst']:.3f} | {coverage} | {m['wall']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def per_task_table(name: str, table: dict, truths: dict) -> str:
+    from mibench.api import auto
+
+    methods = [m for m in ("ksg", "infonce", "cca", "ksg-raw", *BMI_METHODS)
+               if all(m in table.get((t, s), {}) for _, t, s in _arrays([name]))]  # fmt: skip
+    lines = [f"| task | truth | auto picks | auto | {' | '.join(methods)} |",
+             "|---|---:|---|---:|" + "---:|" * len(methods)]  # fmt: skip
+    for task in SETS[name]["tasks"]:
+        keys = [(task, s) for s in SETS[name]["seeds"]]
+        truth = truths[keys[0]]
+        picks = [auto_row(table[k], auto.KSG_MAX_DIM, auto.KSG_MAX_GAP) for k in keys]
+        cells = [
+            statistics.fmean(abs(table[k][m]["estimate"] - truth) for k in keys) for m in methods
+        ]
+        auto_error = statistics.fmean(abs(p["estimate"] - truth) for p in picks)
+        shown = "/".join(p["picked"] for p in picks)
+        lines.append(f"| {task} | {truth:.3f} | {shown} | {auto_error:.3f} | "
+                     + " | ".join(f"{c:.3f}" for c in cells) + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def rule_grid(name: str, table: dict, truths: dict) -> str:
+    keys = [(t, s) for _, t, s in _arrays([name])]
+    lines = ["| KSG if d <= | and gap <= | MAE | worst | coverage |", "|---|---|---:|---:|---:|"]
+    for max_dim in GRID_DIMS:
+        for max_gap in GRID_GAPS:
+            m = summary([(truths[k], auto_row(table[k], max_dim, max_gap)) for k in keys])
+            lines.append(f"| {max_dim:g} | {max_gap:g} | {m['mae']:.3f} | {m['worst']:.3f} | "
+                         f"{100 * m['coverage']:.0f} % |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def refit(row: dict[str, Any], rate: float) -> tuple[float, float]:
+    """The row's 95 % interval recomputed from its subset estimates at another bias rate."""
+    from mibench.api.interval import extrapolate
+
+    estimates = {int(g): values for g, values in row["subsamples"].items()}
+    return extrapolate(estimates, noise_floor=row["noise_floor"], rate=rate).interval
+
+
+def rate_grid(name: str, table: dict, truths: dict) -> str:
+    """Coverage and mean width of the interval per bias rate, for KSG, InfoNCE and auto."""
+    from mibench.api import auto
+
+    keys = [(t, s) for _, t, s in _arrays([name])]
+    lines = ["| bias rate r | method | coverage | mean width |", "|---|---|---:|---:|"]
+    for rate in GRID_RATES:
+        for method in ("ksg", "infonce", "auto"):
+            rows = [auto_row(table[k], auto.KSG_MAX_DIM, auto.KSG_MAX_GAP) if method == "auto"
+                    else table[k][method] for k in keys]  # fmt: skip
+            bounds = [refit(row, rate) for row in rows]
+            held = [low <= truths[k] <= high for k, (low, high) in zip(keys, bounds, strict=True)]
+            width = statistics.fmean(high - low for low, high in bounds)
+            lines.append(
+                f"| {rate:g} | {method} | {100 * statistics.fmean(held):.0f} % | {width:.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def _bmi(args: argparse.Namespace, kind: str, items: list[tuple[str, int]]) -> list[str]:
+    command = [args.bmi_python, __file__, "--cache", args.cache, "--bmi-worker", kind,
+               "--items", json.dumps(items)]  # fmt: skip
+    answer = subprocess.run(command, check=True, capture_output=True, text=True)
+    return [line for line in answer.stdout.splitlines() if line.startswith("{")]
+
+
+def compute(args: argparse.Namespace, cache: Path, out: Path, name: str) -> None:
+    import numpy as np
+
+    keys = [(t, s) for _, t, s in _arrays([name])]
+    missing = [k for k in keys if not _npz(cache, *k).exists()]
+    if missing:
+        if not args.bmi_python:
+            raise SystemExit(f"{len(missing)} arrays missing from {cache}; give --bmi-python")
+        _bmi(args, "sample", missing)
+    for task, seed in keys:
+        done = load(out).get((task, seed), {})
+        data = np.load(_npz(cache, task, seed))
+        for component in ("diagnostics", *METHODS):
+            if component in done:
+                continue
+            row = {"set": name, "task": task, "seed": seed, "component": component,
+                   "truth": float(data["mi"]), **run_component(component, data["x"], data["y"], seed)}  # fmt: skip
             with out.open("a") as handle:
                 handle.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
-
-
-def student_t_gaussianize(settings: dict[str, Any]) -> str:
-    """mibench's own ``student_t`` task (closed-form MI), dof 1 and 2: gaussianize off vs on."""
-    import torch
-
-    from mibench import estimate_mi
-    from mibench.tasks import build
-
-    lines = ["| dof | dim | truth | gaussianize | estimate (seeds 0, 1) | mean abs error |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
-    for nu in (1.0, 2.0):
-        task = build("student_t", dim=2, nu=nu, rho=0.0)
-        for gaussianize in (False, True):
-            estimates = []
-            for seed in SEEDS:
-                batch = task.sample(N_SAMPLES, torch.Generator().manual_seed(seed),
-                                    dtype=torch.float64)  # fmt: skip
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    result = estimate_mi(batch.x, batch.y, seed=seed,
-                                         **{**settings, "gaussianize": gaussianize})  # fmt: skip
-                estimates.append(result.estimate)
-            error = statistics.fmean(abs(e - task.true_mi()) for e in estimates)
-            shown = ", ".join(f"{e:.3f}" for e in estimates)
-            lines.append(
-                f"| {nu:g} | 2 | {task.true_mi():.3f} | {gaussianize} | {shown} | {error:.3f} |"
-            )
-    return "\n".join(lines)
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    settings = list(dict.fromkeys(row["setting"] for row in rows))
-    header = ["setting", *SHORT, "MAE", "median s", "median steps"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for setting in settings:
-        mine = [row for row in rows if row["setting"] == setting]
-        errors = []
-        for name in TASKS:
-            cell = [abs(row["estimate"] - row["truth"]) for row in mine if row["task"] == name]
-            errors.append(statistics.fmean(cell) if cell else float("nan"))
-        complete = all(e == e for e in errors)
-        mae = statistics.fmean(errors) if complete else float("nan")
-        wall = statistics.median(row["wall_s"] for row in mine)
-        steps = statistics.median(row["steps"] for row in mine)
-        cells = [f"{e:.2f}" for e in errors] + [f"{mae:.3f}", f"{wall:.1f}", f"{steps:.0f}"]
-        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        if args.bmi and not all(m in done for m in BMI_METHODS):
+            for line in _bmi(args, "baseline", [(task, seed)]):
+                row = {"set": name, "truth": float(data["mi"]), **json.loads(line)}
+                with out.open("a") as handle:
+                    handle.write(json.dumps(row) + "\n")
+                print(json.dumps(row), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", required=True, help="folder for the .npz arrays and study.jsonl")
     parser.add_argument("--bmi-python", help="python of a venv with benchmark-mi (samples tasks)")
-    parser.add_argument("--settings", default="default", help=f"comma list of {sorted(SETTINGS)}")
-    parser.add_argument("--bmi-baseline", action="store_true", help="also time BMI's InfoNCE")
-    parser.add_argument("--student", action="store_true",
-                        help="also: gaussianize off/on on mibench's student_t task, dof 1 and 2")  # fmt: skip
+    parser.add_argument("--set", choices=(*SETS, "both"), default="development")
+    parser.add_argument("--bmi", action="store_true", help="also BMI's InfoNCE and KSG")
+    parser.add_argument("--report", action="store_true", help="only print the tables")
     parser.add_argument("--bmi-worker", choices=("sample", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--items", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.bmi_worker:
+        bmi_worker(args.cache, args.bmi_worker, json.loads(args.items))
+        return 0
     cache = Path(args.cache)
-    if args.bmi_worker == "sample":
-        bmi_sampler(args.cache)
-        return 0
-    if args.bmi_worker == "baseline":
-        sys.stdout.write(json.dumps(bmi_baseline(args.cache)) + "\n")
-        return 0
     cache.mkdir(parents=True, exist_ok=True)
     out = cache / "study.jsonl"
-    missing = [n for n in TASKS for s in SEEDS if not (cache / f"{n}_s{s}.npz").exists()]
-    if missing:
-        if not args.bmi_python:
-            parser.error(f"{len(missing)} task arrays missing from {cache}; give --bmi-python")
-        subprocess.run([args.bmi_python, __file__, "--cache", args.cache, "--bmi-worker", "sample"],
-                       check=True)  # fmt: skip
-    rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    done = {(row["setting"], row["task"], row["seed"]) for row in rows}
-    if args.bmi_baseline and not any(row["setting"] == "bmi-infonce-defaults" for row in rows):
-        if not args.bmi_python:
-            parser.error("--bmi-baseline needs --bmi-python")
-        answer = subprocess.run(
-            [args.bmi_python, __file__, "--cache", args.cache, "--bmi-worker", "baseline"],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        with out.open("a") as handle:
-            for row in json.loads(answer.stdout.strip().splitlines()[-1]):
-                handle.write(json.dumps(row) + "\n")
-    for setting in args.settings.split(","):
-        if setting not in SETTINGS:
-            parser.error(f"unknown setting {setting!r}; valid choices: {', '.join(SETTINGS)}")
-        run_setting(cache, setting, done, out)
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    wanted = {*args.settings.split(","), "bmi-infonce-defaults"}
-    print(table([row for row in rows if row["setting"] in wanted]))
-    if args.student:
-        print(student_t_gaussianize(SETTINGS[args.settings.split(",")[0]]))
+    names = list(SETS) if args.set == "both" else [args.set]
+    for name in names:
+        if not args.report:
+            compute(args, cache, out, name)
+    table = load(out)
+    truths = {k: next(iter(rows.values()))["truth"] for k, rows in table.items()}
+    for name in names:
+        print(method_table(name, table, truths))
+        print(per_task_table(name, table, truths))
+        if name == "development":
+            print(rule_grid(name, table, truths))
+            print(rate_grid(name, table, truths))
     return 0
 
 

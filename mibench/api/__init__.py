@@ -1,5 +1,6 @@
-"""The Python API on a user's own arrays: :func:`estimate_mi` (one estimate with its readout
-and early stopping) and :func:`estimate_bounds` (a lower and an upper bound on the same data)."""
+"""The Python API on a user's own arrays: :func:`estimate_mi` (one estimate, KSG or a trained
+critic chosen from the data, with a 95 % interval) and :func:`estimate_bounds` (a lower and an
+upper bound on the same data)."""
 
 from __future__ import annotations
 

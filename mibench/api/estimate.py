@@ -1,40 +1,37 @@
 r"""One call for users' own data: :func:`estimate_mi`.
 
-It runs the benchmark's own code path on an :class:`~mibench.api.empirical.EmpiricalTask`: the same
-:class:`~mibench.core.interface.RunConfig`, the same stacked trainer (:func:`mibench.train.train_stack`,
-a stack of one run) and the same per-step frame as ``mibench run``. Only the task differs:
+Three paths, one result type (:class:`MIEstimate`):
 
-1. the rows are checked and converted (:mod:`mibench.api.preprocess`: NumPy, pandas, torch or lists;
-   a transposed ``(d, n)`` array, complex values, NaN/Inf or a constant column is a ValueError);
-2. they are split once at random into training rows (1 - ``heldout_fraction``) and two equal
-   held-out halves, *validation* and *test*;
-3. each coordinate is mapped by an MI-preserving monotone map fitted on the training rows: normal
-   scores of its empirical CDF (``gaussianize=True``, the default; removes heavy tails) or a
-   robust standardisation (median / IQR, scale-free);
-4. the critic trains on batches of training rows; every ``eval_every`` steps the estimator is
-   evaluated on a held-out batch, alternately from the validation and the test half;
-5. training stops early once the smoothed validation curve has not improved for ``patience``
-   evaluations, and the estimate is read from the *test* readouts around the best validation
-   window (:mod:`mibench.api.readout`, where the readouts ``"test"`` (default, not optimistic) and
-   ``"max"`` (BMI's, optimistic) are defined, with the overfitting and wild-readout warnings).
+* ``method="auto"`` (default): the rule of :mod:`mibench.api.auto` picks KSG or a trained critic
+  from the data (dimensions, rows, KSG's stability over k) and says why (``result.why``);
+* ``method="sample"`` or a sample estimator's name (``estimator="ksg"``, ``"cca"``, ...): any
+  registered :class:`~mibench.core.interface.SampleEstimator` on all rows (:mod:`mibench.api.sample`);
+* ``method="neural"`` or a critic-based estimator's name (``estimator="infonce"``, ``"smile"``,
+  or an :class:`~mibench.core.interface.Estimator` object): the benchmark's stacked trainer on a
+  train / validation / test split with early stopping (:mod:`mibench.api.neural`).
 
-The standard error (:mod:`mibench.api.readout`) approximates the sampling error of the test rows
-(each test readout sees a random half of them) plus the readouts' own noise; it does not include
-the randomness of the training rows (bootstrap them for that) nor the estimator's bias, which the
-benchmark suites measure on tasks with known truth.
+Rows are checked and converted first (:mod:`mibench.api.preprocess`: NumPy, pandas, torch or
+lists; a transposed ``(d, n)`` array, complex values, NaN/Inf or a constant column is a
+ValueError), and each coordinate is mapped by an MI-preserving monotone map (normal scores of its
+empirical CDF by default).
 
-Defaults (InfoNCE, separable critic 64-64 -> 16, batch 256, lr 2e-3, gaussianize, early stopping)
-come from a measured study on six tasks of BMI's list ("Beyond Normal", Czyż et al. 2023),
-n = 5000, seeds 0 and 1, reproduced by ``benchmarks/study_estimate_mi.py``: mean absolute error
-0.125 nats against 0.234 for BMI's own InfoNCE at its defaults on the same arrays (see
-benchmarks/README.md for the table and the wall times).
+``result.interval`` is a 95 % interval that accounts for the finite-sample bias as well as the
+noise: the estimator is rerun on disjoint random subsets of the rows and its trend with the
+subset size is extrapolated (subsample-and-extrapolate, Abdelaleem, Martini and Nemenman 2025;
+:mod:`mibench.api.interval` gives the formulas). ``result.stderr`` is noise only — the spread a
+rerun on new rows would show — and says nothing about bias: do not read ±2 stderr as an interval.
+
+Torch threads: by default as many as there are idle cores, chosen as ``mibench run`` chooses them
+(:func:`mibench.execute.executor.in_process_threads`; on a busy machine extra threads that wait
+for cores make small kernels many times slower), or ``threads=``; restored afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,14 +39,20 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mibench.api import arguments
+from mibench.api import auto as api_auto
+from mibench.api import interval as api_interval
+from mibench.api import neural as api_neural
 from mibench.api import preprocess as api_data
 from mibench.api import readout as api_readout
-from mibench.api.empirical import EMPIRICAL_TASK, AlternatingSplits, EmpiricalTask, digest
-from mibench.core.interface import Estimator, RunConfig
-from mibench.results import schema
+from mibench.api import sample as api_sample
+from mibench.api.neural import SPLIT_COLUMN, TrainingDivergedError
+from mibench.core.interface import Estimator, RunConfig, SampleEstimator
 
-DEFAULT_ESTIMATOR = "infonce"
+METHODS = ("auto", "neural", "sample")
+DEFAULT_METHOD = "auto"
 DEFAULT_CRITIC = "separable"
+CONDITIONAL_CRITIC = "gaussian_conditional"  # for estimators that read scores as log q(y|x)
 # Used when critic_params is None (else the critic registry's defaults apply).
 TUNED_CRITIC_PARAMS: dict[str, dict[str, Any]] = {
     "separable": {"hidden": [64, 64], "embed_dim": 16},
@@ -63,64 +66,65 @@ DEFAULT_EVAL_EVERY = 25
 DEFAULT_WINDOW = 5
 DEFAULT_PATIENCE = 8
 DEFAULT_READOUT = "test"
-API_SUITE = "estimate_mi"
-LOG_EVERY = 5  # train readouts: every 5th step is plenty for train_estimate and the trace
-SPLIT_COLUMN = "split"  # trace column: "train", "validation" or "test"
 
-
-class TrainingDivergedError(ValueError):
-    """Training produced NaN/Inf (loss, gradient or estimate): usually a too large ``lr``."""
+__all__ = ["SPLIT_COLUMN", "MIEstimate", "TrainingDivergedError", "estimate_mi"]
 
 
 @dataclass(frozen=True)
 class MIEstimate:
-    """The result of :func:`estimate_mi` (readouts defined in :mod:`mibench.api.readout`).
+    """The result of :func:`estimate_mi`.
 
     Attributes:
-        estimate: held-out MI estimate in nats (per ``readout``).
-        stderr: its standard error (see the module docstrings for what it covers).
-        n_readouts: test readouts averaged.
-        train_estimate: mean training-batch readout over the same steps (a large excess over
-            ``estimate`` means the critic fits the training rows better than new ones).
-        readout: "test" or "max".
-        best_step: the step closing the best smoothed validation window.
-        stopped_step: the evaluation step at which early stopping fired (``steps - 1`` if it
-            never did); the trainer checks after each data block, so the trace may run up to one
-            block (<= 128 steps) further.
-        early_stopped: whether training ended before ``steps``.
-        heldout_peak: the best smoothed validation value.
-        overfit_drop: that peak minus the last smoothed validation value (>= 0 up to noise).
-        wild_readouts: held-out readouts far outside their neighbours' spread (heavy tails).
-        warnings: the messages also issued as ``UserWarning``.
-        trace: the run's per-step frame (``readout`` "train" and "eval"; columns of
-            :mod:`mibench.results.schema` plus ``split``).
-        config: the run's config (its ``cell_hash()`` identifies data digest + settings).
-        diverged_step: always None (divergence raises :class:`TrainingDivergedError`).
-        critic_architecture: the critic trained.
-        n_parameters: its parameter count.
-        n_train: rows used for training.
-        n_heldout: rows held out (validation + test).
+        estimate: the MI estimate in nats on all rows (neural: held-out, per ``readout``).
+        interval: 95 % interval (low, high) covering bias and noise (module docstring), or None
+            when ``interval=False`` or the rows are too few to subsample.
+        extrapolated: the bias-corrected estimate of the subsample fit (None without interval).
+        subsamples: that fit (:class:`mibench.api.interval.Extrapolation`: the estimates on
+            every subset, their means, the noise), or None.
+        stderr: the noise of ``estimate`` only (sample path: from the subsets; neural path: the
+            held-out readouts' sampling error, :mod:`mibench.api.readout`); it excludes bias.
+        method: "sample" or "neural"; ``estimator``: the estimator's name; ``why``: the reason.
+        threads: torch threads used.
+        warnings: messages also issued as ``UserWarning`` (neural path: overfitting, wild readouts).
+        n_train, n_heldout: rows trained on and held out (sample path: all rows and 0).
+
+    The neural path also fills (None on the sample path): ``n_readouts`` (test readouts
+    averaged), ``train_estimate`` (mean training-batch readout over the same steps), ``readout``
+    ("test" or "max"), ``best_step`` (end of the best smoothed validation window),
+    ``stopped_step`` (where early stopping fired, else ``steps - 1``; the trace may run one data
+    block further), ``early_stopped``, ``heldout_peak`` (best smoothed validation value),
+    ``overfit_drop`` (that peak minus the last one), ``wild_readouts`` (held-out readouts far
+    outside their neighbours' spread), ``trace`` (the per-step frame, with a ``split`` column),
+    ``config`` (its ``cell_hash()`` identifies data + settings), ``critic_architecture``,
+    ``n_parameters``; ``diverged_step`` is always None (divergence raises).
     """
 
     estimate: float
+    interval: tuple[float, float] | None
+    extrapolated: float | None
+    subsamples: api_interval.Extrapolation | None
     stderr: float
-    n_readouts: int
-    train_estimate: float
-    readout: str
-    best_step: int
-    stopped_step: int
-    early_stopped: bool
-    heldout_peak: float
-    overfit_drop: float
-    wild_readouts: int
+    method: str
+    estimator: str
+    why: str
+    threads: int
     warnings: tuple[str, ...]
-    trace: pd.DataFrame
-    config: RunConfig
-    diverged_step: int | None
-    critic_architecture: str
-    n_parameters: int
     n_train: int
     n_heldout: int
+    n_readouts: int | None = None
+    train_estimate: float | None = None
+    readout: str | None = None
+    best_step: int | None = None
+    stopped_step: int | None = None
+    early_stopped: bool | None = None
+    heldout_peak: float | None = None
+    overfit_drop: float | None = None
+    wild_readouts: int | None = None
+    trace: pd.DataFrame | None = None
+    config: RunConfig | None = None
+    diverged_step: int | None = None
+    critic_architecture: str | None = None
+    n_parameters: int | None = None
 
 
 def _int_at_least(name: str, value: Any, minimum: int) -> int:
@@ -129,226 +133,136 @@ def _int_at_least(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def _split_rows(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random disjoint row indices: training, validation, test (the held-out part halved)."""
-    n_heldout = max(4, round(fraction * n))
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
-    half = n_heldout // 2
-    return order[n_heldout:], order[:half], order[half:n_heldout]
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """Torch's intra-op threads set to ``threads`` (None: the idle cores) inside the block."""
+    from mibench.execute.executor import in_process_threads
+
+    chosen = in_process_threads() if threads is None else _int_at_least("threads", threads, 1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(chosen)
+    try:
+        yield chosen
+    finally:
+        torch.set_num_threads(before)
 
 
-def _prepare(
-    name: str, values: np.ndarray, rows: tuple[np.ndarray, ...], mode: str
-) -> list[torch.Tensor]:
-    train, *others = (values[r] for r in rows)
-    if mode == "gaussianize":
-        train, others = api_data.gaussianize(name, train, others)
-    elif mode == "standardize":
-        train, others = api_data.robust_standardize(name, train, others)
-    else:
-        api_data.check_float32_range(name, values)
-    return [torch.as_tensor(part) for part in (train, *others)]
-
-
-def _warn(messages: list[str]) -> None:
-    for message in messages:
-        warnings.warn(message, UserWarning, stacklevel=3)
-
-
-def estimate_mi(
-    x: Any,
-    y: Any,
-    *,
-    estimator: str | Estimator = DEFAULT_ESTIMATOR,
-    critic: str = DEFAULT_CRITIC,
-    steps: int = DEFAULT_STEPS,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    lr: float = DEFAULT_LR,
-    heldout_fraction: float = DEFAULT_HELDOUT_FRACTION,
-    seed: int = 0,
-    critic_params: Mapping[str, Any] | None = None,
-    estimator_params: Mapping[str, float] | None = None,
-    eval_every: int = DEFAULT_EVAL_EVERY,
-    eval_batch_size: int | None = None,
-    early_stopping: bool = True,
-    patience: int = DEFAULT_PATIENCE,
-    window: int = DEFAULT_WINDOW,
-    readout: str = DEFAULT_READOUT,
-    standardize: bool = True,
-    gaussianize: bool = True,
-    dtype: Any = "float32",
-    device: Any = "cpu",
-) -> MIEstimate:
-    """Estimate I(X; Y) in nats from paired samples by training a critic; see the module docstring.
-
-    Args:
-        x: ``(n,)`` or ``(n, d_x)`` array-like (NumPy, pandas, torch, lists); row i pairs with
-            ``y[i]``; at least ``2 d_x`` rows (fewer is taken for a transposed array).
-        y: ``(n,)`` or ``(n, d_y)``.
-        estimator: a registered pairs-layout estimator (``mibench list estimators``) by name, or
-            an :class:`~mibench.core.interface.Estimator` object (e.g. one written by the user; it is
-            trained as given, without registering it).
-        critic: a registered critic (``mibench list critics``); ``critic_params`` over its defaults
-            (None: ``TUNED_CRITIC_PARAMS`` for this critic: separable 64-64 -> 16, concat 16-8).
-        steps: the most training steps. batch_size: K pairs per step (>= 2, <= training rows).
-        lr: Adam learning rate. heldout_fraction: share of rows held out, in (0, 1), halved into
-            validation and test rows.
-        seed: seeds the split, the critic's initialisation and the batches.
-        estimator_params: hyperparameters over the estimator's defaults.
-        eval_every: held-out readout period, at most ``steps // 4``.
-        eval_batch_size: held-out batch (default ``min(4 * batch_size, half a held-out half)``).
-        early_stopping: stop once the smoothed validation curve has not improved for
-            ``patience`` smoothed evaluations; ``window``: validation evaluations smoothed.
-        readout: "test" (default; unbiased test readouts at the best validation window) or "max"
-            (BMI's maximum over held-out readouts; optimistic).
-        gaussianize: map each coordinate to normal scores of its empirical CDF (MI-preserving;
-            removes heavy tails; the study's best setting, so the default).
-        standardize: with ``gaussianize=False``, robust per-coordinate standardisation (median /
-            IQR; MI-preserving) instead; both False: the raw values.
-        dtype: float32 or float64 training precision, as a string, NumPy or torch dtype.
-        device: "cpu", "cuda", "cuda:<i>" or "mps", where available.
-    Returns:
-        :class:`MIEstimate`; its ``warnings`` (also issued as ``UserWarning``) flag a held-out
-        curve that fell from its peak (overfitting) and wild readouts (heavy tails).
-    Raises:
-        ValueError: naming the bad argument (unknown names list the valid ones).
-        TrainingDivergedError: (a ValueError) training turned NaN/Inf, naming ``lr``.
-    """
-    from mibench import critics, train
-    from mibench.api import arguments
+def _choose(
+    method: str, estimator: Any, x: np.ndarray, y: np.ndarray, mode: str
+) -> tuple[api_auto.Choice, Estimator | SampleEstimator]:
+    """Which path and estimator run, and why (an ``estimator`` given fixes both)."""
     from mibench.plan import resolve
 
-    arguments.check_estimate_arguments(locals())
-    x_all, y_all = api_data.to_float64("x", x), api_data.to_float64("y", y)
-    if x_all.shape[0] != y_all.shape[0]:
-        raise ValueError(
-            f"x and y need the same number of rows, got {x_all.shape[0]} and {y_all.shape[0]}"
-        )
-    arguments.check_sample_size(x_all.shape[0], heldout_fraction)
-    if not 0.0 < heldout_fraction < 1.0:
-        raise ValueError(f"heldout_fraction must lie in (0, 1), got {heldout_fraction!r}")
-    steps = _int_at_least("steps", steps, 4)
-    batch_size = _int_at_least("batch_size", batch_size, 2)
-    seed = _int_at_least("seed", seed, 0)
-    eval_every = _int_at_least("eval_every", eval_every, 1)
+    if method not in METHODS:
+        raise ValueError(f"invalid method {method!r}; valid choices: {', '.join(METHODS)}")
+    if estimator is not None:
+        spec = resolve.estimator_spec(estimator)  # an unknown name lists the valid ones
+        kind = "sample" if isinstance(spec, SampleEstimator) else "neural"
+        target = getattr(spec, "target", "mi")
+        if kind == "sample" and target != "mi":
+            raise ValueError(
+                f"estimator {spec.name!r} estimates the {target} MI, not I(X; Y), so it cannot "
+                f"give this result; call mibench.estimators.get({spec.name!r}).estimate(x, y)"
+            )
+        if method not in ("auto", kind):
+            raise ValueError(
+                f"method {method!r} does not fit estimator {spec.name!r}, a {kind} estimator; "
+                f"pass method={kind!r} or leave method at 'auto'"
+            )
+        return api_auto.Choice(kind, spec.name, f"estimator {spec.name!r} was asked for"), spec
+    if method == "auto":
+        choice = api_auto.choose(api_auto.diagnose(x, y, mode=mode))
+    else:
+        name = api_auto.NEURAL_ESTIMATOR if method == "neural" else api_auto.SAMPLE_ESTIMATOR
+        choice = api_auto.Choice(method, name, f"method {method!r}: its default estimator")
+    return choice, resolve.estimator_spec(choice.estimator)
+
+
+def _sample_result(
+    choice: api_auto.Choice, spec: SampleEstimator, x: np.ndarray, y: np.ndarray,
+    options: Mapping[str, Any],
+) -> MIEstimate:  # fmt: skip
+    if options["estimator_params"]:
+        spec = spec.with_hyper(**options["estimator_params"])
+    reading = api_sample.sample_estimate(
+        spec, x, y, mode=options["mode"], seed=options["seed"], with_interval=options["interval"]
+    )
+    fit = reading.fit
+    return MIEstimate(
+        estimate=reading.estimate,
+        interval=None if fit is None else fit.interval,
+        extrapolated=None if fit is None else fit.extrapolated,
+        subsamples=fit,
+        stderr=math.nan if fit is None else fit.sd_full,
+        method=choice.method,
+        estimator=spec.name,
+        why=choice.why,
+        threads=options["threads"],
+        warnings=(),
+        n_train=len(x),
+        n_heldout=0,
+    )
+
+
+def _checked_schedule(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The training schedule's arguments, checked (each error names its argument)."""
+    steps = _int_at_least("steps", options["steps"], 4)
+    eval_every = _int_at_least("eval_every", options["eval_every"], 1)
     if eval_every > steps // 4:
         raise ValueError(
             f"eval_every {eval_every} exceeds steps // 4 = {steps // 4}: at least 4 held-out "
             "evaluations (alternately validation and test) are needed; lower eval_every"
         )
-    patience = _int_at_least("patience", patience, 1)
-    window = _int_at_least("window", window, 1)
+    fraction, lr, readout = options["heldout_fraction"], options["lr"], options["readout"]
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"heldout_fraction must lie in (0, 1), got {fraction!r}")
+    if isinstance(lr, bool) or not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     if readout not in api_readout.READOUTS:
         raise ValueError(
             f"invalid readout {readout!r}; valid choices: {', '.join(api_readout.READOUTS)}"
         )
-    dtype = api_data.dtype_name(dtype)
-    device = api_data.device_name(device)
-    if isinstance(lr, bool) or not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    base_spec = resolve.estimator_spec(estimator)  # the one name lookup
-    spec = base_spec.with_hyper(**estimator_params) if estimator_params else base_spec
+    eval_batch = options["eval_batch_size"]
+    return {
+        "steps": steps,
+        "eval_every": eval_every,
+        "heldout_fraction": float(fraction),
+        "lr": float(lr),
+        "readout": readout,
+        "batch_size": _int_at_least("batch_size", options["batch_size"], 2),
+        "seed": _int_at_least("seed", options["seed"], 0),
+        "patience": _int_at_least("patience", options["patience"], 1),
+        "window": _int_at_least("window", options["window"], 1),
+        "eval_batch_size": None
+        if eval_batch is None
+        else _int_at_least("eval_batch_size", eval_batch, 2),
+        "early_stopping": bool(options["early_stopping"]),
+        "mode": options["mode"],
+        "dtype": api_data.dtype_name(options["dtype"]),
+        "device": api_data.device_name(options["device"]),
+    }
+
+
+def _neural_settings(spec: Estimator, options: Mapping[str, Any]) -> api_neural.NeuralSettings:
+    """The estimator with its hyperparameters, the critic (by default the one the estimator's
+    scores need: separable, or ``gaussian_conditional`` for log-density estimators)."""
+    from mibench import critics
+    from mibench.plan import resolve
+
+    schedule = _checked_schedule(options)
+    if options["estimator_params"]:
+        spec = spec.with_hyper(**options["estimator_params"])
+    critic = options["critic"]
+    if critic is None:
+        critic = CONDITIONAL_CRITIC if spec.score_kind == "log_conditional" else DEFAULT_CRITIC
     critic_spec = resolve.critic_spec(critic)
-    if critic_params is None:
-        critic_params = TUNED_CRITIC_PARAMS.get(critic, {})
-    resolved_critic = critics.resolve_params(critic_spec, dict(critic_params))
-    data_digest = digest(torch.as_tensor(x_all), torch.as_tensor(y_all))
-    # The config (whose hash seeds the critic's initialisation and the batches) names the data by
-    # their per-column ranks: rescaled or monotonically mapped data get the same seeds, so the
-    # same estimate (MI is invariant under such maps). The exact bytes name the task instead.
-    rank_digest = digest(*(torch.as_tensor(api_data.ranks(v)) for v in (x_all, y_all)))
-    rows = _split_rows(x_all.shape[0], heldout_fraction, seed)
-    mode = "gaussianize" if gaussianize else "standardize" if standardize else "raw"
-    x_train, x_val, x_test = _prepare("x", x_all, rows, mode)
-    y_train, y_val, y_test = _prepare("y", y_all, rows, mode)
-    if x_train.shape[0] < batch_size:
-        raise ValueError(
-            f"batch_size {batch_size} exceeds the {x_train.shape[0]} training rows; "
-            "lower it or give more samples"
-        )
-    train_task = EmpiricalTask(x_train, y_train, split="train", data_digest=data_digest)
-    heldout_task = AlternatingSplits(
-        (
-            EmpiricalTask(x_val, y_val, split="validation", data_digest=data_digest),
-            EmpiricalTask(x_test, y_test, split="test", data_digest=data_digest),
-        ),
-        eval_every=eval_every,
-    )
-    reason = resolve.compatibility(spec, train_task, critic_spec)
-    if reason is not None:
-        raise ValueError(f"estimator {spec.name!r} with critic {critic!r} does not apply: {reason}")
-    # Half of a held-out half: readouts then differ by rows, which the stderr needs (api_readout).
-    default_eval = max(2, min(4 * batch_size, heldout_task.n // 2))
-    eval_batch_size = default_eval if eval_batch_size is None else eval_batch_size
-    eval_batch_size = _int_at_least("eval_batch_size", eval_batch_size, 2)
-    if eval_batch_size > heldout_task.n:
-        raise ValueError(
-            f"eval_batch_size {eval_batch_size} exceeds the {heldout_task.n} rows of a held-out "
-            "half; lower it, raise heldout_fraction or give more samples"
-        )
-    config = RunConfig.make(
-        estimator=spec.name,
-        task=EMPIRICAL_TASK,
-        task_params={
-            "data_ranks": rank_digest,
-            "n": int(x_all.shape[0]),
-            "dim_x": train_task.dim_x,
-            "dim_y": train_task.dim_y,
-            "heldout_fraction": float(heldout_fraction),
-            "preprocessing": mode,
-            "early_stopping": [window, patience] if early_stopping else None,
-        },
-        estimator_params=dict(spec.hyper),
-        critic=critic,
-        critic_params=resolved_critic,
-        batch_size=batch_size,
-        n_steps=steps,
-        lr=float(lr),
-        seed=seed,
-        dtype=dtype,
-        eval_every=eval_every,
-        eval_batch_size=eval_batch_size,
-        log_every=LOG_EVERY,
-        suite=API_SUITE,
-        device=device,
-    )
-    rule = api_readout.EarlyStopping(eval_every, window, patience) if early_stopping else None
-    # Checked above (this function's arguments are the run's settings), so resolved directly.
-    run = resolve.ResolvedRun(
-        config, resolve.resolve_estimator(config, spec), train_task, critic_spec
-    )
-    (result,) = train.train_stack([run], device=device, eval_tasks=[heldout_task], stop=rule)
-    frame = result.frame
-    evals = frame[frame[schema.READOUT] == schema.READOUT_EVAL]
-    eval_steps = evals[schema.STEP].to_numpy()
-    eval_values = evals[schema.ESTIMATE].to_numpy()
-    if result.diverged_step is not None or not np.all(np.isfinite(eval_values)):
-        step = result.diverged_step
-        where = f"at step {step}" if step is not None else "(NaN/Inf held-out estimate)"
-        raise TrainingDivergedError(
-            f"training diverged {where} with lr={lr:g}: loss, gradient or estimate became "
-            f"NaN/Inf; lower lr (default {DEFAULT_LR:g})"
-        )
-    reading = api_readout.read_out(
-        eval_steps,
-        eval_values,
-        eval_every=eval_every,
-        window=window,
-        readout=readout,
-        eval_batch_size=eval_batch_size,
-        test_rows=heldout_task.splits[1].n,
-    )
-    split_names = np.array(["validation", "test"])
-    frame[SPLIT_COLUMN] = np.where(
-        frame[schema.READOUT].to_numpy() == schema.READOUT_EVAL,
-        split_names[api_readout.split_of(frame[schema.STEP].to_numpy(), eval_every)],
-        "train",
-    )
-    trained = frame[
-        (frame[schema.READOUT] == schema.READOUT_TRAIN) & frame[schema.STEP].between(*reading.span)
-    ]
-    fired = rule.fired_at if rule is not None else None
-    stopped_step = fired if fired is not None else int(frame[schema.STEP].max())
+    params = options["critic_params"]
+    params = TUNED_CRITIC_PARAMS.get(critic, {}) if params is None else params
+    resolved = critics.resolve_params(critic_spec, dict(params))
+    return api_neural.NeuralSettings(spec=spec, critic=critic, critic_params=resolved, **schedule)
+
+
+def _guard_messages(reading: api_readout.Readout, stopped_step: int, mode: str) -> list[str]:
     messages = []
     if reading.overfitting:
         messages.append(
@@ -362,27 +276,116 @@ def estimate_mi(
             f"estimate_mi: {reading.wild_readouts} held-out readout(s) lie far outside their "
             f"neighbours' spread (up to {reading.wild_deviation:.3g} nats away): heavy-tailed data "
             "or an unstable critic; the standard error understates the uncertainty — try "
-            + ("a lower lr" if gaussianize else "gaussianize=True or a lower lr")
+            + ("a lower lr" if mode == "gaussianize" else "gaussianize=True or a lower lr")
         )
-    _warn(messages)
+    for message in messages:
+        warnings.warn(message, UserWarning, stacklevel=4)
+    return messages
+
+
+def _neural_result(
+    choice: api_auto.Choice, spec: Estimator, x: np.ndarray, y: np.ndarray,
+    options: Mapping[str, Any],
+) -> MIEstimate:  # fmt: skip
+    from mibench.results import schema
+
+    settings = _neural_settings(spec, options)
+    out = api_neural.neural_estimate(x, y, settings, with_interval=options["interval"])
+    reading, frame, part, fit = out.reading, out.frame, out.part, out.fit
+    trained = frame[
+        (frame[schema.READOUT] == schema.READOUT_TRAIN) & frame[schema.STEP].between(*reading.span)
+    ]
+    stopped_step = out.fired_at if out.fired_at is not None else int(frame[schema.STEP].max())
+    messages = _guard_messages(reading, stopped_step, settings.mode)
     return MIEstimate(
         estimate=reading.estimate,
+        interval=None if fit is None else fit.interval,
+        extrapolated=None if fit is None else fit.extrapolated,
+        subsamples=fit,
         stderr=reading.stderr,
+        method=choice.method,
+        estimator=settings.spec.name,
+        why=choice.why,
+        threads=options["threads"],
+        warnings=tuple(messages),
+        n_train=part.train.n,
+        n_heldout=part.heldout.splits[0].n + part.heldout.splits[1].n,
         n_readouts=reading.n_readouts,
         train_estimate=float(trained[schema.ESTIMATE].mean()),
-        readout=readout,
+        readout=settings.readout,
         best_step=reading.best_step,
         stopped_step=stopped_step,
-        early_stopped=fired is not None,
+        early_stopped=out.fired_at is not None,
         heldout_peak=reading.peak,
         overfit_drop=reading.overfit_drop,
         wild_readouts=reading.wild_readouts,
-        warnings=tuple(messages),
         trace=frame,
-        config=config,
-        diverged_step=None,
-        critic_architecture=result.critic_architecture,
-        n_parameters=result.n_parameters,
-        n_train=train_task.n,
-        n_heldout=heldout_task.splits[0].n + heldout_task.splits[1].n,
+        config=part.config,
+        critic_architecture=out.critic_architecture,
+        n_parameters=out.n_parameters,
     )
+
+
+# fmt: off
+def estimate_mi(
+    x: Any, y: Any, *,
+    method: str = DEFAULT_METHOD, estimator: str | Estimator | SampleEstimator | None = None,
+    interval: bool = True, seed: int = 0, threads: int | None = None,
+    gaussianize: bool = True, standardize: bool = True,
+    estimator_params: Mapping[str, float] | None = None,
+    critic: str | None = None, critic_params: Mapping[str, Any] | None = None,
+    steps: int = DEFAULT_STEPS, batch_size: int = DEFAULT_BATCH_SIZE, lr: float = DEFAULT_LR,
+    heldout_fraction: float = DEFAULT_HELDOUT_FRACTION, eval_every: int = DEFAULT_EVAL_EVERY,
+    eval_batch_size: int | None = None, early_stopping: bool = True,
+    patience: int = DEFAULT_PATIENCE, window: int = DEFAULT_WINDOW,
+    readout: str = DEFAULT_READOUT, dtype: Any = "float32", device: Any = "cpu",
+) -> MIEstimate:
+    """Estimate I(X; Y) in nats with a 95 % interval; the module docstring describes the paths.
+
+    Args:
+        x: ``(n,)`` or ``(n, d_x)`` array-like (NumPy, pandas, torch, lists), at least ``2 d_x`` rows.
+        y: ``(n,)`` or ``(n, d_y)``; row i pairs with row i of ``x``.
+        method: "auto" (:mod:`mibench.api.auto` chooses), "neural" (InfoNCE unless ``estimator``
+            names another) or "sample" (KSG unless ``estimator`` names another).
+        estimator: a registered name (``mibench list estimators``) or an estimator object; it
+            fixes the path. One that cannot run on paired samples raises a ValueError saying why.
+        interval: compute ``result.interval`` (reruns on subsets; the neural path trains two
+            half-data runs in the same stack).
+        seed: seeds the splits, the subsets and the training.
+        threads: torch threads (default: the idle cores, as ``mibench run`` picks them).
+        gaussianize: map each coordinate to normal scores of its empirical CDF.
+        standardize: without ``gaussianize``, median / IQR per coordinate (both off: raw).
+        estimator_params: hyperparameters over the estimator's defaults (e.g. ``{"k": 5}``).
+
+    The other keywords (``critic`` ... ``device``) set the neural path (:mod:`mibench.api.neural`).
+    Returns :class:`MIEstimate` (``method``, ``estimator``, ``why``: what ran); raises ValueError
+    naming a bad argument or why the estimator cannot run (:class:`TrainingDivergedError`: NaN).
+
+    Examples:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.standard_normal(3000)
+        >>> y = x + rng.standard_normal(3000)  # I = 0.5 log 2 = 0.347 nats
+        >>> result = estimate_mi(x, y)
+        >>> result.method, result.estimator, round(result.estimate, 2)
+        ('sample', 'ksg', 0.36)
+        >>> low, high = result.interval
+        >>> bool(low < 0.347 < high)
+        True
+    """
+    arguments.check_estimate_arguments(locals())
+    x_all, y_all = api_data.to_float64("x", x), api_data.to_float64("y", y)
+    if x_all.shape[0] != y_all.shape[0]:
+        raise ValueError(
+            f"x and y need the same number of rows, got {x_all.shape[0]} and {y_all.shape[0]}"
+        )
+    mode = "gaussianize" if gaussianize else "standardize" if standardize else "raw"
+    options = dict(locals())
+    with torch_threads(threads) as used:
+        options["threads"] = used
+        choice, spec = _choose(method, estimator, x_all, y_all, mode)
+        if isinstance(spec, SampleEstimator):
+            return _sample_result(choice, spec, x_all, y_all, options)
+        arguments.check_sample_size(x_all.shape[0], heldout_fraction)
+        return _neural_result(choice, spec, x_all, y_all, options)
+# fmt: on

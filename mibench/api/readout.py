@@ -89,12 +89,13 @@ class EarlyStopping:
     further (:data:`mibench.train.stack.MAX_BLOCK_STEPS` steps at most).
     """
 
-    def __init__(self, eval_every: int, window: int, patience: int) -> None:
+    def __init__(self, eval_every: int, window: int, patience: int, column: int = 0) -> None:
         self.eval_every, self.window, self.patience = eval_every, window, patience
+        self.column = column  # the run of the stack this rule watches
         self.fired_at: int | None = None
 
     def __call__(self, steps: np.ndarray, values: np.ndarray) -> bool:
-        stop = self._decide(steps, values[:, 0])
+        stop = self._decide(steps, values[:, self.column])
         if stop and self.fired_at is None:
             self.fired_at = int(steps[-1])
         return stop
@@ -107,6 +108,20 @@ class EarlyStopping:
             return False
         curve = smoothed(validation, self.window)
         return len(curve) - 1 - best_index(curve) >= self.patience
+
+
+class AllStopped:
+    """Stops a stack once every run's own :class:`EarlyStopping` rule has fired (each run's
+    estimate is read at its own best window, so the runs that stopped first lose nothing)."""
+
+    def __init__(self, rules: list[EarlyStopping]) -> None:
+        self.rules = rules
+
+    def __call__(self, steps: np.ndarray, values: np.ndarray) -> bool:
+        fired = [rule(steps, values) for rule in self.rules]  # every rule sees every block
+        return all(
+            now or rule.fired_at is not None for now, rule in zip(fired, self.rules, strict=True)
+        )
 
 
 @dataclass(frozen=True)

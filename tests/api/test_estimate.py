@@ -12,14 +12,15 @@ import torch
 
 import mibench
 import mibench.train
+from mibench import estimators
 from mibench.api import readout as api_readout
 from mibench.api.empirical import EmpiricalTask, digest
 from mibench.api.estimate import SPLIT_COLUMN, estimate_mi
 from mibench.results import schema
 from mibench.tasks.gaussian import mi_from_rho
 
-FAST = {"steps": 150, "batch_size": 32, "critic": "separable",
-        "critic_params": {"hidden": [16], "embed_dim": 8}}  # fmt: skip
+FAST = {"method": "neural", "interval": False, "steps": 150, "batch_size": 32,
+        "critic": "separable", "critic_params": {"hidden": [16], "embed_dim": 8}}  # fmt: skip
 
 
 def gaussian_pairs(n: int, rho: float, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -33,7 +34,7 @@ def test_estimate_on_gaussian_data_is_near_the_truth():
     rho, dim = 0.8, 2
     truth = mi_from_rho(rho, dim)  # -(d/2) log(1 - rho^2) = 1.02 nats
     x, y = gaussian_pairs(4000, rho, dim, seed=0)
-    result = estimate_mi(x, y, estimator="infonce", steps=600, batch_size=128, lr=2e-3,
+    result = estimate_mi(x, y, estimator="infonce", steps=600, batch_size=128, lr=2e-3, interval=False,
                          critic="separable", critic_params={"hidden": [32], "embed_dim": 16})  # fmt: skip
     # InfoNCE at K = 128 has ceiling log 128 = 4.85 >> 1.02, and a separable critic represents the
     # optimal Gaussian critic up to a constant, so what remains is optimisation error of a short
@@ -147,7 +148,7 @@ def test_bad_arguments_name_the_value(case):
     overrides, pattern = BAD[case]
     rng = np.random.default_rng(0)
     kwargs = {"x": rng.standard_normal((100, 1)), "y": rng.standard_normal((100, 1)),
-              "batch_size": 32, **overrides}  # fmt: skip
+              "method": "neural", "batch_size": 32, **overrides}  # fmt: skip
     with pytest.raises(ValueError, match=pattern):
         estimate_mi(**kwargs)
 
@@ -157,3 +158,82 @@ def test_lazy_export_keeps_import_light():
     code = "import sys, mibench; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+TINY = {"interval": False, "steps": 12, "batch_size": 16, "eval_every": 3,
+        "critic_params": None, "early_stopping": False}  # fmt: skip
+
+
+# Every estimator that reads (x, y) pairs as a critic or a sample estimator of I(X; Y) must give
+# an estimate here; the others (labels, H(Y), the encoder critic, the sliced MI) must say why not.
+ESTIMATES_EXPECTED = {
+    name
+    for name in estimators.names()
+    if (estimators.get(name).layout == "pairs" and "entropy_y" not in estimators.get(name).needs)
+    and getattr(estimators.get(name), "target", "mi") == "mi"
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # 12-step runs: wild-readout warnings are noise
+@pytest.mark.parametrize("name", estimators.names())
+def test_every_registered_estimator_estimates_or_says_why_not(name):
+    x, y = gaussian_pairs(200, 0.6, 2, seed=7)
+    try:
+        result = estimate_mi(x, y, estimator=name, **TINY)
+    except ValueError as error:
+        message = str(error)
+        # One line that names the estimator and says why (labels, H(Y), an encoder critic, ...).
+        assert name in message and "\n" not in message, message
+        assert any(word in message for word in ("needs", "need", "cannot", "does not apply"))
+        assert name not in ESTIMATES_EXPECTED, message
+        return
+    assert math.isfinite(result.estimate) and result.estimator == name
+    kind = "sample" if estimators.is_sample(name) else "neural"
+    assert result.method == kind and name in result.why
+
+
+def test_auto_on_one_dimension_is_ksg_with_the_same_numbers():
+    x, y = gaussian_pairs(2000, 0.6, 1, seed=8)
+    chosen = estimate_mi(x, y, seed=3)
+    fixed = estimate_mi(x, y, seed=3, estimator="ksg")
+    assert (chosen.method, chosen.estimator) == ("sample", "ksg") and "KSG:" in chosen.why
+    assert (chosen.estimate, chosen.interval) == (fixed.estimate, fixed.interval)
+
+
+def test_auto_in_many_dimensions_is_the_neural_path_with_the_same_numbers():
+    x, y = gaussian_pairs(800, 0.5, 4, seed=9)
+    small = {"steps": 40, "batch_size": 32, "eval_every": 5,
+             "critic_params": {"hidden": [8], "embed_dim": 4}}  # fmt: skip
+    chosen = estimate_mi(x, y, **small)
+    fixed = estimate_mi(x, y, method="neural", **small)
+    assert (chosen.method, chosen.estimator) == ("neural", "infonce")
+    assert "more than" in chosen.why
+    assert chosen.estimate == fixed.estimate and chosen.interval == fixed.interval
+    assert chosen.interval[0] <= chosen.estimate <= chosen.interval[1]
+
+
+def test_threads_are_set_for_the_call_and_restored(monkeypatch):
+    import mibench.execute.executor as executor
+
+    before = torch.get_num_threads()
+    x, y = gaussian_pairs(300, 0.6, 1, seed=10)
+    assert estimate_mi(x, y, threads=1).threads == 1
+    monkeypatch.setattr(executor, "in_process_threads", lambda: 1)
+    assert estimate_mi(x, y).threads == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads must be an integer >= 1, got 0"):
+        estimate_mi(x, y, threads=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"method": "fast"}, "invalid method 'fast'; valid choices: auto, neural, sample"),
+        ({"method": "sample", "estimator": "infonce"}, "'infonce', a neural estimator"),
+        ({"method": "neural", "estimator": "ksg"}, "'ksg', a sample estimator"),
+    ],
+)
+def test_method_and_estimator_must_agree(kwargs, pattern):
+    x, y = gaussian_pairs(100, 0.6, 1, seed=11)
+    with pytest.raises(ValueError, match=pattern):
+        estimate_mi(x, y, **kwargs)

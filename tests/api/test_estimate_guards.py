@@ -11,13 +11,13 @@ import pytest
 from mibench.api import readout as api_readout
 from mibench.api.estimate import TrainingDivergedError, estimate_mi
 
-FAST = {"steps": 60, "batch_size": 16, "eval_every": 5, "critic": "separable",
-        "critic_params": {"hidden": [8], "embed_dim": 4}}  # fmt: skip
+FAST = {"method": "neural", "interval": False, "steps": 60, "batch_size": 16, "eval_every": 5,
+        "critic": "separable", "critic_params": {"hidden": [8], "embed_dim": 4}}  # fmt: skip
 # A critic far too big for 300 rows at a high lr: the held-out curve peaks within ~100 steps and
 # then collapses (measured: smoothed peak ~1 nat at step ~80, -4 nats by step 400; truth 2.55).
 OVERFIT = {"estimator": "infonce", "critic": "separable", "batch_size": 64, "lr": 1e-2,
            "critic_params": {"hidden": [128, 128], "embed_dim": 32}, "eval_every": 10,
-           "steps": 400}  # fmt: skip
+           "steps": 400, "interval": False}  # fmt: skip
 
 
 def gaussian_pairs(n: int, rho: float, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

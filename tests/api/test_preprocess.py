@@ -13,8 +13,8 @@ import torch
 from mibench.api import preprocess as api_data
 from mibench.api.estimate import estimate_mi
 
-FAST = {"steps": 40, "batch_size": 16, "eval_every": 5, "critic": "separable",
-        "critic_params": {"hidden": [8], "embed_dim": 4}}  # fmt: skip
+FAST = {"method": "neural", "interval": False, "steps": 40, "batch_size": 16, "eval_every": 5,
+        "critic": "separable", "critic_params": {"hidden": [8], "embed_dim": 4}}  # fmt: skip
 
 
 def pairs(n: int = 300, dim: int = 2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

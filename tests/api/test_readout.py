@@ -111,3 +111,16 @@ def test_unknown_readout_and_too_few_readouts_are_value_errors():
         read_out(steps, values, readout="mean", **kwargs)
     with pytest.raises(ValueError, match="1 validation and 1 test readouts"):
         read_out(steps[:2], values[:2], readout="test", **kwargs)
+
+
+def test_all_stopped_waits_for_every_run_and_remembers_who_fired():
+    first = api_readout.EarlyStopping(eval_every=1, window=1, patience=2, column=0)
+    second = api_readout.EarlyStopping(eval_every=1, window=1, patience=2, column=1)
+    rule = api_readout.AllStopped([first, second])
+    steps = np.arange(0, 12, 2)  # validation evaluations only (even // 1 % 2 == 0)
+    # Run 0 peaks at once and stalls; run 1 keeps improving for the first 5 evaluations.
+    values = np.stack([[1.0, 0.9, 0.8, 0.7, 0.6, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]], axis=1)
+    assert not rule(steps[:4], values[:4]) and first.fired_at is not None
+    assert second.fired_at is None
+    stalled = np.concatenate([values, [[0.4, 0.6], [0.3, 0.6]]])
+    assert rule(np.arange(0, 16, 2), stalled) and second.fired_at is not None

@@ -75,7 +75,8 @@ def test_estimate_mi_takes_an_estimator_object(monkeypatch: pytest.MonkeyPatch) 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 1))
     y = 0.8 * x + 0.6 * rng.normal(size=(400, 1))
-    fast = dict(steps=40, batch_size=32, eval_every=5, early_stopping=False)
+    fast = dict(method="neural", interval=False, steps=40, batch_size=32, eval_every=5,
+                early_stopping=False)  # fmt: skip
     by_name = api.estimate_mi(x, y, **fast)
     by_object = api.estimate_mi(x, y, estimator=user_estimator("infonce"), **fast)
     # float32 training: the two implementations may differ in the last bits of each step.
