@@ -48,7 +48,7 @@ def test_too_few_rows_for_a_batch_and_a_split(n):
     rng = np.random.default_rng(n)
     x = rng.standard_normal((n, 1))
     with pytest.raises(ValueError, match=rf"x and y have {n} rows; .* give at least 6 rows"):
-        mibench.estimate_mi(x, x, steps=8, eval_every=2)
+        mibench.estimate_mi(x, x, method="neural", steps=8, eval_every=2)
 
 
 @given(n=st.integers(0, 400), fraction=st.floats(0.01, 0.99))
