@@ -308,7 +308,7 @@ TasksOption = Annotated[
     ),
 ]
 WorkersOption = Annotated[
-    int | None,
+    str | None,
     typer.Option(
         help="Dask LocalCluster of N single-thread processes training stacks in parallel "
         "(default: one per CPU core for large plans, else 1 = train in this process, no "
@@ -368,10 +368,11 @@ def run_command(
     options = {"estimators": estimators, "tasks": tasks, "steps": steps, "seeds": seeds,
                "batch_sizes": batch_sizes, "dtype": dtype, "device": device}  # fmt: skip
     overrides = _checked(lambda: suite_schema.overrides_from_options(**options))
+    n_workers = _checked(lambda: _workers_option(workers))
     prepared = _checked(lambda: runner.prepare(suite, overrides=overrides, out=_out_path(out)))
-    if workers is None:
-        workers = 1 if scheduler or cluster else runner.default_workers(prepared, force=force)
-    target = _checked(lambda: _target(workers, scheduler, cluster))
+    if n_workers is None:
+        n_workers = 1 if scheduler or cluster else runner.default_workers(prepared, force=force)
+    target = _checked(lambda: _target(n_workers, scheduler, cluster))
     report = _execute(
         lambda: runner.execute(
             prepared,
@@ -382,7 +383,8 @@ def run_command(
             workers=target.workers,
             scheduler=scheduler,
             cluster=cluster,
-        )
+        ),
+        prepared,
     )
     print_report(report, console, tables=tables)
 
@@ -412,10 +414,12 @@ def _checked(step: Callable[[], _Read]) -> _Read:
         raise typer.Exit(code=2) from None
 
 
-def _execute(step: Callable[[], _Read]) -> _Read:
+def _execute(step: Callable[[], _Read], prepared: Any = None) -> _Read:
     """``step()`` (the training): an executor that cannot start exits 2, an interrupt 130 (the
-    finished runs are kept), a file system failing mid-run 1, each with one line."""
+    finished runs are kept), a file system failing mid-run 2 where the user can fix it (full,
+    read-only, ...; else 1), a run file damaged meanwhile 1, each with one line naming the path."""
     from mibench.execute.executor import ExecutorError
+    from mibench.results.store import DamagedFileError
 
     try:
         return step()
@@ -426,10 +430,59 @@ def _execute(step: Callable[[], _Read]) -> _Read:
         typer.echo("interrupted: finished runs are kept; run again to continue", err=True)
         raise typer.Exit(code=130) from None
     except OSError as error:  # checked up front; this is a file system failing mid-run
-        typer.echo(
-            f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True
-        )
+        typer.echo(f"error: {_run_os_error(error, prepared)}", err=True)
+        raise typer.Exit(code=2 if _user_fixable(error) else 1) from None
+    except DamagedFileError as error:  # a run file damaged while this run read it
+        typer.echo(f"error: {error}; run again to retrain it", err=True)
         raise typer.Exit(code=1) from None
+
+
+def _workers_option(text: str | None) -> int | None:
+    """``--workers``: an integer >= 1 (the value typed is echoed when it is not one)."""
+    from mibench.plan.suite import SuiteError
+
+    if text is None:
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise SuiteError(f"--workers: must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise SuiteError(f"--workers: must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _path_error(error: OSError) -> str:
+    """One line naming the path of a file-system failure."""
+    from mibench.results import fserrors
+
+    return fserrors.describe(error)
+
+
+def _user_fixable(error: OSError) -> bool:
+    from mibench.results import fserrors
+
+    return fserrors.user_fixable(error)
+
+
+def _run_os_error(error: OSError, prepared: Any) -> str:
+    """The line for a file system failing mid-run; for a full disk, how much the rest needs."""
+    from mibench.execute import runner
+    from mibench.results import fserrors
+
+    line = fserrors.describe(error, verb="cannot write")
+    if prepared is None or not fserrors.is_disk_full(error):
+        return line
+    try:
+        left, needed = runner.space_needed(prepared)
+    except (OSError, ValueError):
+        return f"{line}; finished runs are kept: free some space and run again to resume"
+    free = fserrors.free_bytes(prepared.suite_dir)
+    free_text = "" if free is None else f", {fserrors.megabytes(free)} free"
+    return (
+        f"{line}; finished runs are kept and {prepared.suite_dir} resumes where it stopped: "
+        f"the {left} runs left need about {fserrors.megabytes(needed)}{free_text}"
+    )
 
 
 class FigureFormat(StrEnum):
@@ -467,18 +520,21 @@ def _exit_bad_results(error: Exception) -> NoReturn:
 
 
 def _prepare_views(suite_dir: Path) -> None:
-    """Before drawing: remove killed writers' temporary files, rebuild a stale summary."""
-    from mibench.results import store, views
+    """Before reading: remove killed writers' temporary files, quarantine damaged runs and
+    rebuild an unreadable manifest (one line per file), rebuild a stale or unreadable summary."""
+    from mibench.results import integrity, store, views
 
     if not suite_dir.is_dir():
         return
-    store.clean_leftovers(suite_dir)
     try:
-        note = views.refresh_summary(suite_dir)
-    except ValueError as error:
-        _exit_bad_results(error)
-    if note is not None:
-        console.print(note, markup=False, style="dim", soft_wrap=True)
+        store.clean_leftovers(suite_dir)
+        for note in integrity.repair_folder(suite_dir):
+            typer.echo(f"warning: {note}", err=True)
+        rebuilt = views.refresh_summary(suite_dir)
+    except (OSError, ValueError) as error:
+        _exit_bad_results(_path_error(error) if isinstance(error, OSError) else error)
+    if rebuilt is not None:
+        console.print(rebuilt, markup=False, style="dim", soft_wrap=True)
 
 
 def _from_results(suite: str, out: str, read: Callable[[Path], _Read]) -> tuple[Path, _Read]:
@@ -588,9 +644,9 @@ def verify_command(
     """
     from mibench.claims import write_results_json
 
-    ids = [c.strip() for c in claims.split(",") if c.strip()] if claims else None
-    if json_file is not None and not json_file.parent.is_dir():
-        raise typer.BadParameter(f"folder {json_file.parent} does not exist", param_hint="--json")
+    ids = _claim_ids(claims)
+    _check_json_target(json_file)
+    _check_verify_device(device)
     verdicts = (
         _judged(results, ids)
         if results is not None
@@ -598,7 +654,7 @@ def verify_command(
     )
     _print_verdicts(verdicts, verbose=verbose)
     if json_file is not None:
-        write_results_json(verdicts, json_file)
+        _write_verify_json(write_results_json, verdicts, json_file)
     raise typer.Exit(code=0 if all(v.passed for v in verdicts) else 1)
 
 
@@ -608,6 +664,7 @@ def _judged(results: Path, ids: list[str] | None) -> list[Any]:
     from mibench.core.interface import UnknownNameError
     from mibench.results import store
 
+    _prepare_views(results)
     if not store.has_summary(results):
         raise typer.BadParameter(
             f"{str(results)!r} is not a finished suite folder (no summary.parquet); run "
@@ -703,6 +760,63 @@ def reproduce_command(
         typer.echo("interrupted: finished runs are kept; run again to continue", err=True)
         raise typer.Exit(code=130) from None
     reproductions.print_result(result, console)
+
+
+def _write_verify_json(write: Callable[..., Any], results: Any, json_file: Path) -> None:
+    """``--json``: checked before the claims ran; a file system failing now is one line."""
+    try:
+        write(results, json_file)
+    except OSError as error:
+        typer.echo(f"error: {_path_error(error)}", err=True)
+        raise typer.Exit(code=2 if _user_fixable(error) else 1) from None
+
+
+def _claim_ids(claims: str | None) -> list[str] | None:
+    """``--claims``: None (all) when not given; an empty list of ids is refused."""
+    if claims is None:
+        return None
+    ids = [c.strip() for c in claims.split(",") if c.strip()]
+    if not ids:
+        raise typer.BadParameter(
+            f"no claim id in {claims!r}; give ids (mibench list claims) or leave --claims out",
+            param_hint="--claims",
+        )
+    return ids
+
+
+def _check_json_target(json_file: Path | None) -> None:
+    """``--json FILE``: a file that can be written, checked before any claim runs."""
+    import os
+    import tempfile
+
+    if json_file is None:
+        return
+    if json_file.is_dir():
+        raise typer.BadParameter(f"{json_file} is a folder; give a file name", param_hint="--json")
+    if not json_file.parent.is_dir():
+        raise typer.BadParameter(f"folder {json_file.parent} does not exist", param_hint="--json")
+    if json_file.exists() and not os.access(json_file, os.W_OK):
+        raise typer.BadParameter(f"{json_file} cannot be written", param_hint="--json")
+    try:  # os.access passes for root where a file cannot be made (/proc): make one and remove it
+        handle, probe = tempfile.mkstemp(prefix=".mibench-probe-", dir=json_file.parent)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise typer.BadParameter(
+            f"cannot write in {json_file.parent} ({reason})", param_hint="--json"
+        ) from None
+    os.close(handle)
+    os.unlink(probe)
+
+
+def _check_verify_device(device: str) -> None:
+    """``--device``: cpu, cuda or cuda:N (where torch sees a GPU), as for ``mibench run``."""
+    from mibench.plan.suite import SuiteError, check_device
+
+    try:
+        check_device("--device", device)
+    except SuiteError as error:
+        message = str(error).removeprefix("--device: ")
+        raise typer.BadParameter(message, param_hint="--device") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -61,9 +61,9 @@ def _written(folder: Path, before: set[Path]) -> set[Path]:
 
 RUN_CASES = {
     "steps not a number": (["--steps", "abc"], "Invalid value for '--steps'"),
-    "workers not a number": (["--workers", "abc"], "Invalid value for '--workers'"),
+    "workers not a number": (["--workers", "abc"], "--workers: must be an integer >= 1, got 'abc'"),
     "unknown option": (["--bogus"], "No such option: --bogus"),
-    "huge steps": (["--steps", "1000000000000"], "steps = 1000000000000"),
+    "huge steps": (["--steps", "1000000000000"], "--steps: 1000000000000 steps per run is above"),
     "empty seed range": (["--seeds", "3-1"], "--seeds: invalid value '3-1'"),
     "empty seed list": (["--seeds", ","], "--seeds: invalid value ','"),
     "empty estimators": (["--estimators", ""], "--estimators: give 'all' or comma-separated"),

@@ -112,7 +112,7 @@ BAD_ARGS = {
     "bad seeds": (["--seeds", "x"], "--seeds: invalid value 'x'"),
     "bad dtype": (["--dtype", "float16"], "invalid value 'float16'; valid choices: float32, float64"),
     "bad device": (["--device", "tpu"], "invalid device 'tpu'; valid choices: cpu, cuda, cuda:N"),
-    "no workers": (["--workers", "0"], "--workers: must be an integer >= 1, got 0"),
+    "no workers": (["--workers", "0"], "--workers: must be an integer >= 1, got '0'"),
     "bad scheduler": (["--scheduler", "localhost"], "--scheduler: 'localhost' is not an address"),
     "unknown cluster": (["--cluster", "k8s"], "--cluster: unknown 'k8s'; choose one of slurm"),
 }  # fmt: skip

@@ -11,11 +11,13 @@ issue's example) is an estimate that can exceed the MI, and the result says whic
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mibench import estimators
+from mibench.api import arguments
 from mibench.api.estimate import MIEstimate, estimate_mi
 
 DEFAULT_BOUNDS = ("smile", "club")
@@ -37,6 +39,11 @@ class MIBounds:
     def width(self) -> float:
         return self.upper - self.lower
 
+    @property
+    def crossed(self) -> bool:
+        """True when the lower end exceeds the upper end: no valid bracket (a warning says so)."""
+        return self.lower > self.upper
+
 
 def estimate_bounds(
     x: Any,
@@ -57,7 +64,15 @@ def estimate_bounds(
     Raises:
         ValueError: an unknown name, no upper bound or nothing for the lower end.
     """
+    bounds = arguments.check_bounds_names(bounds)
     specs = {name: estimators.get(name) for name in bounds}  # UnknownNameError lists the names
+    samples = [n for n in bounds if estimators.is_sample(n)]
+    if samples:
+        raise ValueError(
+            f"bounds: {samples[0]!r} is a sample estimator (no critic to train); estimate_bounds "
+            "brackets the MI with trained bounds: choose from "
+            + ", ".join(n for n in estimators.names() if not estimators.is_sample(n))
+        )
     uppers = [n for n, s in specs.items() if s.kind == "upper_bound"]
     lowers = [n for n, s in specs.items() if s.kind != "upper_bound"]
     if not uppers or not lowers:
@@ -74,6 +89,15 @@ def estimate_bounds(
         results[name] = estimate_mi(x, y, estimator=name, critic=chosen, **kwargs)
     low = max(lowers, key=lambda n: results[n].estimate)
     high = min(uppers, key=lambda n: results[n].estimate)
+    if results[low].estimate > results[high].estimate:
+        warnings.warn(
+            f"the bracket is crossed: the lower end ({low}, {results[low].estimate:.4g}) exceeds "
+            f"the upper end ({high}, {results[high].estimate:.4g}); at least one of them is off "
+            "(too few rows or steps, or an upper bound whose q(y|x) misfits); MIBounds.crossed "
+            "is True",
+            UserWarning,
+            stacklevel=2,
+        )
     return MIBounds(
         lower=results[low].estimate,
         upper=results[high].estimate,

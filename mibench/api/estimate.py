@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mibench.api import arguments
 from mibench.api import auto as api_auto
 from mibench.api import interval as api_interval
 from mibench.api import neural as api_neural
@@ -372,6 +373,7 @@ def estimate_mi(
         >>> bool(low < 0.347 < high)
         True
     """
+    arguments.check_estimate_arguments(locals())
     x_all, y_all = api_data.to_float64("x", x), api_data.to_float64("y", y)
     if x_all.shape[0] != y_all.shape[0]:
         raise ValueError(
@@ -384,5 +386,6 @@ def estimate_mi(
         choice, spec = _choose(method, estimator, x_all, y_all, mode)
         if isinstance(spec, SampleEstimator):
             return _sample_result(choice, spec, x_all, y_all, options)
+        arguments.check_sample_size(x_all.shape[0], heldout_fraction)
         return _neural_result(choice, spec, x_all, y_all, options)
 # fmt: on

@@ -31,7 +31,7 @@ import queue
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -106,7 +106,9 @@ class Executor:
     dashboard: str | None = None
     parallelism = 1  # stacks that train at the same time (make_stacks cuts the plan for them)
 
-    def train(self, jobs_: Sequence[StackJob], on_progress: Progress, on_done: Done) -> None:
+    def train(self, jobs_: Iterable[StackJob], on_progress: Progress, on_done: Done) -> None:
+        """Train every job of ``jobs_``, taking the next one from it only when a slot is free
+        to start it (the runner claims a stack's cells when it hands the stack out)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -119,7 +121,7 @@ class InProcess(Executor):
     def __init__(self, threads: int | None = None) -> None:
         self.threads = threads
 
-    def train(self, jobs_: Sequence[StackJob], on_progress: Progress, on_done: Done) -> None:
+    def train(self, jobs_: Iterable[StackJob], on_progress: Progress, on_done: Done) -> None:
         for job in jobs_:
             on_progress(job.index, 0)
             threads = in_process_threads() if self.threads is None else self.threads
@@ -250,7 +252,10 @@ class Dask(Executor):
         link = getattr(client, "dashboard_link", None)
         self.dashboard = link if _has_dashboard() else None
 
-    def train(self, jobs_: Sequence[StackJob], on_progress: Progress, on_done: Done) -> None:
+    def train(self, jobs_: Iterable[StackJob], on_progress: Progress, on_done: Done) -> None:
+        """At most ``parallelism`` stacks in flight; the next one is taken from ``jobs_`` (and
+        its cells claimed by the runner) only when one finishes. A list is first sorted longest
+        first; the runner's generator already yields them in that order."""
         from distributed import CancelledError
 
         token = uuid.uuid4().hex[:12]
@@ -259,20 +264,19 @@ class Dask(Executor):
         self.client.subscribe_topic(topic, lambda event: events.put(event[1]))
         # Longest stacks first (Dask runs higher priorities first), so that the last worker to
         # finish is not handed the biggest stack late.
-        pending = {}
-        for job in sorted(jobs_, key=lambda j: -j.work):
-            future = self.client.submit(
-                _dask_task,
-                job,
-                topic,
-                key=f"mibench-stack-{job.index}-{token}",
-                pure=False,
-                priority=round(job.work),
-                resources={GPU_RESOURCE: 1} if job.device.startswith("cuda") else None,
-            )
-            pending[future] = job
+        source = iter(
+            sorted(jobs_, key=lambda j: -j.work) if isinstance(jobs_, Sequence) else jobs_
+        )
+        pending: dict[Any, StackJob] = {}
         try:
-            while pending:
+            while True:
+                while len(pending) < self.parallelism:
+                    job = next(source, None)
+                    if job is None:
+                        break
+                    pending[self._submit(job, topic, token)] = job
+                if not pending:
+                    break
                 time.sleep(_POLL_S)
                 _drain(events, on_progress)
                 for future in [f for f in pending if f.done()]:
@@ -289,6 +293,17 @@ class Dask(Executor):
                 future.cancel()
             with contextlib.suppress(Exception):
                 self.client.unsubscribe_topic(topic)
+
+    def _submit(self, job: StackJob, topic: str, token: str) -> Any:
+        return self.client.submit(
+            _dask_task,
+            job,
+            topic,
+            key=f"mibench-stack-{job.index}-{token}",
+            pure=False,
+            priority=round(job.work),
+            resources={GPU_RESOURCE: 1} if job.device.startswith("cuda") else None,
+        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -100,24 +100,35 @@ class FinishedRun:
     sidecar: dict[str, Any]
 
 
+def make_job(
+    index: int,
+    stack: Sequence[RunConfig],
+    suite_dir: Path,
+    *,
+    checkpoint_every_s: float | None = DEFAULT_CHECKPOINT_EVERY_S,
+) -> StackJob:
+    """The job of stack number ``index``; ``checkpoint_every_s`` None: no checkpoints."""
+    folder = checkpoint_dir(Path(suite_dir).resolve())
+    return StackJob(
+        index=index,
+        configs=tuple(stack),
+        checkpoint_path=None
+        if checkpoint_every_s is None
+        else str(folder / f"{stack_id(stack)}{CHECKPOINT_SUFFIX}"),
+        checkpoint_every_s=0.0 if checkpoint_every_s is None else float(checkpoint_every_s),
+        plugins=plugins.payloads(stack),
+    )
+
+
 def make_jobs(
     stacks: Sequence[Sequence[RunConfig]],
     suite_dir: Path,
     *,
     checkpoint_every_s: float | None = DEFAULT_CHECKPOINT_EVERY_S,
 ) -> list[StackJob]:
-    """One job per stack; ``checkpoint_every_s`` None: no checkpoints."""
-    folder = checkpoint_dir(Path(suite_dir).resolve())
+    """One job per stack (:func:`make_job`); ``checkpoint_every_s`` None: no checkpoints."""
     return [
-        StackJob(
-            index=index,
-            configs=tuple(stack),
-            checkpoint_path=None
-            if checkpoint_every_s is None
-            else str(folder / f"{stack_id(stack)}{CHECKPOINT_SUFFIX}"),
-            checkpoint_every_s=0.0 if checkpoint_every_s is None else float(checkpoint_every_s),
-            plugins=plugins.payloads(stack),
-        )
+        make_job(index, stack, suite_dir, checkpoint_every_s=checkpoint_every_s)
         for index, stack in enumerate(stacks)
     ]
 

@@ -37,7 +37,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,11 +61,12 @@ from mibench.plan.suite import (
     Overrides,
     Plan,
     Suite,
+    SuiteError,
     load_suite,
     plan,
     suite_record,
 )
-from mibench.results import lock, store, views
+from mibench.results import integrity, lock, store, views
 from mibench.results.summary import SUMMARY_COLUMNS, summarize
 
 logger = logging.getLogger(__name__)
@@ -125,24 +126,47 @@ def prepare(
     checks.check_suite_folder_name(loaded.name)
     expanded = plan(loaded, overrides)
     checks.check_plan_size(expanded)
+    checks.check_plan_memory(expanded)
     suite_dir = checks.check_out(out) / expanded.suite.name
     checks.check_results_folder(suite_dir)
+    problems = store.layout_problems(suite_dir) if suite_dir.is_dir() else []
+    if problems:
+        raise SuiteError(f"--out: {problems[0]}")
     return Prepared(plan=expanded, suite_dir=suite_dir)
 
 
+def space_needed(prepared: Prepared) -> tuple[int, int]:
+    """(runs of the plan still to train, bytes their files will take): the median size of the
+    stored run files and sidecars times the runs left (2 MB per run where none is stored yet)."""
+    left = pending_configs(prepared)
+    sizes = []
+    for run_id in store.finished_run_ids(prepared.suite_dir)[:200]:
+        with contextlib.suppress(OSError):
+            sizes.append(
+                store.run_path(prepared.suite_dir, run_id).stat().st_size
+                + store.sidecar_path(prepared.suite_dir, run_id).stat().st_size
+            )
+    per_run = sorted(sizes)[len(sizes) // 2] if sizes else 2_000_000
+    return len(left), len(left) * per_run
+
+
 def pending_configs(prepared: Prepared, *, force: bool = False) -> list[RunConfig]:
-    """Cells of the plan that still need training (all of them with ``force``)."""
+    """Cells of the plan that still need training (all of them with ``force``): those without a
+    trusted run file (:class:`mibench.results.integrity.TrustedRuns`; a damaged one is
+    quarantined and retrained by :func:`execute`)."""
     configs = list(prepared.plan.configs)
     if force:
         return configs
-    return [c for c in configs if not _is_done(prepared.suite_dir, c.cell_hash())]
+    trusted = integrity.TrustedRuns(prepared.suite_dir)
+    return [c for c in configs if not _is_done(prepared.suite_dir, c.cell_hash(), trusted)]
 
 
-def _is_done(suite_dir: Path, run_id: str) -> bool:
-    """Stored and not failed: a failed run (mibench.train.failures) is trained again."""
+def _is_done(suite_dir: Path, run_id: str, trusted: integrity.TrustedRuns) -> bool:
+    """Stored, trusted (:mod:`mibench.results.integrity`) and not failed: a failed run
+    (mibench.train.failures) is trained again, a damaged one quarantined and trained again."""
     from mibench.train import failures
 
-    return store.is_finished(suite_dir, run_id) and not failures.is_failed(suite_dir, run_id)
+    return trusted(run_id) and not failures.is_failed(suite_dir, run_id)
 
 
 def make_stacks(
@@ -192,7 +216,11 @@ def build_summary(prepared: Prepared) -> pd.DataFrame:
 
 
 class _Bars:
-    """Rich progress: one bar for all run-steps, one per stack (added when the stack starts)."""
+    """Rich progress: one bar for all run-steps, one per stack (added when the stack starts).
+
+    The planned stacks set the totals; a stack whose cells another ``mibench run`` claimed first
+    shrinks (:meth:`resize`) to the runs trained here, so the overall bar ends at 100 %.
+    """
 
     COLUMNS = (
         TextColumn("{task.description}"),
@@ -206,12 +234,24 @@ class _Bars:
 
     def __init__(self, progress: Progress, stacks: Sequence[Sequence[RunConfig]]) -> None:
         self.progress = progress
-        self.stacks = stacks
-        total = sum(len(s) * s[0].n_steps for s in stacks)
-        n_runs = sum(len(s) for s in stacks)
-        self.overall = progress.add_task(f"all {n_runs} runs (run-steps)", total=total)
+        self.stacks = [list(s) for s in stacks]
+        self.overall = progress.add_task("", total=0)
+        self._retitle()
         self.bars: dict[int, Any] = {}
         self.done: dict[int, int] = {}
+
+    def _retitle(self) -> None:
+        total = sum(len(s) * s[0].n_steps for s in self.stacks if s)
+        n_runs = sum(len(s) for s in self.stacks)
+        self.progress.update(
+            self.overall, description=f"all {n_runs} runs (run-steps)", total=total
+        )
+
+    def resize(self, index: int, stack: Sequence[RunConfig]) -> None:
+        """Stack ``index`` trains ``stack`` here (its part nobody else had claimed)."""
+        if len(stack) != len(self.stacks[index]):
+            self.stacks[index] = list(stack)
+            self._retitle()
 
     def update(self, index: int, steps_done: int) -> None:
         stack = self.stacks[index]
@@ -229,20 +269,65 @@ class _Bars:
             self.progress.remove_task(self.bars[index])  # many stacks: keep the display short
 
 
+class _Finished:
+    """Which cells count as finished for this invocation.
+
+    Without ``force``: a cell whose run file exists. With ``force`` (recompute finished cells):
+    a cell whose run file appeared or changed since this invocation started, i.e. one another
+    ``mibench run`` on the folder trained meanwhile (a snapshot of the files' modification
+    times, so no two machines' clocks are compared).
+    """
+
+    def __init__(self, suite_dir: Path, configs: Sequence[RunConfig], force: bool) -> None:
+        self.suite_dir = suite_dir
+        self.force = force
+        self.trusted = integrity.TrustedRuns(suite_dir)
+        self.before = (
+            {c.cell_hash(): _mtime_ns(store.run_path(suite_dir, c.cell_hash())) for c in configs}
+            if force
+            else {}
+        )
+
+    def __call__(self, run_id: str) -> bool:
+        if not self.force:
+            return _is_done(self.suite_dir, run_id, self.trusted)
+        now = _mtime_ns(store.run_path(self.suite_dir, run_id))
+        return now is not None and now != self.before.get(run_id) and self.trusted(run_id)
+
+
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def _claim(
-    claims: lock.CellLocks, configs: Sequence[RunConfig], force: bool
+    claims: lock.CellLocks,
+    configs: Sequence[RunConfig],
+    finished: _Finished,
+    say: Callable[[str], None],
 ) -> tuple[list[RunConfig], list[RunConfig]]:
     """(claimed for training here, held by another process) among ``configs``.
 
-    A cell claimed after another process finished it (it writes, then releases) is released
-    again and in neither list, unless ``force`` asks to recompute finished cells.
+    Called right before the cells train (per stack), so that concurrent runs on one folder
+    split the work. A cell claimed after another process finished it (it writes, then
+    releases) is released again and in neither list. A claimed cell whose run file is damaged
+    (:func:`mibench.results.integrity.run_damage`) has the pair moved to ``runs/quarantine/``
+    (``say`` gets the line naming the file) and is trained again.
     """
     ours, held = [], []
     for config in configs:
         run_id = config.cell_hash()
         if not claims.try_claim(run_id):
             held.append(config)
-        elif not force and _is_done(claims.suite_dir, run_id):
+            continue
+        damage = finished.trusted.damage(run_id)
+        if damage is not None:
+            folder = integrity.quarantine_run(claims.suite_dir, run_id)
+            say(integrity.quarantine_note(damage, folder, retrained=True))
+            ours.append(config)
+        elif finished(run_id):
             claims.release(run_id)
         else:
             ours.append(config)
@@ -335,47 +420,69 @@ def execute(
             where = f"training on {executor.description}"
             where += f"; dashboard {executor.dashboard}" if executor.dashboard else ""
             console.print(where, soft_wrap=True)
-        # One claim per cell (mibench.results.lock): cells another mibench run is training are
-        # left to it and waited for; a cell whose holder dies is taken over and trained here.
+        # One claim per cell (mibench.results.lock), taken right before the cell trains (per
+        # stack): cells another mibench run holds are left to it and waited for at the end; a
+        # cell whose holder dies is taken over and trained here.
         claims = lock.CellLocks(suite_dir)
+        finished = _Finished(suite_dir, list(every.values()), force)
+
+        def say(line: str) -> None:
+            console.print(line, markup=False, soft_wrap=True)
 
         def sample_now(configs: list[RunConfig]) -> list[RunConfig]:
-            """Estimate the sample cells nobody else holds; returns the held ones."""
-            ours, held_configs = _claim(claims, configs, force)
-            for run_id in sample_runs.run_and_store(suite_dir, ours):
-                claims.release(run_id)
-            trained.extend(ours)
+            """Estimate the sample cells nobody else holds, each claimed just before it runs;
+            returns the held ones."""
+            held_configs = []
+            for config in configs:
+                ours, held_here = _claim(claims, [config], finished, say)
+                held_configs.extend(held_here)
+                for run_id in sample_runs.run_and_store(suite_dir, ours):
+                    claims.release(run_id)
+                trained.extend(ours)
             return held_configs
 
         def train_now(configs: list[RunConfig]) -> list[RunConfig]:
             """Train the cells nobody else holds on the executor; returns the held ones."""
-            ours, held_configs = _claim(claims, configs, force)
-            stacks = make_stacks(ours, max_stack=max_stack, workers=executor.parallelism)
-            stack_jobs = jobs.make_jobs(stacks, suite_dir, checkpoint_every_s=checkpoint_every_s)
+            stacks = make_stacks(configs, max_stack=max_stack, workers=executor.parallelism)
+            held_configs: list[RunConfig] = []
             with Progress(*_Bars.COLUMNS, console=console, disable=not show_progress) as progress:
                 bars = _Bars(progress, stacks)
 
-                def done(job: jobs.StackJob, finished: list[jobs.FinishedRun]) -> None:
-                    _store_job(suite_dir, job, finished, claims)
+                def claimed_jobs() -> Iterator[jobs.StackJob]:
+                    # A generator: the executor asks for the next stack when it can start it,
+                    # and only then are its cells claimed.
+                    for index, stack in enumerate(stacks):
+                        ours, held_here = _claim(claims, stack, finished, say)
+                        held_configs.extend(held_here)
+                        bars.resize(index, ours)
+                        if ours:
+                            trained.extend(ours)
+                            yield jobs.make_job(
+                                index, ours, suite_dir, checkpoint_every_s=checkpoint_every_s
+                            )
+
+                def done(job: jobs.StackJob, finished_runs: list[jobs.FinishedRun]) -> None:
+                    _store_job(suite_dir, job, finished_runs, claims)
                     bars.finish(job.index)
 
-                if stack_jobs:
-                    executor.train(stack_jobs, bars.update, done)
-            trained.extend(ours)
+                executor.train(claimed_jobs(), bars.update, done)
             return held_configs
 
         with claims.holding():
             held = [c.cell_hash() for c in sample_now(sample_pending)]
             held += [c.cell_hash() for c in train_now(list(by_id.values()))]
             if held:
-                holder = claims.holder_of(held[0])
+                holders = (claims.holder_of(r) for r in held)
+                holder = next((h for h in holders if h is not None), None)
                 who = "another mibench run" if holder is None else holder.describe()
                 console.print(
                     f"waiting for {len(held)} runs that {who} is training (in this results folder)",
                     markup=False,
                     soft_wrap=True,
                 )
-            for taken in claims.wait_for(held):  # holders that died or stalled: train theirs
+            for taken in claims.wait_for(
+                held, finished=finished
+            ):  # holders that died or stalled: train theirs
                 samples, stacked = sample_runs.split([every[r] for r in taken])
                 held_again = sample_now(samples) + train_now(stacked)
                 if held_again:  # claimed by wait_for, so ours: cannot be held by others

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from pathlib import Path
 
 from mibench.core.interface import RunConfig
@@ -41,6 +42,27 @@ def check_plan_size(plan: Plan) -> None:
                 f"{config.eval_every} logs {rows} rows per run; at most {MAX_LOGGED_ROWS} fit in "
                 "memory (lower steps or raise log_every/eval_every)"
             )
+
+
+def check_plan_memory(plan: Plan, *, available: float | None = None) -> None:
+    """SuiteError when the plan's largest stack would not fit in memory
+    (:func:`mibench.plan.resources.check_plan_memory`)."""
+    from mibench.core.interface import SampleEstimator
+    from mibench.plan import resolve, resources
+
+    runs = (
+        (
+            run.config,
+            run.task.dim_x,
+            run.task.dim_y or 0,
+            isinstance(run.estimator, SampleEstimator),
+            (run.config.device, *resolve.stack_key(run.config, run.task, run.estimator)),
+        )
+        for run in plan.runs.values()
+    )
+    refusal = resources.check_plan_memory(runs, available=available)
+    if refusal is not None:
+        raise SuiteError(refusal)
 
 
 def check_suite_folder_name(name: str) -> None:
@@ -77,12 +99,30 @@ def check_results_folder(suite_dir: Path) -> None:
     for folder in folders:
         if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
             raise SuiteError(f"--out: folder {str(folder)!r} is not writable")
+    _probe_folder(existing, suite_dir)
+
+
+def _probe_folder(existing: Path, suite_dir: Path) -> None:
+    """SuiteError unless a folder can be made in ``existing`` (``os.access`` passes for root on
+    /proc, say): one is made and removed at once, so nothing is left."""
+    if not existing.is_dir():
+        return
+    try:
+        probe = tempfile.mkdtemp(prefix=".mibench-probe-", dir=existing)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SuiteError(
+            f"--out: cannot create {str(suite_dir)!r}: folder {str(existing)!r} does not take "
+            f"new folders ({reason})"
+        ) from None
+    os.rmdir(probe)
 
 
 __all__ = [
     "MAX_LOGGED_ROWS",
     "NAME_MAX_BYTES",
     "check_out",
+    "check_plan_memory",
     "check_plan_size",
     "check_results_folder",
     "check_suite_folder_name",

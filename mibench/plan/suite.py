@@ -44,6 +44,13 @@ AUTO_CRITIC = "auto"  # per estimator: resolve.default_critic_for(spec, task)
 DTYPES = ("float32", "float64")
 NEGATIVES = ("offdiag", "derangement")
 MIN_BATCH_SIZE = 2
+# Ceilings (documented in tasks/README.md, "Validation"): past them a plan is refused before any
+# memory is spent on it. Seeds and runs are counted before they are expanded.
+MAX_SEEDS = 10_000  # seeds per setting
+MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds
+MAX_STEPS = 100_000_000  # training steps per run
+MAX_BATCH_SIZE = 2**20  # K; the K x K score matrix is also checked against memory
+MAX_PLAN_RUNS = 200_000  # cells of one plan (one file pair each)
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:[0-9]+)?)$")
 
@@ -222,9 +229,16 @@ def _choice(where: str, value: Any, choices: Sequence[str]) -> str:
 def check_seeds(where: str, value: Any) -> tuple[int, ...]:
     """``N`` (seeds 0..N-1) or a list of distinct non-negative integers."""
     if _is_int(value):
-        return tuple(range(_int_at_least(where, value, 1)))
+        count = _int_at_least(where, value, 1)
+        if count > MAX_SEEDS:
+            raise _fail(where, f"{count} seeds; at most {MAX_SEEDS} per setting (lower seeds)")
+        return tuple(range(count))
     if isinstance(value, list | tuple) and value:
+        if len(value) > MAX_SEEDS:
+            raise _fail(where, f"{len(value)} seeds; at most {MAX_SEEDS} per setting")
         seeds = tuple(_int_at_least(f"{where}[{i}]", s, 0) for i, s in enumerate(value))
+        if max(seeds) > MAX_SEED:
+            raise _fail(where, f"seed {max(seeds)} is above {MAX_SEED} (2^63 - 1)")
         if len(set(seeds)) != len(seeds):
             raise _fail(where, f"seeds must be distinct, got {list(value)!r}")
         return seeds
@@ -236,7 +250,10 @@ def check_batch_sizes(where: str, value: Any) -> tuple[int, ...]:
     values = value if isinstance(value, list | tuple) else [value]
     if not values:
         raise _fail(where, "must list at least one batch size")
-    return tuple(_int_at_least(f"{where}", v, MIN_BATCH_SIZE) for v in values)
+    sizes = tuple(_int_at_least(f"{where}", v, MIN_BATCH_SIZE) for v in values)
+    if max(sizes) > MAX_BATCH_SIZE:
+        raise _fail(where, f"batch size {max(sizes)} is above the ceiling {MAX_BATCH_SIZE}")
+    return sizes
 
 
 def check_device(where: str, value: Any) -> str:
@@ -253,7 +270,10 @@ def check_device(where: str, value: Any) -> str:
 
 def _check_setting(where: str, key: str, value: Any) -> Any:
     if key == "steps":
-        return _int_at_least(where, value, 1)
+        steps = _int_at_least(where, value, 1)
+        if steps > MAX_STEPS:
+            raise _fail(where, f"{steps} steps per run is above the ceiling {MAX_STEPS}")
+        return steps
     if key == "seeds":
         return check_seeds(where, value)
     if key == "lr":
@@ -529,7 +549,7 @@ def load_suite(name_or_path: str | Path | Traversable | None = None) -> Suite:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
-        raise SuiteError(f"suite {path}: not valid TOML: {error}") from None
+        raise SuiteError(f"suite {path}: not valid TOML: {_toml_error(error, path)}") from None
     except UnicodeDecodeError as error:
         raise SuiteError(f"suite {path}: not valid UTF-8 text: {error.reason}") from None
     return parse_suite(document, source=str(path), name=path.name.removesuffix(SUITE_SUFFIX))
@@ -542,12 +562,31 @@ def parse_task_option(text: str) -> tuple[str, ...] | tuple[TaskEntry, ...]:
         try:
             value = tomllib.loads(f"tasks = {stripped}")["tasks"]
         except tomllib.TOMLDecodeError as error:
-            raise SuiteError(f"--tasks: not a valid TOML table or array: {error}") from None
+            raise SuiteError(
+                f"--tasks: {text!r} is not a valid TOML table or array: {error}"
+            ) from None
         return check_task_entries("--tasks", value)
     names = tuple(n.strip() for n in stripped.split(",") if n.strip())
     if not names:
         raise SuiteError("--tasks: give at least one task name")
     return names
+
+
+def _toml_error(error: tomllib.TOMLDecodeError, path: Path) -> str:
+    """tomllib's message with the offending line quoted ("Cannot overwrite a value" is a
+    duplicate key: say so)."""
+    message = str(error)
+    if message.startswith("Cannot overwrite a value") or message.startswith("Cannot declare"):
+        message = f"a key or table given twice ({message})"
+    found = re.search(r"at line (\d+)", message)
+    line_number = int(found.group(1)) if found else None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return message
+    if isinstance(line_number, int) and 1 <= line_number <= len(lines):
+        return f"{message}: {lines[line_number - 1].strip()!r}"
+    return message
 
 
 def parse_seeds_option(text: str) -> int | tuple[int, ...]:
@@ -557,8 +596,10 @@ def parse_seeds_option(text: str) -> int | tuple[int, ...]:
         if "," in stripped:
             seeds: int | tuple[int, ...] = tuple(int(s) for s in stripped.split(",") if s.strip())
         elif "-" in stripped[1:]:
-            lo, hi = stripped.split("-", 1)
-            seeds = tuple(range(int(lo), int(hi) + 1))
+            lo, hi = (int(v) for v in stripped.split("-", 1))
+            count = hi - lo + 1
+            # Counted before the range is built (0-999999999 would fill the memory).
+            seeds = tuple(range(lo, hi + 1)) if count <= MAX_SEEDS else (lo, hi)
         else:
             seeds = int(stripped)
     except ValueError:
@@ -567,6 +608,11 @@ def parse_seeds_option(text: str) -> int | tuple[int, ...]:
         raise SuiteError(
             f"--seeds: invalid value {text!r}; valid forms: N, a,b,c or a-b with a <= b (integers)"
         )
+    count = seeds if isinstance(seeds, int) else len(seeds)
+    if "-" in stripped[1:] and "," not in stripped:
+        count = seeds[-1] - seeds[0] + 1 if isinstance(seeds, tuple) else count
+    if count > MAX_SEEDS:
+        raise SuiteError(f"--seeds: {text!r} is {count} seeds; at most {MAX_SEEDS} per setting")
     return seeds
 
 
@@ -732,14 +778,18 @@ def expand_task_params(entry: TaskEntry) -> list[dict[str, Any]]:
 
 
 def _expand_estimator_params(spec: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    from mibench.plan import hyper
+
     axes = [
         [(k, v) for v in (value if _is_sequence(value) else [value])] for k, value in params.items()
     ]
     combos = []
     for combo in product(*axes):
         overrides = {k: _normalise(v, spec.hyper.get(k)) for k, v in combo}
-        merged = spec.with_hyper(**overrides).hyper  # ValueError on an unknown hyperparameter
-        combos.append(dict(merged))
+        chosen = spec.with_hyper(**overrides)  # ValueError on an unknown hyperparameter
+        if overrides:
+            hyper.check_values(spec, chosen)  # ValueError on a value the trainer would refuse
+        combos.append(dict(chosen.hyper))
     return combos
 
 
@@ -966,6 +1016,11 @@ def plan(suite: Suite, overrides: Overrides | None = None) -> Plan:
                 run_id = config.cell_hash()
                 if run_id not in runs:
                     runs[run_id] = resolve.ResolvedRun(config, resolved, task, critic_spec)
+                    if len(runs) > MAX_PLAN_RUNS:  # before the rest is expanded
+                        raise SuiteError(
+                            f"suite {suite.source}: more than {MAX_PLAN_RUNS} runs; lower seeds, "
+                            "batch sizes or the task/estimator lists"
+                        )
     if not runs:
         reasons = "; ".join(sorted({s.reason for s in skipped.values()})) or "empty grid"
         raise SuiteError(

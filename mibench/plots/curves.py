@@ -128,10 +128,15 @@ def _panels(frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
 
 
 def _groups(frame: pd.DataFrame, by: Sequence[str]) -> dict[tuple, pd.DataFrame]:
-    """``{key tuple: rows}`` of ``frame`` grouped by ``by`` (one pass instead of a mask per key)."""
+    """``{key tuple: rows}`` of ``frame`` grouped by ``by`` (one pass instead of a mask per key).
+
+    NaN groups are kept (``dropna=False``): a key column that some runs lack is
+    :data:`~mibench.results.selection.MISSING_KEY` after :func:`project`, and a frame that did
+    not come through it must not lose those runs silently either.
+    """
     return {
         (k if isinstance(k, tuple) else (k,)): g
-        for k, g in frame.groupby(list(by), sort=False, observed=True)
+        for k, g in frame.groupby(list(by), sort=False, observed=True, dropna=False)
     }
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import threading
@@ -232,27 +233,35 @@ class CellLocks:
 
     # ------------------------------------------------------------------------------ waiting
     def wait_for(
-        self, run_ids: Iterable[str], *, poll_s: float = POLL_S
+        self,
+        run_ids: Iterable[str],
+        *,
+        poll_s: float = POLL_S,
+        finished: Callable[[str], bool] | None = None,
     ) -> Iterator[list[str]]:
         """Wait for cells held by others; yields lists of cells this process must train itself.
 
         A cell leaves the wait when its run file appears (the holder finished it) or when this
         process claims it (the holder released it unfinished, or died, or went stale); the
         claimed ones are yielded for the caller to train. Returns when no cell is left.
+        ``finished`` says whether a cell is done (default :func:`store.is_finished`; the runner
+        passes :class:`mibench.results.integrity.TrustedRuns`, so a damaged file is not done).
         """
-        waiting = [r for r in run_ids if not store.is_finished(self.suite_dir, r)]
+        if finished is None:
+            finished = functools.partial(store.is_finished, self.suite_dir)
+        waiting = [r for r in run_ids if not finished(r)]
         while waiting:
             taken, still = [], []
             for run_id in waiting:
-                if store.is_finished(self.suite_dir, run_id):
+                if finished(run_id):
                     continue
                 (taken if self.try_claim(run_id) else still).append(run_id)
             # A holder writes the run file before it releases the claim, so a claim taken after
             # the file appeared is already finished: release it instead of training it again.
-            finished = [r for r in taken if store.is_finished(self.suite_dir, r)]
-            for run_id in finished:
+            done = [r for r in taken if finished(r)]
+            for run_id in done:
                 self.release(run_id)
-            taken = [r for r in taken if r not in finished]
+            taken = [r for r in taken if r not in done]
             if taken:
                 yield taken
             waiting = still

@@ -39,6 +39,10 @@ BATCH_SWEEP_SETTING_COLUMNS: tuple[str, ...] = (
 # Columns that get their own panels next to the estimator when one estimator has several values.
 PANEL_EXTRA_COLUMNS: tuple[str, ...] = (schema.CRITIC, "system")
 STEP_BIN = "step_bin"  # bin index column added by bin_steps
+# Text value of a key column a run does not have: a sample estimator's frame has no ``system``
+# column, so the concatenated runs frame holds NaN there, and pandas' groupby drops NaN groups by
+# default. Filled in by :func:`project`, like the ``critic = "none"`` a sample run records.
+MISSING_KEY = "none"
 MAX_VALUES_NAMED = 3  # a setting that differs by estimator is named "a/b/c" up to this many
 
 
@@ -71,13 +75,22 @@ def load_summary(suite_dir: str | Path) -> pd.DataFrame | None:
 
 
 def project(frame: pd.DataFrame, required: Sequence[str], optional: Sequence[str]) -> pd.DataFrame:
-    """Only the ``required`` and present ``optional`` columns (filters on a narrow frame are cheap)."""
+    """Only the ``required`` and present ``optional`` columns (filters on a narrow frame are cheap).
+
+    Text columns become categoricals, their missing values :data:`MISSING_KEY` (a run without
+    that column), so that every grouping by them keeps every run.
+    """
     keep = list(dict.fromkeys([*required, *(c for c in optional if c in frame.columns)]))
     narrow = frame[keep]
     # Text columns become categoricals: row selection on Arrow-backed strings is the slow part.
     text = [c for c in keep if not pd.api.types.is_numeric_dtype(narrow[c].dtype)]
     text = [c for c in text if not pd.api.types.is_bool_dtype(narrow[c].dtype)]
-    return narrow.astype(dict.fromkeys(text, "category")) if text else narrow
+    if not text:
+        return narrow
+    holed = [c for c in text if narrow[c].isna().any()]
+    if holed:
+        narrow = narrow.assign(**{c: narrow[c].astype(object).fillna(MISSING_KEY) for c in holed})
+    return narrow.astype(dict.fromkeys(text, "category"))
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, what: str) -> None:
@@ -192,7 +205,7 @@ def panel_columns(frame: pd.DataFrame) -> list[str]:
         c
         for c in PANEL_EXTRA_COLUMNS
         if c in frame.columns
-        and frame.groupby(schema.ESTIMATOR, observed=True)[c].nunique().max() > 1
+        and frame.groupby(schema.ESTIMATOR, observed=True)[c].nunique(dropna=False).max() > 1
     ]
     return [schema.ESTIMATOR, *extra]
 

@@ -49,7 +49,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from mibench.results import schema, tempfiles
+from mibench.results import fserrors, schema, tempfiles
 
 RUNS_DIR = "runs"
 SUMMARY_FILE = "summary.parquet"
@@ -64,6 +64,29 @@ PLUGINS_FILE = "plugins.json"
 PARTIAL_SUFFIX = tempfiles.PARTIAL_SUFFIX
 PARQUET_METADATA_KEY = b"mibench"
 _VERSIONED_PACKAGES = ("mibench", "torch", "numpy", "pandas", "pyarrow", "scipy")
+# What a damaged file raises while it is parsed: pyarrow's errors (ArrowInvalid: "Parquet magic
+# bytes not found", ...), JSON syntax errors, bytes that are not UTF-8, a folder where a file
+# must be, a file that vanished or cannot be read.
+_UNREADABLE = (pa.ArrowException, OSError, ValueError, UnicodeDecodeError)
+
+
+class DamagedFileError(ValueError):
+    """A file of a results folder that does not parse or does not match what it must hold.
+
+    ``str(error)`` is one line naming the file and what is wrong with it; ``path`` is the file.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (pyarrow's span several), with its type."""
+    text = " ".join(str(error).split())
+    name = type(error).__name__
+    return f"{name}: {text}" if text else name
 
 
 def runs_dir(suite_dir: Path) -> Path:
@@ -116,6 +139,27 @@ def verify_path(suite_dir: Path) -> Path:
     return Path(suite_dir) / VERIFY_FILE
 
 
+# What each path of the layout must be where it exists: a folder or a regular file.
+_LAYOUT_FOLDERS = (RUNS_DIR, FIGURES_DIR, "checkpoints")
+_LAYOUT_FILES = (SUMMARY_FILE, SKIPPED_FILE, MANIFEST_FILE, SUITE_FILE, REPORT_MD, REPORT_HTML)
+
+
+def layout_problems(suite_dir: Path) -> list[str]:
+    """One line per path of the layout that exists as the wrong kind (``runs`` a file,
+    ``manifest.json`` a folder, ...); empty for a sound or absent folder."""
+    suite_dir = Path(suite_dir)
+    problems = []
+    for name in _LAYOUT_FOLDERS:
+        path = suite_dir / name
+        if path.exists() and not path.is_dir():
+            problems.append(f"{path} is a file where mibench keeps a folder; move it away")
+    for name in _LAYOUT_FILES:
+        path = suite_dir / name
+        if path.exists() and not path.is_file():
+            problems.append(f"{path} is not a file (mibench writes a file there); move it away")
+    return problems
+
+
 def is_finished(suite_dir: Path, run_id: str) -> bool:
     """True when the run's Parquet file exists (it is only ever created complete)."""
     return run_path(suite_dir, run_id).is_file()
@@ -159,6 +203,10 @@ def write_atomic(
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+    except OSError as error:  # name the file the user knows, not our hidden temporary one
+        if error.filename is not None and Path(error.filename) != tmp:
+            raise
+        raise fserrors.with_path(error, target, replace=error.filename is not None) from error
     finally:
         tmp.unlink(missing_ok=True)
     return target
@@ -257,22 +305,46 @@ def write_run(
 
 
 def read_sidecar(suite_dir: Path, run_id: str) -> dict[str, Any]:
-    """The sidecar of one run."""
-    return json.loads(sidecar_path(suite_dir, run_id).read_text())
+    """The sidecar of one run; :class:`DamagedFileError` naming it when it is not a JSON object
+    with a ``config`` mapping."""
+    path = sidecar_path(suite_dir, run_id)
+    record = _parse_json(path)
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise DamagedFileError(path, "not a run sidecar (a JSON object with a 'config' mapping)")
+    return record
 
 
 def read_run(suite_dir: Path, run_id: str) -> pd.DataFrame:
-    """The per-step frame of one finished run."""
-    return pd.read_parquet(run_path(suite_dir, run_id))
+    """The per-step frame of one finished run (:class:`DamagedFileError` naming an unreadable one)."""
+    path = run_path(suite_dir, run_id)
+    try:
+        return pd.read_parquet(path)
+    except _UNREADABLE as error:
+        raise DamagedFileError(path, f"not a readable Parquet file ({one_line(error)})") from None
 
 
 def read_columns(suite_dir: Path, run_id: str, columns: Iterable[str]) -> dict[str, Any]:
     """Some columns of one run as NumPy arrays (absent ones skipped): no pandas conversion,
     which is most of the cost of reading a run file."""
     path = run_path(suite_dir, run_id)
-    present = set(pq.read_schema(path).names)
-    table = pq.read_table(path, columns=[c for c in columns if c in present])
-    return {name: table.column(name).to_numpy() for name in table.column_names}
+    try:
+        present = set(pq.read_schema(path).names)
+        table = pq.read_table(path, columns=[c for c in columns if c in present])
+        return {name: table.column(name).to_numpy() for name in table.column_names}
+    except _UNREADABLE as error:
+        raise DamagedFileError(path, f"not a readable Parquet file ({one_line(error)})") from None
+
+
+_REWRITTEN_BY_RUN = "`mibench run` on the suite rewrites it"
+
+
+def _parse_json(path: Path) -> Any:
+    """The JSON document at ``path``; :class:`DamagedFileError` naming it when it cannot be read."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except _UNREADABLE as error:
+        hint = f"; {_REWRITTEN_BY_RUN}" if Path(path).name in (SKIPPED_FILE, SUITE_FILE) else ""
+        raise DamagedFileError(path, f"not readable JSON ({one_line(error)}){hint}") from None
 
 
 def _runs_dataset(suite_dir: Path, run_ids: Sequence[str]) -> ds.FileSystemDataset:
@@ -310,8 +382,9 @@ def read_columns_of_runs(
 
 
 def _read_json(path: Path) -> Any:
-    """The JSON document at ``path``, or None when there is no such file."""
-    return json.loads(path.read_text()) if path.is_file() else None
+    """The JSON document at ``path``, or None when there is no such file (a folder of that name
+    is no such file either: :class:`DamagedFileError`)."""
+    return _parse_json(path) if path.exists() else None
 
 
 def write_manifest(suite_dir: Path, run_ids: Iterable[str]) -> None:
@@ -320,9 +393,16 @@ def write_manifest(suite_dir: Path, run_ids: Iterable[str]) -> None:
 
 
 def manifest_run_ids(suite_dir: Path) -> list[str] | None:
-    """Run ids of the latest invocation (``manifest.json``), or None when there is none."""
-    manifest = _read_json(manifest_path(suite_dir))
-    return None if manifest is None else list(manifest["run_ids"])
+    """Run ids of the latest invocation (``manifest.json``), or None when there is none;
+    :class:`DamagedFileError` when it is not ``{"run_ids": [str, ...]}``."""
+    path = manifest_path(suite_dir)
+    manifest = _read_json(path)
+    if manifest is None:
+        return None
+    ids = manifest.get("run_ids") if isinstance(manifest, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise DamagedFileError(path, 'not a manifest (a JSON object {"run_ids": [ids]})')
+    return list(ids)
 
 
 def latest_run_ids(suite_dir: Path) -> list[str]:
@@ -335,7 +415,12 @@ def latest_run_ids(suite_dir: Path) -> list[str]:
 def manifest_bytes(suite_dir: Path) -> bytes | None:
     """The bytes of ``manifest.json`` (what the summary's digest is taken of), or None."""
     path = manifest_path(suite_dir)
-    return path.read_bytes() if path.is_file() else None
+    if not path.exists():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise DamagedFileError(path, f"cannot be read ({one_line(error)})") from None
 
 
 def read_verify(suite_dir: Path) -> Any:
@@ -350,8 +435,13 @@ def write_suite_record(suite_dir: Path, record: Mapping[str, Any]) -> None:
 
 
 def read_suite_record(suite_dir: Path) -> dict[str, Any] | None:
-    """``suite.json``, or None when there is none."""
-    return _read_json(suite_record_path(suite_dir))
+    """``suite.json``, or None when there is none; :class:`DamagedFileError` when it is not a
+    JSON object."""
+    path = suite_record_path(suite_dir)
+    record = _read_json(path)
+    if record is not None and not isinstance(record, dict):
+        raise DamagedFileError(path, f"not a suite record (a JSON object); {_REWRITTEN_BY_RUN}")
+    return record
 
 
 def write_skipped(suite_dir: Path, skipped: Iterable[Mapping[str, str]]) -> None:
@@ -360,8 +450,20 @@ def write_skipped(suite_dir: Path, skipped: Iterable[Mapping[str, str]]) -> None
 
 
 def read_skipped(suite_dir: Path) -> list[dict[str, str]] | None:
-    """``skipped.json``, or None when there is none."""
-    return _read_json(skipped_path(suite_dir))
+    """``skipped.json``, or None when there is none; :class:`DamagedFileError` when it is not a
+    list of objects of text fields (what :func:`write_skipped` writes)."""
+    path = skipped_path(suite_dir)
+    skipped = _read_json(path)
+    if skipped is None:
+        return None
+    if not isinstance(skipped, list) or not all(
+        isinstance(item, dict) and all(isinstance(v, str) for v in item.values())
+        for item in skipped
+    ):
+        raise DamagedFileError(
+            path, f"not a list of skipped combinations (JSON objects of text); {_REWRITTEN_BY_RUN}"
+        )
+    return skipped
 
 
 def write_report(suite_dir: Path, markdown: str, html: str) -> tuple[Path, Path]:
@@ -388,18 +490,29 @@ def write_summary(
 
 
 def read_summary(suite_dir: Path) -> pd.DataFrame | None:
-    """``summary.parquet``, or None when there is none."""
+    """``summary.parquet``, or None when there is none (:class:`DamagedFileError` naming an
+    unreadable one)."""
     path = summary_path(suite_dir)
-    return pd.read_parquet(path) if path.is_file() else None
+    if not path.exists():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except _UNREADABLE as error:
+        raise DamagedFileError(path, f"not a readable Parquet file ({one_line(error)})") from None
 
 
 def summary_metadata(suite_dir: Path) -> dict[str, Any] | None:
-    """The ``mibench`` record in ``summary.parquet``'s footer (None: no summary, or none)."""
+    """The ``mibench`` record in ``summary.parquet``'s footer (None: no summary, or none;
+    :class:`DamagedFileError` naming an unreadable one)."""
     path = summary_path(suite_dir)
-    if not path.is_file():
+    if not path.exists():
         return None
-    blob = (pq.read_schema(path).metadata or {}).get(PARQUET_METADATA_KEY)
-    return None if blob is None else json.loads(blob)
+    try:
+        blob = (pq.read_schema(path).metadata or {}).get(PARQUET_METADATA_KEY)
+        record = None if blob is None else json.loads(blob)
+    except _UNREADABLE as error:
+        raise DamagedFileError(path, f"not a readable Parquet file ({one_line(error)})") from None
+    return record if isinstance(record, dict) else None
 
 
 def load_runs(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -407,13 +520,18 @@ def load_runs(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.DataF
 
     ``run_ids=None`` reads the runs of the latest invocation when ``manifest.json`` exists (so
     figures and ``summary.parquet`` describe the same cells) and every finished run otherwise.
-    Raises FileNotFoundError naming the directory when there is nothing to read.
+    Raises FileNotFoundError naming the directory when there is nothing to read, and
+    :class:`DamagedFileError` naming a run file or sidecar that does not parse or does not match
+    (:mod:`mibench.results.integrity`).
     """
     suite_dir = Path(suite_dir)
     ids = latest_run_ids(suite_dir) if run_ids is None else list(run_ids)
     ids = [i for i in ids if is_finished(suite_dir, i)]
     if not ids:
         raise FileNotFoundError(f"no finished runs under {runs_dir(suite_dir)}")
+    from mibench.results import integrity  # it builds on this module
+
+    integrity.require_trusted(suite_dir, ids)
     # One dataset read (threads decode the files together) instead of a frame per file: the
     # same rows, columns and dtypes as pd.concat of read_run, in a fraction of the time.
     return _runs_dataset(suite_dir, ids).to_table().to_pandas()
@@ -423,10 +541,12 @@ def load_sidecars(suite_dir: Path, run_ids: Iterable[str] | None = None) -> pd.D
     """One row per run with the sidecar fields (config flattened as ``config.<field>``)."""
     suite_dir = Path(suite_dir)
     ids = latest_run_ids(suite_dir) if run_ids is None else list(run_ids)
+    ids = [i for i in ids if is_finished(suite_dir, i)]
+    from mibench.results import integrity  # it builds on this module
+
+    integrity.require_trusted(suite_dir, ids)
     rows = []
     for run_id in ids:
-        if not is_finished(suite_dir, run_id):
-            continue
         record = read_sidecar(suite_dir, run_id)
         flat = {k: v for k, v in record.items() if k not in {"config", "versions"}}
         flat.update({f"config.{k}": v for k, v in record["config"].items()})
@@ -446,6 +566,7 @@ __all__ = [
     "SUITE_FILE",
     "SUMMARY_FILE",
     "VERIFY_FILE",
+    "DamagedFileError",
     "check_frame",
     "clean_leftovers",
     "clean_partials",
@@ -455,11 +576,13 @@ __all__ = [
     "has_summary",
     "is_finished",
     "latest_run_ids",
+    "layout_problems",
     "load_runs",
     "load_sidecars",
     "manifest_bytes",
     "manifest_path",
     "manifest_run_ids",
+    "one_line",
     "read_columns",
     "read_columns_of_runs",
     "read_run",

@@ -39,9 +39,15 @@ def write_summary(suite_dir: Path, summary: pd.DataFrame) -> Path:
 
 
 def summary_is_current(suite_dir: Path) -> bool:
-    """True when there is no manifest to compare with, or the summary was built from it."""
+    """True when there is no manifest to compare with, or the summary was built from it (an
+    unreadable summary is not current: it is rebuilt)."""
     digest = manifest_digest(suite_dir)
-    return digest is None or summary_digest(suite_dir) == digest
+    if digest is None:
+        return True
+    try:
+        return summary_digest(suite_dir) == digest
+    except store.DamagedFileError:
+        return False
 
 
 def build_summary(suite_dir: Path, run_ids: list[str]) -> pd.DataFrame:
@@ -65,21 +71,28 @@ def refresh_summary(suite_dir: Path) -> str | None:
     is drawn from a summary of other runs.
     """
     suite_dir = Path(suite_dir)
-    if summary_is_current(suite_dir):
-        return None
     run_ids = store.manifest_run_ids(suite_dir) or []
     missing = [r for r in run_ids if not store.is_finished(suite_dir, r)]
     if missing:
         raise ValueError(
-            f"{store.summary_path(suite_dir)} does not describe the {len(run_ids)} runs of "
-            f"{store.MANIFEST_FILE} and {len(missing)} of them are not finished (an interrupted "
-            "mibench run?); run it again to finish them"
+            f"{len(missing)} of the {len(run_ids)} runs of {store.manifest_path(suite_dir)} are "
+            "not finished (an interrupted mibench run, or damaged runs moved to "
+            "runs/quarantine/); `mibench run` on the suite trains them"
         )
+    if summary_is_current(suite_dir):
+        return None
+    damaged = store.has_summary(suite_dir) and _unreadable_summary(suite_dir)
     write_summary(suite_dir, build_summary(suite_dir, run_ids))
-    return (
-        f"rebuilt {store.SUMMARY_FILE} from the {len(run_ids)} runs of {store.MANIFEST_FILE} "
-        "(it described other runs: an interrupted mibench run?)"
-    )
+    why = "it could not be read" if damaged else "it described other runs: an interrupted run?"
+    return f"rebuilt {store.SUMMARY_FILE} from the {len(run_ids)} runs of {store.MANIFEST_FILE} ({why})"
+
+
+def _unreadable_summary(suite_dir: Path) -> bool:
+    try:
+        store.summary_metadata(suite_dir)
+    except store.DamagedFileError:
+        return True
+    return False
 
 
 __all__ = [

@@ -317,3 +317,75 @@ def test_tables_never_truncate_numbers_on_narrow_consoles(tmp_path, suite_file, 
     assert all(line.split()[0] in {"PASS", "FAIL", "N/A"} for line in cut), cut
     row = report.summary.iloc[-1]
     assert f"{row[schema.BIAS]:+.2f}/{row[schema.STD]:.2f}/{row[schema.MSE]:.2f}" in text
+
+
+def test_a_stack_is_claimed_only_when_it_starts_training(
+    tmp_path, suite_file, trainer, monkeypatch
+):
+    # While the first stack trains, the later stacks' cells are still free for another
+    # `mibench run` on the folder to claim (they were all claimed up front before).
+    from mibench.results import lock
+
+    prepared = runner.prepare(suite_file, out=tmp_path)
+    claimed_during: list[set[str]] = []
+    fake_train = trainer.train_stack
+
+    def train_and_look(runs, **options):
+        claims = {p.name.removesuffix(lock.CLAIM_SUFFIX)
+                  for p in lock.leftover_claims(prepared.suite_dir)}  # fmt: skip
+        claimed_during.append(claims)
+        return fake_train(runs, **options)
+
+    monkeypatch.setattr(mibench.train, "train_stack", train_and_look)
+    runner.execute(prepared, show_progress=False)
+    assert len(trainer.calls) == 2  # two stacks (K = 8, 16)
+    for stack, claims in zip(trainer.calls, claimed_during, strict=True):
+        assert claims == {c.cell_hash() for c in stack}
+
+
+def test_cells_another_run_holds_are_left_to_it_and_the_rest_trained(
+    tmp_path, suite_file, trainer, monkeypatch
+):
+    from mibench.results import lock
+
+    prepared = runner.prepare(suite_file, out=tmp_path)
+    first_stack = runner.make_stacks(runner.pending_configs(prepared))[0]
+    other = lock.CellLocks(prepared.suite_dir)
+    ours, _ = other.claim_all(c.cell_hash() for c in first_stack)
+    held = set(ours)
+
+    def finish_them(_self, _run_ids, **_options):  # the other run finishes its cells while we wait
+        for config in first_stack:
+            frame = fake_frame(config)
+            sidecar = {"run_id": config.cell_hash(), "config": config.as_dict()}
+            store.write_run(prepared.suite_dir, config.cell_hash(), frame, sidecar)
+            other.release(config.cell_hash())
+        yield from ()
+
+    monkeypatch.setattr(lock.CellLocks, "wait_for", finish_them)
+    report = runner.execute(prepared, show_progress=False)
+    trained_here = {c.cell_hash() for call in trainer.calls for c in call}
+    assert trained_here.isdisjoint(held) and len(trained_here) == len(prepared.plan.configs) - 8
+    assert report.n_by_others == len(held)
+
+
+def test_force_leaves_cells_another_run_rewrote_meanwhile(
+    tmp_path, suite_file, trainer, monkeypatch
+):
+    import os
+
+    runner.run_suite(suite_file, out=tmp_path, show_progress=False)
+    prepared = runner.prepare(suite_file, out=tmp_path)
+    later = runner.make_stacks(runner.pending_configs(prepared, force=True))[1]
+    fake_train = trainer.train_stack
+
+    def train_and_rewrite_the_rest(runs, **options):
+        for config in later:  # another `mibench run --force` stores these meanwhile
+            path = store.run_path(prepared.suite_dir, config.cell_hash())
+            os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+        return fake_train(runs, **options)
+
+    monkeypatch.setattr(mibench.train, "train_stack", train_and_rewrite_the_rest)
+    trainer.calls.clear()
+    report = runner.execute(prepared, force=True, show_progress=False)
+    assert len(trainer.calls) == 1 and report.n_trained == len(prepared.plan.configs) - len(later)

@@ -135,11 +135,11 @@ def test_estimator_hyperparameters_sweep_and_validate(tmp_path, applies_always, 
         pytest.skip("no registered estimator has hyperparameters yet")
     key, default = next(iter(spec.hyper.items()))
     text = BASE.replace('estimators = ["infonce"]', f'estimators = ["{spec.name}"]') + (
-        f"\n[grid.estimator_params.{spec.name}]\n{key} = [{default!r}, {default * 2 + 1!r}]\n"
+        f"\n[grid.estimator_params.{spec.name}]\n{key} = [{default!r}, {default / 2!r}]\n"
     )
     cells = plan(load_suite(write(tmp_path, text))).configs
     assert sorted({dict(c.estimator_params)[key] for c in cells}) == sorted(
-        {float(default), float(default * 2 + 1)})  # fmt: skip
+        {float(default), float(default / 2)})  # fmt: skip
     bad = text.replace(f"{key} = [", "not_a_hyper = [")
     with pytest.raises(SuiteError, match=f"no hyperparameter 'not_a_hyper'; valid: .*{key}"):
         plan(load_suite(write(tmp_path, bad, "bad.toml")))
@@ -261,7 +261,7 @@ def test_task_override_as_toml_tables(tmp_path, applies_always):
     assert {dict(c.task_params)["dim"] for c in cells} == {3}
     with pytest.raises(SuiteError, match=r"mi must be .*>= 0"):
         plan(suite, Overrides(tasks=parse_task_option('{ name = "gaussian", mi = -1 }')))
-    with pytest.raises(SuiteError, match=r"--tasks: not a valid TOML"):
+    with pytest.raises(SuiteError, match=r"--tasks: .* is not a valid TOML"):
         parse_task_option("{ name = }")
 
 

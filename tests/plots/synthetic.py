@@ -9,7 +9,6 @@ with the runner's own store and summary code, so tests get a complete fake ``res
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,8 +89,9 @@ def synthetic_runs(
                     if estimator in diverging and seed == seeds[0] and level == max(mi_levels):
                         diverged[int(DIVERGE_AT_FRACTION * n_steps) :] = True
                         estimate = np.where(diverged, np.nan, estimate)
-                    ident = f"{suite}/{task}/{estimator}/{level}/{batch_size}/{seed}"
-                    run_id = hashlib.sha256(ident.encode()).hexdigest()[:16]
+                    run_id = _cell(
+                        suite, estimator, task, level, task_id, batch_size, seed, n_steps
+                    ).cell_hash()
                     base = {
                         schema.RUN_ID: run_id,
                         schema.SUITE: suite,
@@ -135,6 +135,36 @@ def synthetic_runs(
     return pd.DataFrame(pd.concat(frames, ignore_index=True))[list(schema.COLUMNS)]
 
 
+def _cell(
+    suite: str,
+    estimator: str,
+    task: str,
+    level: float | None,
+    task_id: str,
+    batch_size: int,
+    seed: int,
+    n_steps: int,
+    *,
+    critic: str = "separable",
+    dtype: str = "float32",
+    negatives: str = "offdiag",
+) -> RunConfig:
+    """The config of one synthetic run; its hash is the run id (readers check it)."""
+    return RunConfig.make(
+        estimator=estimator,
+        task=task,
+        # The fixed MI level as the real tasks store it (no level: the schedule task).
+        task_params={"mi": float(level)} if level is not None else {"schedule": task_id},
+        critic=critic,
+        batch_size=batch_size,
+        n_steps=n_steps,
+        seed=seed,
+        dtype=dtype,
+        negatives=negatives,
+        suite=suite,
+    )
+
+
 def write_synthetic_suite(
     suite_dir: str | Path, runs: pd.DataFrame, *, summary: bool = True
 ) -> Path:
@@ -148,25 +178,24 @@ def write_synthetic_suite(
     suite_dir = Path(suite_dir)
     frames: dict[str, pd.DataFrame] = {}
     sidecars: dict[str, dict] = {}
-    for run_id, run in runs.groupby(schema.RUN_ID, sort=True):
+    for _, run in runs.groupby(schema.RUN_ID, sort=True):
         first = run.iloc[0]
-        config = RunConfig.make(
-            estimator=str(first[schema.ESTIMATOR]),
-            task=str(first[schema.TASK]),
-            # The fixed MI level as the real tasks store it (NaN level: the schedule task).
-            task_params=(
-                {"mi": float(first[schema.MI_LEVEL])}
-                if np.isfinite(first[schema.MI_LEVEL])
-                else {"schedule": str(first[schema.TASK_ID])}
-            ),
+        level = float(first[schema.MI_LEVEL])
+        cell = _cell(
+            str(first[schema.SUITE]),
+            str(first[schema.ESTIMATOR]),
+            str(first[schema.TASK]),
+            level if np.isfinite(level) else None,
+            str(first[schema.TASK_ID]),
+            int(first[schema.BATCH_SIZE]),
+            int(first[schema.SEED]),
+            int(run[schema.STEP].max() + 1),
             critic=str(first[schema.CRITIC]),
-            batch_size=int(first[schema.BATCH_SIZE]),
-            n_steps=int(run[schema.STEP].max() + 1),
-            seed=int(first[schema.SEED]),
             dtype=str(first[schema.DTYPE]),
             negatives=str(first[schema.NEGATIVES]),
-            suite=str(first[schema.SUITE]),
-        ).as_dict()
+        )
+        # Stored under its config's hash, as the runner does: readers trust no other name.
+        run_id, config = cell.cell_hash(), cell.as_dict()
         diverged = run.loc[run[schema.DIVERGED].astype(bool), schema.STEP]
         sidecar = store.sidecar_record(
             config=config,
@@ -178,7 +207,7 @@ def write_synthetic_suite(
             task_id=str(first[schema.TASK_ID]),
             n_rows=len(run),
         )
-        frame = run.reset_index(drop=True)
+        frame = run.reset_index(drop=True).assign(**{schema.RUN_ID: run_id})
         store.write_run(suite_dir, str(run_id), frame, sidecar)
         frames[str(run_id)], sidecars[str(run_id)] = frame, sidecar
     if summary:

@@ -136,6 +136,18 @@ def test_training_curves_empty_and_eval_only_frames(runs_frame: pd.DataFrame) ->
         training_curves(eval_only)
 
 
+def test_training_curves_panel_for_runs_without_a_system_column(runs_frame: pd.DataFrame) -> None:
+    # InfoNCE under two systems beside a sample estimator (no `system` column): the sample
+    # runs' key holds NaN after the concatenation and must still get its panel.
+    infonce = runs_frame[runs_frame[schema.ESTIMATOR] == "infonce"]
+    systems = [infonce.assign(system=name, run_id=infonce[schema.RUN_ID] + name)
+               for name in ("clip", "moco")]  # fmt: skip
+    nwj = runs_frame[runs_frame[schema.ESTIMATOR] == "nwj"]
+    fig = training_curves(pd.concat([*systems, nwj], ignore_index=True))
+    titles = sorted(ax.get_title() for ax in _panels(fig))
+    assert [t.split(" (")[0] for t in titles] == ["infonce · clip", "infonce · moco", "nwj · none"]
+
+
 def test_ess_curves_one_line_per_mi_level_on_a_log_axis(
     runs_frame: pd.DataFrame, check_png: Callable[[Figure], tuple[int, int]]
 ) -> None:

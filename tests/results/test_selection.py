@@ -9,17 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mibench.results import schema
 from mibench.results.selection import (
+    MISSING_KEY,
     STEP_BIN,
     Varies,
     bin_steps,
     load_summary,
     main_setting,
     panel_columns,
+    project,
     require_columns,
     setting_label,
 )
-from mibench.results import schema
 
 
 def _runs(rows: list[tuple[str, str, int]]) -> pd.DataFrame:
@@ -160,6 +162,18 @@ def test_panel_columns_adds_critic_only_when_one_estimator_has_several() -> None
         {schema.ESTIMATOR: ["infonce", "infonce"], schema.CRITIC: ["separable", "concat"]}
     )
     assert panel_columns(both) == [schema.ESTIMATOR, schema.CRITIC]
+
+
+def test_project_fills_a_key_column_that_some_runs_lack() -> None:
+    # A sample estimator's frame has no `system` column: concatenated, its rows hold NaN there.
+    neural = pd.DataFrame({schema.ESTIMATOR: ["infonce"] * 2, "system": ["clip", "moco"]})
+    sample = pd.DataFrame({schema.ESTIMATOR: ["ksg"]})
+    frame = pd.concat([neural, sample], ignore_index=True)
+    projected = project(frame, [schema.ESTIMATOR], ["system"])
+    assert projected["system"].tolist() == ["clip", "moco", MISSING_KEY]
+    groups = projected.groupby([schema.ESTIMATOR, "system"], observed=True).size()
+    assert int(groups.sum()) == len(frame)  # no run lost to a dropped NaN group
+    assert panel_columns(projected) == [schema.ESTIMATOR, "system"]
 
 
 def test_the_results_package_exports_load_summary() -> None:

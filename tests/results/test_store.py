@@ -232,3 +232,51 @@ def test_read_columns_of_runs_equals_reading_each_run(tmp_path, make_frame, make
             assert together[run_id][name].dtype == values.dtype
             np.testing.assert_array_equal(together[run_id][name], values)
     assert store.read_columns_of_runs(tmp_path, [], columns) == {}
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "read", "message"),
+    [
+        (store.SKIPPED_FILE, "[1, 2]", store.read_skipped, "not a list of skipped combinations"),
+        (store.SKIPPED_FILE, "{bad", store.read_skipped, "not readable JSON"),
+        (store.MANIFEST_FILE, '{"ids": []}', store.manifest_run_ids, "not a manifest"),
+        (store.MANIFEST_FILE, '{"run_ids": [1]}', store.manifest_run_ids, "not a manifest"),
+        (store.SUITE_FILE, "[]", store.read_suite_record, "not a suite record"),
+        (store.SUMMARY_FILE, "PAR1 torn", store.read_summary, "not a readable Parquet file"),
+        (store.SUMMARY_FILE, "PAR1 torn", store.summary_metadata, "not a readable Parquet"),
+    ],
+)
+def test_a_malformed_folder_file_is_named_in_one_line(tmp_path, file, text, read, message):
+    (tmp_path / file).write_text(text)
+    with pytest.raises(store.DamagedFileError) as caught:
+        read(tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / file}: ") and message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_folder_where_a_json_file_must_be_is_named(tmp_path):
+    (tmp_path / store.MANIFEST_FILE).mkdir()
+    with pytest.raises(store.DamagedFileError, match="manifest.json: not readable JSON"):
+        store.manifest_run_ids(tmp_path)
+
+
+def test_layout_problems_name_each_path_of_the_wrong_kind(tmp_path):
+    assert store.layout_problems(tmp_path) == []
+    (tmp_path / store.RUNS_DIR).write_text("not a folder")
+    (tmp_path / store.MANIFEST_FILE).mkdir()
+    problems = store.layout_problems(tmp_path)
+    assert len(problems) == 2
+    assert f"{tmp_path / 'runs'} is a file where mibench keeps a folder" in problems[0]
+    assert f"{tmp_path / 'manifest.json'} is not a file" in problems[1]
+
+
+def test_a_write_that_fails_without_a_path_names_the_target(tmp_path, monkeypatch):
+    def full(table, where, **kwargs):
+        raise OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    monkeypatch.setattr(store.pq, "write_table", full)
+    target = tmp_path / "x.parquet"
+    with pytest.raises(OSError) as caught:
+        store.write_parquet_atomic(target, pd.DataFrame({"a": [1]}))
+    assert caught.value.filename == str(target) and caught.value.errno == 28
+    assert list(tmp_path.iterdir()) == []
