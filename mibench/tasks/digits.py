@@ -52,7 +52,7 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -110,6 +110,27 @@ def _kl_only(value: float, name: str) -> float | None:
     return value if validate_f_name(name) == "kl" else None
 
 
+class _DigitsImages:
+    """What both digits tasks share: X is a 64-pixel image, and the only f-information given is
+    the exact MI (``true_mi``, defined by each task)."""
+
+    true_mi: Callable[..., float]
+
+    @property
+    def dim_x(self) -> int:
+        return digits_data.N_PIXELS
+
+    def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
+        """``kl`` is the exact MI; the other f-informations are not computed (None)."""
+        return _kl_only(self.true_mi(step), name)
+
+    def f_mi_standard_error(
+        self, name: str, *, step: int = 0, alpha: float | None = None
+    ) -> float | None:
+        """0 for ``kl`` (exact), None for the others."""
+        return _kl_only(0.0, name)
+
+
 def mask_bottom_rows(x: Tensor) -> Tensor:
     """h of the data processing test: the images with pixels 32–63 set to −1."""
     masked = x.clone()
@@ -125,7 +146,7 @@ def _gather(table: Tensor, groups: Tensor, columns: Tensor) -> Tensor:
 
 
 @dataclass(frozen=True, eq=False)
-class DigitsLabelTask:
+class DigitsLabelTask(_DigitsImages):
     """X = a digits image, Y = its one-hot label re-drawn with probability ``reroll``."""
 
     data: DigitsData
@@ -139,10 +160,6 @@ class DigitsLabelTask:
         return f"{self.name}-p{self.reroll:g}"
 
     @property
-    def dim_x(self) -> int:
-        return digits_data.N_PIXELS
-
-    @property
     def dim_y(self) -> int:
         return self.data.n_classes
 
@@ -153,16 +170,6 @@ class DigitsLabelTask:
     def true_mi(self, step: int = 0) -> float:
         """I(G; Y), exact over the data set's rows (module docstring)."""
         return self._truth
-
-    def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
-        """``kl`` is the exact MI; the other f-informations are not computed (None)."""
-        return _kl_only(self.true_mi(step), name)
-
-    def f_mi_standard_error(
-        self, name: str, *, step: int = 0, alpha: float | None = None
-    ) -> float | None:
-        """0 for ``kl`` (exact), None for the others."""
-        return _kl_only(0.0, name)
 
     def sample(
         self,
@@ -196,7 +203,7 @@ class DigitsLabelTask:
 
 
 @dataclass(frozen=True, eq=False)
-class DigitsPixelsTask:
+class DigitsPixelsTask(_DigitsImages):
     """X = a digits image, Y = its ``pixels`` highest-variance pixels binarised, plus U[0, ½)."""
 
     data: DigitsData
@@ -208,10 +215,6 @@ class DigitsPixelsTask:
     @property
     def id(self) -> str:
         return f"{self.name}-k{self.pixels}"
-
-    @property
-    def dim_x(self) -> int:
-        return digits_data.N_PIXELS
 
     @property
     def dim_y(self) -> int:
@@ -232,16 +235,6 @@ class DigitsPixelsTask:
     def true_mi(self, step: int = 0) -> float:
         """H(B) of the binarised pattern, exact from its counts (module docstring)."""
         return self._truth
-
-    def f_mi(self, name: str, *, step: int = 0, alpha: float | None = None) -> float | None:
-        """``kl`` is the exact MI; the other f-informations are not computed (None)."""
-        return _kl_only(self.true_mi(step), name)
-
-    def f_mi_standard_error(
-        self, name: str, *, step: int = 0, alpha: float | None = None
-    ) -> float | None:
-        """0 for ``kl`` (exact), None for the others."""
-        return _kl_only(0.0, name)
 
     def sample(
         self,
